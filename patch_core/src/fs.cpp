@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <patch_core/errors.hpp>
+#include <patch_core/fs.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <random>
+
+namespace patching::core {
+
+UniqueFd::~UniqueFd() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+    }
+}
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+        fd_ = other.release();
+    }
+    return *this;
+}
+
+int UniqueFd::release() noexcept {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+}
+
+namespace {
+std::string random_suffix() {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    std::string s;
+    for (int i = 0; i < 8; ++i) {
+        s += alphabet[rng() % (sizeof(alphabet) - 1)];
+    }
+    return s;
+}
+
+void fsync_directory(const std::filesystem::path& dir) {
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd) {
+        ::fsync(fd.get());
+    }
+}
+}  // namespace
+
+AtomicFile::AtomicFile(std::filesystem::path destination, unsigned mode)
+    : destination_(std::move(destination)) {
+    std::filesystem::path dir = destination_.parent_path();
+    if (dir.empty()) {
+        dir = ".";
+    }
+    for (int attempt = 0; attempt < 16 && !fd_; ++attempt) {
+        temp_ = dir / ("." + destination_.filename().string() + ".tmp-" + random_suffix());
+        fd_ = UniqueFd(::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+        if (!fd_ && errno != EEXIST) {
+            throw SystemError(errno, "cannot create a temporary file in", dir);
+        }
+    }
+    if (!fd_) {
+        throw SystemError(EEXIST, "cannot create a temporary file in", dir);
+    }
+}
+
+AtomicFile::~AtomicFile() {
+    if (!committed_) {
+        fd_ = UniqueFd();
+        ::unlink(temp_.c_str());
+    }
+}
+
+void AtomicFile::write_all(const void* data, size_t size) {
+    const auto* p = static_cast<const char*>(data);
+    while (size > 0) {
+        ssize_t n = ::write(fd_.get(), p, size);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw SystemError(errno, "cannot write", destination_);
+        }
+        p += n;
+        size -= static_cast<size_t>(n);
+    }
+}
+
+void AtomicFile::commit() {
+    if (::fsync(fd_.get()) != 0) {
+        throw SystemError(errno, "cannot flush", destination_);
+    }
+    int fd = fd_.release();
+    if (::close(fd) != 0) {
+        throw SystemError(errno, "cannot close", destination_);
+    }
+    if (::rename(temp_.c_str(), destination_.c_str()) != 0) {
+        throw SystemError(errno, "cannot rename into place", destination_);
+    }
+    committed_ = true;
+    fsync_directory(destination_.parent_path().empty() ? "." : destination_.parent_path());
+}
+
+void write_file_atomically(const std::filesystem::path& path, const std::string& data, unsigned mode) {
+    AtomicFile file(path, mode);
+    file.write_all(data.data(), data.size());
+    file.commit();
+}
+
+std::string read_small_file(const std::filesystem::path& path, size_t max_bytes) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        throw SystemError(errno, "cannot open", path);
+    }
+    std::string data;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw SystemError(errno, "cannot read", path);
+        }
+        if (n == 0) {
+            break;
+        }
+        if (data.size() + static_cast<size_t>(n) > max_bytes) {
+            throw Error(path.string() + " is larger than " + std::to_string(max_bytes) + " bytes");
+        }
+        data.append(buf, static_cast<size_t>(n));
+    }
+    return data;
+}
+
+}  // namespace patching::core
