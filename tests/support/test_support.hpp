@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace patching::test {
+
+/// ../shared/fixtures (the reference-built patches, keys and RPMs).
+std::filesystem::path fixtures_dir();
+/// The CMake build directory (where the tools are built).
+std::filesystem::path binary_dir();
+
+/// A fresh directory under $TMPDIR, removed with everything in it on destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+private:
+    std::filesystem::path path_;
+};
+
+/// Reads a whole (small) file. Throws std::runtime_error if it cannot.
+std::string read_file(const std::filesystem::path& path);
+/// Writes a whole file, replacing it.
+void write_file(const std::filesystem::path& path, const std::string& data);
+
+/// Runs a shell command, returns its exit status; stdout+stderr are captured into `output`.
+int run_command(const std::string& command, std::string* output = nullptr);
+
+}  // namespace patching::test
