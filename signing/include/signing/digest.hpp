@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace patching::signing {
+
+using Md5Digest = std::array<std::uint8_t, 16>;
+using Sha256Digest = std::array<std::uint8_t, 32>;
+
+/// Incremental MD5 (used only for the reference's integrity-only `signature` file).
+/// Not thread-safe; one instance per stream.
+class Md5 {
+public:
+    Md5();
+    ~Md5();
+    Md5(const Md5&) = delete;
+    Md5& operator=(const Md5&) = delete;
+    void update(std::span<const std::byte> data);
+    /// Finishes the stream; the object must not be updated afterwards.
+    Md5Digest finish();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// Incremental SHA-256. Not thread-safe; one instance per stream.
+class Sha256 {
+public:
+    Sha256();
+    ~Sha256();
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
+    void update(std::span<const std::byte> data);
+    Sha256Digest finish();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// Lowercase hex of arbitrary bytes.
+std::string to_hex(std::span<const std::uint8_t> bytes);
+
+}  // namespace patching::signing
