@@ -9,9 +9,10 @@ namespace {
 std::string system_message(int err, const std::string& what, const std::filesystem::path& path) {
     std::string msg = what;
     if (!path.empty()) {
-        msg += " " + path.string();
+        msg.append(" ").append(path.string());
     }
-    return msg + ": " + std::strerror(err);
+    msg.append(": ").append(std::strerror(err));
+    return msg;
 }
 }  // namespace
 

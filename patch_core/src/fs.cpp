@@ -59,7 +59,9 @@ AtomicFile::AtomicFile(std::filesystem::path destination, unsigned mode)
         dir = ".";
     }
     for (int attempt = 0; attempt < 16 && !fd_; ++attempt) {
-        temp_ = dir / ("." + destination_.filename().string() + ".tmp-" + random_suffix());
+        std::string name(".");
+        name.append(destination_.filename().string()).append(".tmp-").append(random_suffix());
+        temp_ = dir / name;
         fd_ = UniqueFd(::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
         if (!fd_ && errno != EEXIST) {
             throw SystemError(errno, "cannot create a temporary file in", dir);
@@ -89,6 +91,15 @@ void AtomicFile::write_all(const void* data, size_t size) {
         }
         p += n;
         size -= static_cast<size_t>(n);
+        written_ += static_cast<std::uint64_t>(n);
+    }
+    // Start writeback of large files while we keep producing, so commit()'s fsync only waits
+    // for the tail instead of the whole file.
+    constexpr std::uint64_t WRITEBACK_STEP = 8U << 20U;
+    if (written_ - flushed_ >= WRITEBACK_STEP) {
+        ::sync_file_range(fd_.get(), static_cast<off_t>(flushed_), static_cast<off_t>(written_ - flushed_),
+                          SYNC_FILE_RANGE_WRITE);
+        flushed_ = written_;
     }
 }
 

@@ -34,6 +34,10 @@ bool all_zero(const std::byte* p, size_t n) {
     return std::all_of(p, p + n, [](std::byte b) { return b == std::byte{0}; });
 }
 
+// archive_read_next_header's verdict is a failure. ARCHIVE_RETRY (a damaged header, e.g. a bad
+// checksum) ranks above ARCHIVE_WARN but leaves an empty entry: it is corruption, not a member.
+bool header_failed(int rc) { return rc != ARCHIVE_OK && rc != ARCHIVE_WARN; }
+
 // Describes what is wrong with an archive entry's type, or nullopt for a plain regular file.
 std::optional<std::string> entry_type_problem(struct archive_entry* e) {
     if (archive_entry_hardlink(e) != nullptr) {
@@ -165,7 +169,7 @@ std::vector<TarMember> Reader::parse_small_tar(const std::string& bytes, const c
         if (rc == ARCHIVE_EOF) {
             break;
         }
-        if (rc < ARCHIVE_WARN) {
+        if (header_failed(rc)) {
             defer(std::string(tar_name) + " is corrupt: " + detail::archive_message(a.get()));
             return {};
         }
@@ -277,7 +281,7 @@ void Reader::parse_software(struct archive* inner) {
         if (rc == ARCHIVE_EOF) {
             return;
         }
-        if (rc < ARCHIVE_WARN) {
+        if (header_failed(rc)) {
             throw PatchFileError("software.tar is corrupt: " + detail::archive_message(inner));
         }
         check_software_entry(e, seen);
@@ -424,7 +428,7 @@ VerifiedPatch Reader::run() {
             }
             break;
         }
-        if (rc < ARCHIVE_WARN) {
+        if (header_failed(rc)) {
             if (first) {
                 fail("not a patch file (not a gzip-compressed tar archive): " +
                      detail::archive_message(outer_.get()));
@@ -511,7 +515,11 @@ VerifiedPatch Reader::run() {
     if (!deferred_.empty()) {
         fail(deferred_);
     }
-    result_.metadata = parse_metadata_xml(result_.metadata_xml, label_);
+    try {
+        result_.metadata = parse_metadata_xml(result_.metadata_xml, label_);
+    } catch (const MetadataError& err) {
+        throw PatchFileError(err.what());  // already "<file>: metadata.xml: <problem>"
+    }
     const PatchMetadata& md = result_.metadata;
 
     if (result_.has_semantics) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -48,6 +49,8 @@ private:
     std::filesystem::path temp_;
     UniqueFd fd_;
     bool committed_ = false;
+    std::uint64_t written_ = 0;
+    std::uint64_t flushed_ = 0;  // bytes whose writeback has been started
 };
 
 /// Writes `data` to `path` atomically (AtomicFile).
