@@ -42,7 +42,12 @@ run_timed() {
     local best="" worst="" rss=0 i t m
     for ((i = 0; i < RUNS; i++)); do
         sync
-        read -r t m < <( { /usr/bin/time -f "$TIMEFMT" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+        if ! /usr/bin/time -o "$OUT/time.txt" -f "$TIMEFMT" "$@" >/dev/null 2>"$OUT/stderr.txt"; then
+            echo "benchmark command failed: $*" >&2
+            cat "$OUT/stderr.txt" >&2
+            exit 1
+        fi
+        read -r t m < "$OUT/time.txt"
         [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ] && best=$t
         [ -z "$worst" ] || [ "$(echo "$t > $worst" | bc)" = 1 ] && worst=$t
         [ "$m" -gt "$rss" ] && rss=$m

@@ -26,7 +26,7 @@ using ArchiveEntryPtr = std::unique_ptr<struct archive_entry, CFree<archive_entr
 
 inline std::string archive_message(struct archive* a) {
     const char* msg = archive_error_string(a);
-    return msg != nullptr ? msg : "unknown libarchive error";
+    return msg != nullptr ? msg : "truncated or corrupt data";
 }
 
 /// Throws `ErrorT(context + ": " + libarchive message)` when `rc` is below ARCHIVE_WARN.

@@ -125,7 +125,7 @@ public:
         : source_(source), limits_(limits) {}
 
     [[noreturn]] void fail(const std::string& what) const {
-        throw MetadataError(source_ + ": metadata.xml: " + what);
+        throw MetadataError(source_ + ": metadata.xml: " + escape_unprintable(what));
     }
 
     std::optional<std::string> scalar(pugi::xml_node root, const char* tag) {

@@ -66,7 +66,9 @@ public:
     VerifiedPatch run();
 
 private:
-    [[noreturn]] void fail(const std::string& what) const { throw PatchFileError(label_ + ": " + what); }
+    [[noreturn]] void fail(const std::string& what) const {
+        throw PatchFileError(label_ + ": " + escape_unprintable(what));
+    }
     // Problems with signed content are reported only after the signature verdict.
     void defer(const std::string& what) {
         if (deferred_.empty()) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace patching::core {
 
@@ -44,6 +45,10 @@ private:
 class AssertionError : public std::logic_error {
     using std::logic_error::logic_error;
 };
+
+/// `text` with every byte outside printable ASCII written as \xNN, so that names and text taken
+/// from an untrusted patch cannot inject newlines or terminal escape sequences into messages.
+std::string escape_unprintable(std::string_view text);
 
 /// Formats an exception and the chain of nested exceptions (std::throw_with_nested) as
 /// "outer: inner: innermost".

@@ -133,6 +133,12 @@ PrefixResult read_package_prefix(std::span<const std::byte> prefix, const std::s
     FdPtr fd(fdDup(mem.get()));
     PrefixResult result;
     result.info = read_header(fd.get(), label, result.error);
+    // librpm names the file by its descriptor; say which member it really is.
+    for (const std::string memfd_name : {"/memfd:rpm-prefix (deleted)", "/memfd:rpm-prefix"}) {
+        for (size_t pos; (pos = result.error.find(memfd_name)) != std::string::npos;) {
+            result.error.replace(pos, memfd_name.size(), label);
+        }
+    }
     return result;
 }
 
