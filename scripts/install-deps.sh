@@ -5,6 +5,7 @@ PACKAGES=(
     build-essential cmake ninja-build pkg-config git
     libarchive-dev zlib1g-dev libssl-dev openssl libpugixml-dev librpm-dev rpm libcli11-dev catch2
     gzip tar bc time python3
+    libboost1.81-dev nlohmann-json3-dev libcurl4-openssl-dev libsqlite3-dev createrepo-c dnf curl
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
