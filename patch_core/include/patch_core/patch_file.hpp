@@ -167,3 +167,16 @@ std::string md5_signature_text(const std::vector<signing::Md5Digest>& digests);
 std::optional<signing::Md5Digest> parse_md5_signature_text(std::string_view text);
 
 }  // namespace patching::core
+
+namespace patching::core {
+
+/// Writes the RPMs of an already verified patch into `dest_dir` (which must exist and be
+/// private to the caller), streaming: one more pass over the file, no temporary copies.
+/// Each file is created with O_EXCL; the names and sizes must match what read_patch verified,
+/// so a file swapped between the two passes is refused. On failure the files written so far
+/// are removed. Returns the paths written, in archive order.
+/// @throws PatchFileError / SystemError naming the patch and the file.
+std::vector<std::filesystem::path> extract_software(
+    const VerifiedPatch& patch, const std::filesystem::path& dest_dir);
+
+}  // namespace patching::core
