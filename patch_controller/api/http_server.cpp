@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "api/http_server.hpp"
+
+#include <patch_core/errors.hpp>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/url.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <thread>
+#include <type_traits>
+
+namespace patching::controller {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string json_error(const std::string& message) {
+    std::string escaped;
+    for (char c : message) {
+        switch (c) {
+            case '"': escaped += "\\\""; break;
+            case '\\': escaped += "\\\\"; break;
+            case '\n': escaped += "\\n"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    escaped += ' ';
+                } else {
+                    escaped += c;
+                }
+        }
+    }
+    return "{\"info\": \"\", \"warning\": \"\", \"error\": \"" + escaped + "\"}";
+}
+
+// Fills method, path, query and headers from a parsed request head. Throws on a bad target.
+template <class Fields>
+void fill_head(HttpRequest& req, const http::request_header<Fields>& head) {
+    req.method = std::string(head.method_string());
+    auto parsed = boost::urls::parse_origin_form(head.target());
+    if (!parsed) {
+        throw core::Error("malformed request target");
+    }
+    req.path = std::string(parsed->encoded_path().decode());
+    for (const auto& param : parsed->params()) {
+        req.query[std::string(param.key)] = param.has_value ? std::string(param.value) : std::string();
+    }
+    for (const auto& field : head) {
+        std::string name(field.name_string());
+        for (auto& c : name) {
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+        req.headers[name] = std::string(field.value());
+    }
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+    HttpServerOptions options;
+    HttpHandler handler;
+    BodyPolicy policy;
+    asio::io_context ioc;
+    asio::thread_pool workers;
+    std::vector<std::thread> threads;
+    std::vector<std::shared_ptr<void>> listeners;
+    std::vector<std::shared_ptr<ssl::context>> tls_contexts;
+    std::atomic<bool> stopped{false};
+    bool started = false;
+
+    Impl(HttpServerOptions opts, HttpHandler h, BodyPolicy p)
+        : options(opts), handler(std::move(h)), policy(std::move(p)),
+          ioc(opts.network_threads), workers(static_cast<size_t>(opts.worker_threads)) {}
+
+    HttpResponse invoke(const HttpRequest& request) {
+        try {
+            return handler(request);
+        } catch (const std::exception& e) {
+            std::cerr << "patch-controller: internal error handling " << request.method << " " << request.path << ": "
+                      << core::format_error_chain(e) << "\n";
+            return {500, "application/json", json_error("Internal error: " + core::format_error_chain(e)), {}};
+        }
+    }
+};
+
+namespace {
+
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+public:
+    Session(Stream&& stream, HttpServer::Impl& server, bool loopback, bool tls, std::string remote)
+        : stream_(std::move(stream)), server_(server), loopback_(loopback), tls_(tls), remote_(std::move(remote)) {}
+
+    void run() {
+        if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+            beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(server_.options.read_timeout_seconds));
+            stream_.async_handshake(ssl::stream_base::server,
+                                    [self = this->shared_from_this()](beast::error_code ec) {
+                                        if (!ec) {
+                                            self->read_header();
+                                        }
+                                    });
+        } else {
+            read_header();
+        }
+    }
+
+private:
+    void read_header() {
+        header_parser_.emplace();
+        header_parser_->header_limit(64U << 10U);
+        header_parser_->body_limit(boost::none);
+        beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(server_.options.idle_timeout_seconds));
+        http::async_read_header(stream_, buffer_, *header_parser_,
+                                [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                    self->on_header(ec);
+                                });
+    }
+
+    void on_header(beast::error_code ec) {
+        if (ec) {
+            return close();  // end of stream, timeout or garbage: nothing to answer
+        }
+        request_ = HttpRequest{};
+        request_.remote = remote_;
+        request_.loopback = loopback_;
+        request_.tls = tls_;
+        auto& head = header_parser_->get();
+        keep_alive_ = head.keep_alive();
+        std::optional<std::filesystem::path> file;
+        try {
+            fill_head(request_, head.base());
+            file = server_.policy(request_);
+        } catch (const std::exception& e) {
+            keep_alive_ = false;
+            return respond({400, "application/json", json_error(e.what()), {}});
+        }
+        // A generous deadline for the body: the read timeout plus one second per MiB announced.
+        std::uint64_t length = header_parser_->content_length().value_or(0);
+        beast::get_lowest_layer(stream_).expires_after(
+            std::chrono::seconds(server_.options.read_timeout_seconds + static_cast<long>(length >> 20U)));
+        if (file) {
+            file_parser_.emplace(std::move(*header_parser_));
+            file_parser_->body_limit(server_.options.max_file_body);
+            beast::error_code open_ec;
+            file_parser_->get().body().open(file->c_str(), beast::file_mode::write_new, open_ec);
+            if (open_ec) {
+                keep_alive_ = false;
+                return respond({500, "application/json",
+                                json_error("cannot create upload file " + file->string() + ": " + open_ec.message()), {}});
+            }
+            upload_file_ = *file;
+            http::async_read(stream_, buffer_, *file_parser_,
+                             [self = this->shared_from_this()](beast::error_code e, std::size_t) { self->on_body(e); });
+        } else {
+            string_parser_.emplace(std::move(*header_parser_));
+            string_parser_->body_limit(server_.options.max_memory_body);
+            http::async_read(stream_, buffer_, *string_parser_,
+                             [self = this->shared_from_this()](beast::error_code e, std::size_t) { self->on_body(e); });
+        }
+    }
+
+    void on_body(beast::error_code ec) {
+        if (ec == http::error::body_limit) {
+            discard_upload();
+            keep_alive_ = false;
+            return respond({413, "application/json", json_error("request body too large"), {}});
+        }
+        if (ec) {
+            discard_upload();
+            return close();
+        }
+        if (file_parser_) {
+            file_parser_->get().body().close();
+            request_.body_file = upload_file_;
+            file_parser_.reset();
+        } else {
+            request_.body = std::move(string_parser_->get().body());
+            string_parser_.reset();
+        }
+        asio::post(server_.workers, [self = this->shared_from_this()] {
+            HttpResponse response = self->server_.invoke(self->request_);
+            self->discard_upload();  // the handler moved it away if it wanted to keep it
+            asio::post(self->stream_.get_executor(),
+                       [self, response = std::move(response)]() mutable { self->respond(std::move(response)); });
+        });
+    }
+
+    void respond(HttpResponse r) {
+        auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
+        res->set(http::field::server, "patch-controller");
+        res->set(http::field::content_type, r.content_type);
+        for (const auto& [k, v] : r.headers) {
+            res->set(k, v);
+        }
+        res->keep_alive(keep_alive_);
+        res->body() = std::move(r.body);
+        res->prepare_payload();
+        beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(server_.options.read_timeout_seconds));
+        http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+            if (ec || !self->keep_alive_) {
+                return self->close();
+            }
+            self->read_header();
+        });
+    }
+
+    void discard_upload() {
+        if (!upload_file_.empty()) {
+            std::error_code ignored;
+            std::filesystem::remove(upload_file_, ignored);
+            upload_file_.clear();
+        }
+    }
+
+    void close() {
+        discard_upload();
+        beast::error_code ec;
+        if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+            beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+            stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+                beast::error_code ignored;
+                beast::get_lowest_layer(self->stream_).socket().close(ignored);
+            });
+        } else {
+            stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        }
+    }
+
+    Stream stream_;
+    HttpServer::Impl& server_;
+    bool loopback_;
+    bool tls_;
+    std::string remote_;
+    bool keep_alive_ = true;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::empty_body>> header_parser_;
+    std::optional<http::request_parser<http::string_body>> string_parser_;
+    std::optional<http::request_parser<http::file_body>> file_parser_;
+    std::filesystem::path upload_file_;
+    HttpRequest request_;
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+public:
+    Listener(HttpServer::Impl& server, tcp::endpoint endpoint, bool loopback, std::shared_ptr<ssl::context> tls)
+        : server_(server), acceptor_(asio::make_strand(server.ioc)), loopback_(loopback), tls_(std::move(tls)) {
+        acceptor_.open(endpoint.protocol());
+        acceptor_.set_option(asio::socket_base::reuse_address(true));
+        acceptor_.bind(endpoint);
+        acceptor_.listen(asio::socket_base::max_listen_connections);
+    }
+
+    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+    void accept() {
+        acceptor_.async_accept(asio::make_strand(server_.ioc),
+                               [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                                   self->on_accept(ec, std::move(socket));
+                               });
+    }
+
+    void close() {
+        beast::error_code ec;
+        acceptor_.close(ec);
+    }
+
+private:
+    void on_accept(beast::error_code ec, tcp::socket socket) {
+        if (server_.stopped) {
+            return;
+        }
+        if (!ec) {
+            beast::error_code remote_ec;
+            auto endpoint = socket.remote_endpoint(remote_ec);
+            std::string remote = remote_ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+            if (tls_) {
+                std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+                    beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls_), server_, loopback_,
+                    true, remote)
+                    ->run();
+            } else {
+                std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), server_, loopback_,
+                                                             false, remote)
+                    ->run();
+            }
+        }
+        accept();
+    }
+
+    HttpServer::Impl& server_;
+    tcp::acceptor acceptor_;
+    bool loopback_;
+    std::shared_ptr<ssl::context> tls_;
+};
+
+}  // namespace
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler, BodyPolicy body_policy)
+    : impl_(std::make_unique<Impl>(options, std::move(handler), std::move(body_policy))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+std::uint16_t HttpServer::listen(const std::string& address, std::uint16_t port, bool loopback,
+                                 const std::optional<TlsFiles>& tls) {
+    std::shared_ptr<ssl::context> context;
+    if (tls) {
+        context = std::make_shared<ssl::context>(ssl::context::tls_server);
+        context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                             ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+        try {
+            context->use_certificate_chain_file(tls->certificate.string());
+            context->use_private_key_file(tls->private_key.string(), ssl::context::pem);
+        } catch (const std::exception& e) {
+            throw core::Error("TLS certificate " + tls->certificate.string() + " / key " + tls->private_key.string() +
+                              " cannot be used: " + e.what());
+        }
+        impl_->tls_contexts.push_back(context);
+    }
+    try {
+        auto listener = std::make_shared<Listener>(*impl_, tcp::endpoint(asio::ip::make_address(address), port),
+                                                   loopback, context);
+        std::uint16_t bound = listener->port();
+        impl_->listeners.push_back(listener);
+        if (impl_->started) {
+            listener->accept();
+        }
+        return bound;
+    } catch (const std::exception& e) {
+        throw core::Error("cannot listen on " + address + ":" + std::to_string(port) + ": " + e.what());
+    }
+}
+
+void HttpServer::start() {
+    if (impl_->started) {
+        return;
+    }
+    impl_->started = true;
+    for (auto& l : impl_->listeners) {
+        std::static_pointer_cast<Listener>(l)->accept();
+    }
+    for (int i = 0; i < impl_->options.network_threads; ++i) {
+        impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+    }
+}
+
+void HttpServer::stop() {
+    if (impl_->stopped.exchange(true)) {
+        return;
+    }
+    for (auto& l : impl_->listeners) {
+        std::static_pointer_cast<Listener>(l)->close();
+    }
+    impl_->ioc.stop();
+    for (auto& t : impl_->threads) {
+        t.join();
+    }
+    impl_->workers.join();
+}
+
+}  // namespace patching::controller

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace patching::controller {
+
+/// A request as handlers see it: parsed target, lower-cased header names, and the body either
+/// in memory (small requests) or streamed to a file (uploads).
+struct HttpRequest {
+    std::string method;
+    std::string path;                           ///< Decoded path, without the query string.
+    std::map<std::string, std::string> query;   ///< Decoded query parameters.
+    std::map<std::string, std::string> headers; ///< Lower-case names.
+    std::string body;
+    std::optional<std::filesystem::path> body_file;  ///< Set when the body was streamed to disk.
+    std::string remote;                         ///< "ip:port" of the peer.
+    bool loopback = false;                      ///< Accepted on the loopback listener.
+    bool tls = false;
+};
+
+struct HttpResponse {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::map<std::string, std::string> headers;
+};
+
+/// Produces the response. Runs on a worker thread, never on a network thread, so a slow
+/// operation does not stall other connections. Exceptions become 500 responses.
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+/// Decides from the request line and headers (before the body is read) whether to stream the
+/// body to a file; returns the file to create, or nullopt to read it into memory. May throw to
+/// refuse the request (the message becomes a 400 response).
+using BodyPolicy = std::function<std::optional<std::filesystem::path>(const HttpRequest& head)>;
+
+struct HttpServerOptions {
+    int network_threads = 2;
+    int worker_threads = 4;
+    std::uint64_t max_memory_body = 1U << 20U;     ///< Larger in-memory bodies get 413.
+    std::uint64_t max_file_body = 64ULL << 30U;    ///< Larger uploads get 413.
+    int idle_timeout_seconds = 300;                ///< Idle keep-alive connections are closed after this.
+    int read_timeout_seconds = 60;                 ///< A request must make progress within this.
+};
+
+/// TLS material for a listener (PEM files).
+struct TlsFiles {
+    std::filesystem::path certificate;
+    std::filesystem::path private_key;
+};
+
+/// HTTP/1.1 server on Boost.Beast/Asio: non-blocking sockets on a few network threads (so
+/// thousands of idle keep-alive connections cost memory, not threads), handlers on a worker
+/// pool, request bodies streamed to files when the policy asks, optional TLS (OpenSSL).
+class HttpServer {
+public:
+    HttpServer(HttpServerOptions options, HttpHandler handler, BodyPolicy body_policy);
+    ~HttpServer();
+    HttpServer(const HttpServer&) = delete;
+    HttpServer& operator=(const HttpServer&) = delete;
+
+    /// Binds a listener; port 0 picks a free port. Returns the bound port.
+    /// `loopback` marks requests from this listener (for the local-API rules).
+    /// @throws core::Error naming the address if it cannot bind or the TLS files are bad.
+    std::uint16_t listen(const std::string& address, std::uint16_t port, bool loopback,
+                         const std::optional<TlsFiles>& tls = std::nullopt);
+    /// Starts the network and worker threads; returns at once.
+    void start();
+    /// Stops accepting, closes connections and joins all threads. Idempotent.
+    void stop();
+
+    struct Impl;  // opaque; public only so the implementation's session classes can name it
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace patching::controller

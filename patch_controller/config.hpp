@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace patching::controller {
+
+/// Default location of the controller's configuration file.
+inline constexpr const char* DEFAULT_CONFIG = "/etc/patching/patch-controller.conf";
+
+/// Everything the controller needs, from one INI file (section [controller]) so that several
+/// controllers can run side by side in tests. Paths default to the reference's layout.
+struct ControllerConfig {
+    std::filesystem::path state_dir = "/opt/patching";          ///< Database, store, metadata, semantics.
+    std::filesystem::path repo_dir = "/var/www/pages/updates";  ///< Published repos: rel-<ver>/.
+    std::filesystem::path feed_dir = "/var/www/pages/feed";     ///< Base feeds: rel-<ver>/.
+    std::filesystem::path trust_dir = "/etc/patching/trust";    ///< Certificates that sign patches.
+    std::optional<std::filesystem::path> dev_marker;
+    std::string running_release;  ///< This system's release (sw_version); required.
+    std::string listen_address = "127.0.0.1";
+    std::uint16_t listen_port = 5487;
+    /// Optional remote (authenticated, TLS) listener, e.g. "0.0.0.0"; empty = none.
+    std::string remote_address;
+    std::uint16_t remote_port = 5491;
+    std::optional<std::filesystem::path> tls_certificate;
+    std::optional<std::filesystem::path> tls_private_key;
+    std::filesystem::path tokens_file = "/etc/patching/tokens";           ///< name role sha256(token)
+    std::filesystem::path local_token_file = "/etc/patching/admin.token"; ///< Root-only, read by sw-patch.
+    /// The reference served the loopback API without authentication; only this opt-in restores that.
+    bool allow_unauthenticated_local = false;
+    int semantic_timeout_seconds = 300;
+    std::uint64_t max_upload_bytes = 64ULL << 30U;
+    int worker_threads = 4;
+
+    /// Reads `path`; unknown keys are an error (a typo must not silently fall back to defaults).
+    /// @throws core::Error naming the file, line and key.
+    static ControllerConfig load(const std::filesystem::path& path);
+
+    std::filesystem::path database() const { return state_dir / "patching.db"; }
+    std::filesystem::path packages_dir() const { return state_dir / "packages"; }
+    std::filesystem::path metadata_dir() const { return state_dir / "metadata"; }
+    std::filesystem::path semantics_dir() const { return state_dir / "semantics"; }
+    std::filesystem::path tmp_dir() const { return state_dir / "tmp"; }
+    std::filesystem::path cache_dir() const { return state_dir / "cache"; }
+};
+
+}  // namespace patching::controller

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemon.hpp"
+
+#include "api/auth.hpp"
+#include "api/http_server.hpp"
+#include "api/routes.hpp"
+#include "service/patch_service.hpp"
+#include "store/state_store.hpp"
+
+#include <patch_core/errors.hpp>
+#include <patch_core/fs.hpp>
+#include <patch_core/rpm/package.hpp>
+
+#include <csignal>
+#include <iostream>
+
+namespace patching::controller {
+
+int run_daemon(const ControllerConfig& config) {
+    // Signals are handled by one sigwait below, so block them before any thread starts.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    rpm::init_librpm();
+    std::filesystem::create_directories(config.state_dir);
+    StateStore store(config.database());
+    signing::TrustOptions trust_options;
+    trust_options.dev_marker = config.dev_marker;
+    if (!std::filesystem::is_directory(config.trust_dir)) {
+        throw core::Error("trust directory " + config.trust_dir.string() +
+                          " does not exist: create it and put the certificates that sign patches in it");
+    }
+    PatchService service(config, store, signing::TrustStore::load(config.trust_dir, trust_options));
+    service.recover();
+    Authenticator auth(config);
+    ApiRoutes routes(config, service, auth, store);
+
+    HttpServerOptions options;
+    options.worker_threads = config.worker_threads;
+    options.max_file_body = config.max_upload_bytes;
+    HttpServer server(
+        options, [&routes](const HttpRequest& r) { return routes.handle(r); },
+        [&routes](const HttpRequest& r) { return routes.body_policy(r); });
+    std::uint16_t port = server.listen(config.listen_address, config.listen_port, true);
+    std::string endpoints = "http://" + config.listen_address + ":" + std::to_string(port);
+    if (!config.remote_address.empty()) {
+        std::uint16_t remote = server.listen(config.remote_address, config.remote_port, false,
+                                             TlsFiles{*config.tls_certificate, *config.tls_private_key});
+        endpoints += " https://" + config.remote_address + ":" + std::to_string(remote);
+    }
+    server.start();
+    core::write_file_atomically(config.state_dir / "api.port", std::to_string(port) + "\n");
+    std::cout << "patch-controller: listening on " << endpoints << std::endl;
+
+    int received = 0;
+    sigwait(&signals, &received);
+    std::cout << "patch-controller: stopping (signal " << received << ")" << std::endl;
+    server.stop();
+    return 0;
+}
+
+}  // namespace patching::controller

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "config.hpp"
+#include "service/op_result.hpp"
+#include "store/state_store.hpp"
+
+#include <controller/repo/base_feed.hpp>
+#include <patch_core/dependencies.hpp>
+#include <patch_core/metadata.hpp>
+#include <patch_core/patch_state.hpp>
+#include <signing/trust_store.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+namespace patching::controller {
+
+class RepositoryPublisher;
+
+/// The controller's rules (spec §2, §3.4-3.6): import, apply, remove, delete, commit, queries,
+/// releases, application dependencies and the host table. Handlers stay thin; everything the
+/// reference checks is checked here, with its messages.
+///
+/// Concurrency: mutating operations run one at a time (op_mutex_), queries take a shared lock
+/// on the in-memory model and never wait for a slow step (semantic checks, createrepo), which
+/// runs with only op_mutex_ held. Durability: the database is written before anything
+/// derived from it (metadata files, the repository), and recover() re-derives those at start.
+class PatchService {
+public:
+    PatchService(const ControllerConfig& config, StateStore& store, signing::TrustStore trust);
+    ~PatchService();
+    PatchService(const PatchService&) = delete;
+    PatchService& operator=(const PatchService&) = delete;
+
+    /// Loads the database, removes what a crash left half done (temporary files, store files
+    /// no patch owns), rewrites the metadata directories and republishes every repository so
+    /// they match the database. Call once before serving.
+    void recover();
+
+    // Operations (the reference's names and messages).
+    OpResult upload(const std::filesystem::path& patch_file);
+    OpResult upload_dir(const std::vector<std::string>& dirs);
+    OpResult apply(std::vector<std::string> ids, bool skip_semantic);
+    OpResult remove(std::vector<std::string> ids, bool remove_unremovable, bool skip_app_check, bool skip_semantic);
+    OpResult delete_patches(std::vector<std::string> ids);
+    OpResult commit(std::vector<std::string> ids, bool dry_run);
+    OpResult init_release(const std::string& release);
+    OpResult del_release(const std::string& release);
+    OpResult report_app_dependencies(const std::vector<std::string>& ids, const std::string& app);
+    OpResult host_install_async(const std::string& host, bool force);
+    OpResult drop_host(const std::string& host);
+    OpResult what_requires(std::vector<std::string> ids);
+
+    // Queries (JSON in the reference's shapes).
+    nlohmann::json query(const std::string& show, const std::string& release);
+    nlohmann::json show(std::vector<std::string> ids);
+    nlohmann::json query_hosts();
+    nlohmann::json query_dependencies(std::vector<std::string> ids, bool recursive);
+    nlohmann::json query_app_dependencies();
+    /// True if every ID exists and its patch state is exactly `state` (is_applied/is_available).
+    bool all_in_state(std::vector<std::string> ids, const std::string& state);
+
+    /// Feeds a host report (the agent protocol, next issue; tests call it directly).
+    void host_report(core::HostReport report, bool detailed);
+
+private:
+    struct Patch {
+        core::PatchMetadata metadata;
+        std::string metadata_xml;
+        core::RepoState repostate = core::RepoState::AVAILABLE;
+        std::vector<StoredRpm> rpms;
+        std::int64_t imported_at = 0;
+    };
+
+    OpResult import_one(const std::filesystem::path& patch_file);
+    void check_import(const core::PatchMetadata& md, const std::vector<StoredRpm>& rpms, OpResult& result);
+    OpResult run_semantic_checks(const std::vector<std::string>& ids, const char* action);
+    void write_metadata_file(const Patch& patch);
+    void remove_metadata_files(const std::string& id);
+    void publish_release(const std::string& release);
+    std::set<std::string> known_releases() const;
+    BaseFeed& feed(const std::string& release);
+    nlohmann::json patch_json(const std::string& id, const Patch& p) const;
+    std::string patch_state(const std::string& id) const;
+    std::set<std::string> host_ids() const;
+    bool any_host_installing() const;
+    static void normalise(std::vector<std::string>& ids);
+    static core::PatchDependencyInfo dependency_info(const Patch& p);
+    std::filesystem::path store_path(const Patch& p, const StoredRpm& rpm) const;
+
+    const ControllerConfig& config_;
+    StateStore& store_;
+    signing::TrustStore trust_;
+    std::unique_ptr<RepositoryPublisher> publisher_;
+    std::mutex op_mutex_;  // one mutating operation at a time
+
+    // State below is protected by data_mutex_.
+    mutable std::shared_mutex data_mutex_;
+    std::map<std::string, Patch> patches_;
+    std::set<std::string> extra_releases_;  // init-release targets
+    std::map<std::string, std::vector<std::string>> app_dependencies_;
+    core::PatchStateTracker tracker_;
+    struct HostStatus {
+        std::string hostname;
+        std::string ip;
+        std::string state = "idle";
+        bool patch_failed = false;
+        bool requires_reboot = false;
+        bool install_pending = false;
+        std::int64_t last_seen = 0;
+        core::HostReport report;
+    };
+    std::map<std::string, HostStatus> hosts_;
+    std::map<std::string, std::unique_ptr<BaseFeed>> feeds_;  // guarded by op_mutex_ (imports/publish only)
+};
+
+}  // namespace patching::controller
