@@ -89,7 +89,7 @@ struct HttpServer::Impl {
         } catch (const std::exception& e) {
             std::cerr << "patch-controller: internal error handling " << request.method << " " << request.path << ": "
                       << core::format_error_chain(e) << "\n";
-            return {500, "application/json", json_error("Internal error: " + core::format_error_chain(e)), {}};
+            return {500, "application/json", json_error("Internal error: " + core::format_error_chain(e)), {}, {}};
         }
     }
 };
@@ -144,7 +144,7 @@ private:
             file = server_.policy(request_);
         } catch (const std::exception& e) {
             keep_alive_ = false;
-            return respond({400, "application/json", json_error(e.what()), {}});
+            return respond({400, "application/json", json_error(e.what()), {}, {}});
         }
         // A generous deadline for the body: the read timeout plus one second per MiB announced.
         std::uint64_t length = header_parser_->content_length().value_or(0);
@@ -158,7 +158,7 @@ private:
             if (open_ec) {
                 keep_alive_ = false;
                 return respond({500, "application/json",
-                                json_error("cannot create upload file " + file->string() + ": " + open_ec.message()), {}});
+                                json_error("cannot create upload file " + file->string() + ": " + open_ec.message()), {}, {}});
             }
             upload_file_ = *file;
             http::async_read(stream_, buffer_, *file_parser_,
@@ -175,7 +175,7 @@ private:
         if (ec == http::error::body_limit) {
             discard_upload();
             keep_alive_ = false;
-            return respond({413, "application/json", json_error("request body too large"), {}});
+            return respond({413, "application/json", json_error("request body too large"), {}, {}});
         }
         if (ec) {
             discard_upload();
@@ -198,6 +198,9 @@ private:
     }
 
     void respond(HttpResponse r) {
+        if (r.file) {
+            return respond_file(std::move(r));
+        }
         auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
         res->set(http::field::server, "patch-controller");
         res->set(http::field::content_type, r.content_type);
@@ -210,6 +213,30 @@ private:
         beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(server_.options.read_timeout_seconds));
         http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
             if (ec || !self->keep_alive_) {
+                return self->close();
+            }
+            self->read_header();
+        });
+    }
+
+    void respond_file(HttpResponse r) {
+        http::file_body::value_type body;
+        beast::error_code ec;
+        body.open(r.file->c_str(), beast::file_mode::scan, ec);
+        if (ec) {
+            return respond({404, "application/json", json_error("not found"), {}, {}});
+        }
+        auto res = std::make_shared<http::response<http::file_body>>(
+            std::piecewise_construct, std::make_tuple(std::move(body)), std::make_tuple(http::status::ok, 11));
+        res->set(http::field::server, "patch-controller");
+        res->set(http::field::content_type, r.content_type);
+        res->keep_alive(keep_alive_);
+        res->prepare_payload();
+        std::uint64_t size = res->body().size();
+        beast::get_lowest_layer(stream_).expires_after(
+            std::chrono::seconds(server_.options.read_timeout_seconds + static_cast<long>(size >> 20U)));
+        http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code e, std::size_t) {
+            if (e || !self->keep_alive_) {
                 return self->close();
             }
             self->read_header();

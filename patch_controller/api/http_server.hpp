@@ -30,6 +30,8 @@ struct HttpResponse {
     std::string content_type = "application/json";
     std::string body;
     std::map<std::string, std::string> headers;
+    /// When set, the file is streamed as the body instead of `body` (static repository files).
+    std::optional<std::filesystem::path> file;
 };
 
 /// Produces the response. Runs on a worker thread, never on a network thread, so a slow

@@ -26,7 +26,7 @@ const std::set<std::string>& read_only_verbs() {
     return verbs;
 }
 
-HttpResponse json_response(int status, const json& body) { return {status, "application/json", body.dump(), {}}; }
+HttpResponse json_response(int status, const json& body) { return {status, "application/json", body.dump(), {}, {}}; }
 
 HttpResponse op_response(const OpResult& r) {
     return json_response(r.status, json{{"info", r.info}, {"warning", r.warning}, {"error", r.error}});
@@ -115,9 +115,36 @@ std::optional<std::filesystem::path> ApiRoutes::body_policy(const HttpRequest& h
     return std::filesystem::path(tmpl) / name;
 }
 
+// The published repositories, read-only, as the reference serves /updates/rel-<ver>/ for dnf.
+// They hold only signed, verified content, so reading them needs no token (agents and dnf).
+HttpResponse ApiRoutes::serve_repository_file(const std::string& relative) {
+    std::filesystem::path rel(relative);
+    for (const auto& part : rel) {
+        if (part == ".." || part == "." || part.empty()) {
+            return error_response(404, "not found");
+        }
+    }
+    std::filesystem::path full = config_.repo_dir / rel;
+    std::error_code ec;
+    if (rel.empty() || !std::filesystem::is_regular_file(full, ec)) {
+        return error_response(404, "not found");
+    }
+    std::string type = "application/octet-stream";
+    if (full.extension() == ".xml") {
+        type = "application/xml";
+    } else if (full.extension() == ".gz") {
+        type = "application/gzip";
+    }
+    HttpResponse r{200, type, "", {}, full};
+    return r;
+}
+
 HttpResponse ApiRoutes::handle(const HttpRequest& request) {
     if (request.path == "/" || request.path.empty()) {
-        return {200, "text/plain", "Titanium Cloud Patching API, Available versions: /v1\n", {}};
+        return {200, "text/plain", "Titanium Cloud Patching API, Available versions: /v1\n", {}, {}};
+    }
+    if (request.path.rfind("/updates/", 0) == 0 && (request.method == "GET" || request.method == "HEAD")) {
+        return serve_repository_file(request.path.substr(9));
     }
     auto route = parse_route(request.path);
     if (!route) {

@@ -28,6 +28,8 @@ public:
     std::optional<std::filesystem::path> body_policy(const HttpRequest& head);
 
 private:
+    HttpResponse serve_repository_file(const std::string& relative);
+
     const ControllerConfig& config_;
     PatchService& service_;
     Authenticator& auth_;
