@@ -1,0 +1,638 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "output.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+namespace patching::client {
+
+namespace {
+
+using nlohmann::json;
+
+// UTF-8 <-> code points. Invalid bytes map to U+DC80..U+DCFF and back (Python's
+// "surrogateescape"), so no input byte is lost or altered.
+std::u32string decode(std::string_view text) {
+    std::u32string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        auto c = static_cast<unsigned char>(text[i]);
+        std::size_t len = c < 0x80            ? 1
+                          : (c >> 5U) == 0x6  ? 2
+                          : (c >> 4U) == 0xE  ? 3
+                          : (c >> 3U) == 0x1E ? 4
+                                              : 0;
+        bool valid = len > 0 && i + len <= text.size();
+        char32_t cp = len == 1 ? c : len == 2 ? (c & 0x1FU) : len == 3 ? (c & 0x0FU) : (c & 0x07U);
+        for (std::size_t k = 1; valid && k < len; ++k) {
+            auto cc = static_cast<unsigned char>(text[i + k]);
+            valid = (cc >> 6U) == 0x2;
+            cp = (cp << 6U) | (cc & 0x3FU);
+        }
+        if (valid) {
+            out += cp;
+            i += len;
+        } else {
+            out += static_cast<char32_t>(0xDC00U + c);
+            ++i;
+        }
+    }
+    return out;
+}
+
+std::string encode(std::u32string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char32_t cp : text) {
+        if (cp >= 0xDC80 && cp <= 0xDCFF) {
+            out += static_cast<char>(cp - 0xDC00);
+        } else if (cp < 0x80) {
+            out += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+            out += static_cast<char>(0xC0 | (cp >> 6U));
+            out += static_cast<char>(0x80 | (cp & 0x3FU));
+        } else if (cp < 0x10000) {
+            out += static_cast<char>(0xE0 | (cp >> 12U));
+            out += static_cast<char>(0x80 | ((cp >> 6U) & 0x3FU));
+            out += static_cast<char>(0x80 | (cp & 0x3FU));
+        } else {
+            out += static_cast<char>(0xF0 | (cp >> 18U));
+            out += static_cast<char>(0x80 | ((cp >> 12U) & 0x3FU));
+            out += static_cast<char>(0x80 | ((cp >> 6U) & 0x3FU));
+            out += static_cast<char>(0x80 | (cp & 0x3FU));
+        }
+    }
+    return out;
+}
+
+bool is_space(char32_t c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+// Python's [^\d\W]: letters and '_'. Non-ASCII characters count as letters.
+bool is_letter(char32_t c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+}
+
+bool is_word(char32_t c) {
+    return is_letter(c) || (c >= '0' && c <= '9');
+}
+
+// textwrap's word_punct: [\w!"'&.,?]
+bool is_word_punct(char32_t c) {
+    return is_word(c) || c == '!' || c == '"' || c == '\'' || c == '&' || c == '.' || c == ',' ||
+           c == '?';
+}
+
+// Expand tabs to 8 columns, then turn every whitespace character into a space.
+std::u32string munge_whitespace(const std::u32string& text) {
+    std::u32string out;
+    std::size_t column = 0;
+    for (char32_t c : text) {
+        if (c == '\t') {
+            std::size_t n = 8 - column % 8;
+            out.append(n, U' ');
+            column += n;
+            continue;
+        }
+        out += is_space(c) ? U' ' : c;
+        column = (c == '\n' || c == '\r') ? 0 : column + 1;
+    }
+    return out;
+}
+
+// Length of the run of '-' at `pos` when it is an em-dash: two or more hyphens then a word char.
+std::size_t em_dash_at(const std::u32string& t, std::size_t pos) {
+    std::size_t end = pos;
+    while (end < t.size() && t[end] == '-') {
+        ++end;
+    }
+    if (end - pos >= 2 && end < t.size() && is_word(t[end])) {
+        return end - pos;
+    }
+    return 0;
+}
+
+// textwrap.TextWrapper.wordsep_re: whitespace runs, em-dashes, and words split after the hyphen
+// of a hyphenated word ("Partial-" "Apply").
+std::vector<std::u32string> split_chunks(const std::u32string& t) {
+    std::vector<std::u32string> chunks;
+    auto at = [&t](std::size_t i, std::ptrdiff_t off) -> char32_t {
+        auto j = static_cast<std::ptrdiff_t>(i) + off;
+        return j >= 0 && static_cast<std::size_t>(j) < t.size() ? t[static_cast<std::size_t>(j)]
+                                                                : 0;
+    };
+    std::size_t p = 0;
+    while (p < t.size()) {
+        if (t[p] == ' ') {
+            std::size_t q = p;
+            while (q < t.size() && t[q] == ' ') {
+                ++q;
+            }
+            chunks.push_back(t.substr(p, q - p));
+            p = q;
+            continue;
+        }
+        if (p > 0 && is_word_punct(t[p - 1])) {
+            if (std::size_t n = em_dash_at(t, p); n > 0) {
+                chunks.push_back(t.substr(p, n));
+                p += n;
+                continue;
+            }
+        }
+        std::size_t end = t.size();
+        for (std::size_t q = p + 1; q <= t.size(); ++q) {
+            if (q < t.size() && t[q] == '-') {
+                bool behind = (is_letter(at(q, -2)) && is_letter(at(q, -1))) ||
+                              (is_letter(at(q, -3)) && at(q, -2) == '-' && is_letter(at(q, -1)));
+                bool ahead = is_letter(at(q, 1)) &&
+                             (is_letter(at(q, 2)) || (at(q, 2) == '-' && is_letter(at(q, 3))));
+                if (behind && ahead) {
+                    end = q + 1;
+                    break;
+                }
+            }
+            if (q == t.size() || t[q] == ' ') {
+                end = q;
+                break;
+            }
+            if (is_word_punct(t[q - 1]) && em_dash_at(t, q) > 0) {
+                end = q;
+                break;
+            }
+        }
+        chunks.push_back(t.substr(p, end - p));
+        p = end;
+    }
+    return chunks;
+}
+
+bool is_blank(const std::u32string& s) {
+    return std::all_of(s.begin(), s.end(), [](char32_t c) { return c == ' '; });
+}
+
+std::string rstrip_lines(const std::string& text) {
+    std::string out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto nl = text.find('\n', start);
+        std::string line =
+            text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+        auto last = line.find_last_not_of(' ');
+        line.erase(last == std::string::npos ? 0 : last + 1);
+        out += line;
+        if (nl == std::string::npos) {
+            break;
+        }
+        out += '\n';
+        start = nl + 1;
+    }
+    return out;
+}
+
+// A JSON value as Python's print would show the string fields we use.
+std::string as_text(const json& value) {
+    if (value.is_string()) {
+        return value.get<std::string>();
+    }
+    if (value.is_null()) {
+        return "";
+    }
+    return value.dump();
+}
+
+std::string field(const json& object, const char* key, const char* fallback = "") {
+    if (!object.is_object()) {
+        return fallback;
+    }
+    auto it = object.find(key);
+    return it == object.end() ? std::string(fallback) : as_text(*it);
+}
+
+bool truthy(const json& object, const char* key) {
+    if (!object.is_object()) {
+        return false;
+    }
+    auto it = object.find(key);
+    if (it == object.end() || it->is_null()) {
+        return false;
+    }
+    if (it->is_boolean()) {
+        return it->get<bool>();
+    }
+    if (it->is_number()) {
+        return it->get<double>() != 0;
+    }
+    if (it->is_string() || it->is_array() || it->is_object()) {
+        return !it->empty() && !(it->is_string() && it->get<std::string>().empty());
+    }
+    return false;
+}
+
+std::string show_line(std::string_view label, const std::string& value, std::size_t width) {
+    return wrap_text("    " + pad_right(label, 15) + " " + value, width, "", std::string(20, ' ')) +
+           "\n";
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    while (true) {
+        auto nl = text.find('\n', start);
+        lines.push_back(
+            text.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
+        if (nl == std::string::npos) {
+            return lines;
+        }
+        start = nl + 1;
+    }
+}
+
+std::string sorted_json(const json& value) {
+    return value.dump(4, ' ', true) + "\n";
+}
+
+}  // namespace
+
+std::size_t display_length(std::string_view text) {
+    return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+        return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U;
+    }));
+}
+
+std::string center(std::string_view text, std::size_t width) {
+    std::size_t len = display_length(text);
+    if (len >= width) {
+        return std::string(text);
+    }
+    std::size_t left = (width - len) / 2;
+    return std::string(left, ' ') + std::string(text) + std::string(width - len - left, ' ');
+}
+
+std::string pad_right(std::string_view text, std::size_t width) {
+    std::size_t len = display_length(text);
+    return std::string(text) + std::string(len >= width ? 0 : width - len, ' ');
+}
+
+std::string wrap_text(
+    std::string_view text,
+    std::size_t width,
+    std::string_view initial_indent,
+    std::string_view subsequent_indent) {
+    std::vector<std::u32string> chunks = split_chunks(munge_whitespace(decode(text)));
+    std::reverse(chunks.begin(), chunks.end());
+    std::vector<std::string> lines;
+    while (!chunks.empty()) {
+        std::string_view indent = lines.empty() ? initial_indent : subsequent_indent;
+        std::size_t indent_len = display_length(indent);
+        long line_width = static_cast<long>(width) - static_cast<long>(indent_len);
+        if (!lines.empty() && is_blank(chunks.back())) {
+            chunks.pop_back();
+        }
+        std::vector<std::u32string> line;
+        long line_len = 0;
+        while (!chunks.empty()) {
+            auto len = static_cast<long>(chunks.back().size());
+            if (line_len + len > line_width) {
+                break;
+            }
+            line.push_back(std::move(chunks.back()));
+            chunks.pop_back();
+            line_len += len;
+        }
+        if (!chunks.empty() && static_cast<long>(chunks.back().size()) > line_width) {
+            long space_left = line_width < 1 ? 1 : line_width - line_len;
+            std::u32string& chunk = chunks.back();
+            auto end = static_cast<std::size_t>(std::max(space_left, 0L));
+            if (chunk.size() > end) {
+                auto hyphen = chunk.rfind(U'-', end == 0 ? 0 : end - 1);
+                if (end > 0 && hyphen != std::u32string::npos && hyphen > 0 && hyphen < end &&
+                    std::any_of(
+                        chunk.begin(), chunk.begin() + static_cast<long>(hyphen),
+                        [](char32_t c) { return c != '-'; })) {
+                    end = hyphen + 1;
+                }
+            }
+            line.push_back(chunk.substr(0, end));
+            chunk.erase(0, end);
+        }
+        if (!line.empty() && is_blank(line.back())) {
+            line.pop_back();
+        }
+        if (!line.empty()) {
+            std::string out(indent);
+            for (const auto& piece : line) {
+                out += encode(piece);
+            }
+            lines.push_back(std::move(out));
+        }
+    }
+    std::string joined;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        joined += (i == 0 ? "" : "\n") + lines[i];
+    }
+    return joined;
+}
+
+std::size_t wrap_width(std::optional<int> terminal_columns) {
+    if (terminal_columns && *terminal_columns > 60) {
+        return static_cast<std::size_t>(*terminal_columns - 4);
+    }
+    return 72;
+}
+
+std::string format_messages(const json& body) {
+    std::string out;
+    auto text = [&body](const char* key) { return field(body, key); };
+    if (auto info = text("info"); !info.empty()) {
+        out += info + "\n";
+    }
+    if (auto warning = text("warning"); !warning.empty()) {
+        out += "Warning:\n" + warning + "\n";
+    }
+    if (auto error = text("error"); !error.empty()) {
+        out += "Error:\n" + error + "\n";
+    }
+    return out;
+}
+
+std::string format_query_table(const json& pd) {
+    const std::string hdr_id = "Patch ID", hdr_rr = "RR", hdr_rel = "Release",
+                      hdr_repo = "Repo State", hdr_state = "Patch State";
+    std::size_t w_id = hdr_id.size(), w_rr = hdr_rr.size(), w_rel = hdr_rel.size(),
+                w_repo = hdr_repo.size(), w_state = hdr_state.size();
+    bool show_repo = false;
+    for (const auto& [id, meta] : pd.items()) {
+        w_id = std::max(w_id, display_length(id));
+        w_rel = std::max(w_rel, display_length(field(meta, "sw_version")));
+        w_repo = std::max(w_repo, display_length(field(meta, "repostate")));
+        w_state = std::max(w_state, display_length(field(meta, "patchstate")));
+        show_repo = show_repo || field(meta, "patchstate") == "n/a";
+    }
+    std::string out =
+        center(hdr_id, w_id) + "  " + center(hdr_rr, w_rr) + "  " + center(hdr_rel, w_rel) + "  ";
+    std::string rule = std::string(w_id, '=') + "  " + std::string(w_rr, '=') + "  " +
+                       std::string(w_rel, '=') + "  ";
+    if (show_repo) {
+        out += center(hdr_repo, w_repo) + "  ";
+        rule += std::string(w_repo, '=') + "  ";
+    }
+    out += center(hdr_state, w_state) + "\n" + rule + std::string(w_state, '=') + "\n";
+    for (const auto& [id, meta] : pd.items()) {
+        out += pad_right(id, w_id) + "  " + center(field(meta, "reboot_required", "Y"), w_rr) +
+               "  " + center(field(meta, "sw_version"), w_rel) + "  ";
+        if (show_repo) {
+            out += center(field(meta, "repostate"), w_repo) + "  ";
+        }
+        out += center(field(meta, "patchstate"), w_state) + "\n";
+    }
+    return rstrip_lines(out) + "\n";
+}
+
+std::string format_op_result(const Response& response) {
+    if (response.status == 500) {
+        std::string out = std::string(INTERNAL_ERROR_MESSAGE) + "\n";
+        if (auto error = response.error(); !error.empty()) {
+            out += "Error:\n" + error + "\n";
+        }
+        return out;
+    }
+    std::string out;
+    if (response.body.is_object() && response.body.contains("pd")) {
+        out += format_query_table(response.body["pd"]);
+    }
+    return out + format_messages(response.body);
+}
+
+std::string format_show_result(const Response& response, std::size_t width) {
+    if (response.status == 500) {
+        return format_op_result(response);
+    }
+    const json& data = response.body;
+    std::string out;
+    const std::string indent20(20, ' ');
+    if (data.is_object() && data.contains("metadata") && data["metadata"].is_object()) {
+        for (const auto& item : data["metadata"].items()) {
+            const std::string& id = item.key();
+            const json& meta = item.value();
+            out += id + ":\n";
+            auto value = [&meta](const char* key) { return field(meta, key); };
+            auto simple = [&](const char* label, const char* key) {
+                if (auto v = value(key); !v.empty()) {
+                    out += show_line(label, v, width);
+                }
+            };
+            auto multi_line = [&](const char* label, const char* key) {
+                auto v = value(key);
+                if (v.empty()) {
+                    return;
+                }
+                bool first = true;
+                for (const auto& line : split_lines(v)) {
+                    if (first) {
+                        out += show_line(label, line, width);
+                        first = false;
+                    } else {
+                        out += wrap_text(line, width, indent20, indent20) + "\n";
+                    }
+                }
+            };
+            simple("Release:", "sw_version");
+            if (auto state = value("patchstate"); !state.empty()) {
+                out += show_line("Patch State:", state, width);
+                if (state == "n/a") {
+                    simple("Repo State:", "repostate");
+                }
+            }
+            simple("Status:", "status");
+            simple("Unremovable:", "unremovable");
+            simple("RR:", "reboot_required");
+            simple("Apply Active Release Only:", "apply_active_release_only");
+            simple("Summary:", "summary");
+            multi_line("Description:", "description");
+            if (auto text = value("install_instructions"); !text.empty()) {
+                out += "    Install Instructions:\n";
+                for (const auto& line : split_lines(text)) {
+                    out += wrap_text(line, width, indent20, indent20) + "\n";
+                }
+            }
+            multi_line("Warnings:", "warnings");
+            if (meta.is_object() && meta.contains("requires") && meta["requires"].is_array() &&
+                !meta["requires"].empty()) {
+                std::vector<std::string> requires_list;
+                for (const auto& r : meta["requires"]) {
+                    requires_list.push_back(as_text(r));
+                }
+                std::sort(requires_list.begin(), requires_list.end());
+                out += "    Requires:\n";
+                for (const auto& r : requires_list) {
+                    out += indent20 + r + "\n";
+                }
+            }
+            if (data.contains("contents") && data["contents"].is_object() &&
+                data["contents"].contains(id)) {
+                std::vector<std::string> contents;
+                for (const auto& pkg : data["contents"][id]) {
+                    contents.push_back(as_text(pkg));
+                }
+                std::sort(contents.begin(), contents.end());
+                out += "    Contents:\n";
+                for (const auto& pkg : contents) {
+                    out += indent20 + pkg + "\n";
+                }
+            }
+            out += "\n\n";
+        }
+    }
+    return out + format_messages(data);
+}
+
+std::string format_hosts_result(const Response& response) {
+    if (response.status == 500) {
+        return format_op_result(response);
+    }
+    const json& body = response.body;
+    if (!body.is_object() || !body.contains("data") || !body["data"].is_array()) {
+        if (response.status != 200) {
+            return format_messages(body);
+        }
+        return "Invalid data returned:\n" + format_debug(response);
+    }
+    std::vector<json> agents(body["data"].begin(), body["data"].end());
+    std::stable_sort(agents.begin(), agents.end(), [](const json& a, const json& b) {
+        return field(a, "hostname") < field(b, "hostname");
+    });
+    const std::string hdr_hn = "Hostname", hdr_ip = "IP Address", hdr_pc = "Patch Current",
+                      hdr_rr = "Reboot Required", hdr_rel = "Release", hdr_state = "State";
+    std::size_t w_hn = hdr_hn.size(), w_ip = hdr_ip.size(), w_pc = hdr_pc.size(),
+                w_rr = hdr_rr.size(), w_rel = hdr_rel.size(), w_state = hdr_state.size();
+    for (const auto& agent : agents) {
+        w_hn = std::max(w_hn, display_length(field(agent, "hostname")));
+        w_ip = std::max(w_ip, display_length(field(agent, "ip")));
+        w_rel = std::max(w_rel, display_length(field(agent, "sw_version")));
+        w_state = std::max(w_state, display_length(field(agent, "state")));
+    }
+    std::string out = center(hdr_hn, w_hn) + "  " + center(hdr_ip, w_ip) + "  " +
+                      center(hdr_pc, w_pc) + "  " + center(hdr_rr, w_rr) + "  " +
+                      center(hdr_rel, w_rel) + "  " + center(hdr_state, w_state) + "\n";
+    out += std::string(w_hn, '=') + "  " + std::string(w_ip, '=') + "  " + std::string(w_pc, '=') +
+           "  " + std::string(w_rr, '=') + "  " + std::string(w_rel, '=') + "  " +
+           std::string(w_state, '=') + "\n";
+    for (const auto& agent : agents) {
+        std::string current = truthy(agent, "patch_current") ? "Yes" : "No";
+        if (agent.contains("interim_state") && agent["interim_state"].is_boolean() &&
+            agent["interim_state"].get<bool>()) {
+            current = "Pending";
+        }
+        if (truthy(agent, "patch_failed")) {
+            current = "Failed";
+        }
+        out += pad_right(field(agent, "hostname"), w_hn) + "  " +
+               pad_right(field(agent, "ip"), w_ip) + "  " + center(current, w_pc) + "  " +
+               center(truthy(agent, "requires_reboot") ? "Yes" : "No", w_rr) + "  " +
+               center(field(agent, "sw_version"), w_rel) + "  " +
+               center(field(agent, "state"), w_state) + "\n";
+    }
+    return rstrip_lines(out);
+}
+
+std::string format_dependencies_result(const Response& response) {
+    if (response.status == 500) {
+        return format_op_result(response);
+    }
+    std::string out;
+    const json& body = response.body;
+    if (body.is_object() && body.contains("patches") && body["patches"].is_array()) {
+        std::vector<std::string> ids;
+        for (const auto& id : body["patches"]) {
+            ids.push_back(as_text(id));
+        }
+        std::sort(ids.begin(), ids.end());
+        for (const auto& id : ids) {
+            out += id + "\n";
+        }
+    }
+    return out + format_messages(body);
+}
+
+std::string format_app_dependencies(const json& body) {
+    if (!body.is_object() || body.empty()) {
+        return "There are no application dependencies.\n";
+    }
+    const std::string hdr_app = "Application", hdr_list = "Required Patches";
+    std::size_t w_app = hdr_app.size(), w_list = hdr_list.size();
+    std::vector<std::pair<std::string, std::string>> rows;
+    for (const auto& [app, list] : body.items()) {
+        std::string joined;
+        if (list.is_array()) {
+            for (const auto& id : list) {
+                joined += (joined.empty() ? "" : ", ") + as_text(id);
+            }
+        } else {
+            joined = as_text(list);
+        }
+        w_app = std::max(w_app, display_length(app));
+        w_list = std::max(w_list, display_length(joined));
+        rows.emplace_back(app, joined);
+    }
+    std::string out = pad_right(hdr_app, w_app) + "  " + pad_right(hdr_list, w_list) + "\n";
+    out += std::string(w_app, '=') + "  " + std::string(w_list, '=') + "\n";
+    for (const auto& [app, joined] : rows) {
+        out += pad_right(app, w_app) + "  " + pad_right(joined, w_list) + "\n";
+    }
+    return rstrip_lines(out);
+}
+
+std::string format_bool_result(const Response& response) {
+    bool value = response.status == 200 && response.body.is_boolean() && response.body.get<bool>();
+    return value ? "True\n" : "False\n";
+}
+
+std::string format_debug(const Response& response) {
+    if (response.status == 500) {
+        return std::string(INTERNAL_ERROR_MESSAGE) + "\n";
+    }
+    const json& body = response.body;
+    if (response.status == 200 && body.is_object()) {
+        if (body.contains("pd")) {
+            return sorted_json(body["pd"]);
+        }
+        if (body.contains("data")) {
+            return sorted_json(body["data"]);
+        }
+    }
+    return sorted_json(body);
+}
+
+std::string format_json(const json& body) {
+    return sorted_json(body);
+}
+
+std::string format_commit_warning(std::size_t width) {
+    return wrap_text(
+               "WARNING: Committing a patch is an irreversible operation. Committed patches "
+               "cannot be removed.",
+               width, "", std::string(9, ' ')) +
+           "\n";
+}
+
+std::string format_progress(
+    std::string_view name, std::uint64_t sent, std::uint64_t total, double elapsed_s) {
+    constexpr double MIB = 1024.0 * 1024.0;
+    constexpr int BAR = 20;
+    double fraction = total == 0 ? 1.0 : static_cast<double>(sent) / static_cast<double>(total);
+    fraction = std::clamp(fraction, 0.0, 1.0);
+    auto filled = static_cast<int>(fraction * BAR);
+    double speed = elapsed_s > 0 ? static_cast<double>(sent) / MIB / elapsed_s : 0.0;
+    char numbers[96];
+    std::snprintf(
+        numbers, sizeof numbers, "%3d%%  %7.1f/%.1f MiB  %.1f MiB/s",
+        static_cast<int>(fraction * 100), static_cast<double>(sent) / MIB,
+        static_cast<double>(total) / MIB, speed);
+    return std::string(name) + "  [" + std::string(static_cast<std::size_t>(filled), '#') +
+           std::string(static_cast<std::size_t>(BAR - filled), ' ') + "]  " + numbers;
+}
+
+}  // namespace patching::client
