@@ -2,6 +2,14 @@
 #include "api/http_server.hpp"
 
 #include <patch_core/errors.hpp>
+#include <patch_core/fs.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -151,18 +159,21 @@ private:
         beast::get_lowest_layer(stream_).expires_after(
             std::chrono::seconds(server_.options.read_timeout_seconds + static_cast<long>(length >> 20U)));
         if (file) {
-            file_parser_.emplace(std::move(*header_parser_));
-            file_parser_->body_limit(server_.options.max_file_body);
-            beast::error_code open_ec;
-            file_parser_->get().body().open(file->c_str(), beast::file_mode::write_new, open_ec);
-            if (open_ec) {
+            if (!header_parser_->content_length()) {
                 keep_alive_ = false;
-                return respond({500, "application/json",
-                                json_error("cannot create upload file " + file->string() + ": " + open_ec.message()), {}, {}});
+                return respond({411, "application/json", json_error("uploads need a Content-Length header"), {}, {}});
+            }
+            if (*header_parser_->content_length() > server_.options.max_file_body) {
+                keep_alive_ = false;
+                return respond({413, "application/json", json_error("upload larger than the configured limit"), {}, {}});
             }
             upload_file_ = *file;
-            http::async_read(stream_, buffer_, *file_parser_,
-                             [self = this->shared_from_this()](beast::error_code e, std::size_t) { self->on_body(e); });
+            // Large bodies are copied with blocking reads on a worker thread in 1 MiB steps: the
+            // asynchronous parser's 64 KiB hops between threads cost more than the copy itself.
+            asio::post(server_.workers, [self = this->shared_from_this(), length = *header_parser_->content_length()] {
+                std::string error = self->receive_upload(length);
+                asio::post(self->stream_.get_executor(), [self, error] { self->on_upload(error); });
+            });
         } else {
             string_parser_.emplace(std::move(*header_parser_));
             string_parser_->body_limit(server_.options.max_memory_body);
@@ -181,17 +192,101 @@ private:
             discard_upload();
             return close();
         }
-        if (file_parser_) {
-            file_parser_->get().body().close();
-            request_.body_file = upload_file_;
-            file_parser_.reset();
-        } else {
-            request_.body = std::move(string_parser_->get().body());
-            string_parser_.reset();
-        }
+        request_.body = std::move(string_parser_->get().body());
+        string_parser_.reset();
         asio::post(server_.workers, [self = this->shared_from_this()] {
             HttpResponse response = self->server_.invoke(self->request_);
             self->discard_upload();  // the handler moved it away if it wanted to keep it
+            asio::post(self->stream_.get_executor(),
+                       [self, response = std::move(response)]() mutable { self->respond(std::move(response)); });
+        });
+    }
+
+    // Runs on a worker thread while no asynchronous operation is pending on the stream.
+    std::string receive_upload(std::uint64_t length) {
+        core::UniqueFd fd(::open(upload_file_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        if (!fd) {
+            return "cannot create upload file " + upload_file_.string() + ": " + std::strerror(errno);
+        }
+        auto write_all = [&](const char* p, size_t n) -> bool {
+            while (n > 0) {
+                ssize_t w = ::write(fd.get(), p, n);
+                if (w < 0 && errno == EINTR) {
+                    continue;
+                }
+                if (w < 0) {
+                    return false;
+                }
+                p += w;
+                n -= static_cast<size_t>(w);
+            }
+            return true;
+        };
+        std::uint64_t received = 0;
+        auto leftover = buffer_.data();
+        size_t from_buffer = static_cast<size_t>(std::min<std::uint64_t>(leftover.size(), length));
+        if (from_buffer > 0 && !write_all(static_cast<const char*>(leftover.data()), from_buffer)) {
+            return std::string("cannot write the upload: ") + std::strerror(errno);
+        }
+        buffer_.consume(from_buffer);
+        received += from_buffer;
+        const int fd_socket = beast::get_lowest_layer(stream_).socket().native_handle();
+        const int timeout_ms = server_.options.read_timeout_seconds * 1000;
+        std::vector<char> chunk(1U << 20U);
+        while (received < length) {
+            size_t want = static_cast<size_t>(std::min<std::uint64_t>(chunk.size(), length - received));
+            bool buffered = false;
+            if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+                buffered = SSL_pending(stream_.native_handle()) > 0;
+            }
+            if (!buffered) {
+                pollfd pfd{fd_socket, POLLIN, 0};
+                int ready = ::poll(&pfd, 1, timeout_ms);
+                if (ready == 0) {
+                    return "upload stalled: no data for " + std::to_string(server_.options.read_timeout_seconds) +
+                           " s after " + std::to_string(received) + " of " + std::to_string(length) + " bytes";
+                }
+                if (ready < 0 && errno != EINTR) {
+                    return std::string("upload interrupted: ") + std::strerror(errno);
+                }
+            }
+            size_t n = 0;
+            if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+                beast::error_code ec;
+                n = stream_.read_some(asio::buffer(chunk.data(), want), ec);
+                if (ec) {
+                    return "upload interrupted after " + std::to_string(received) + " of " + std::to_string(length) +
+                           " bytes: " + ec.message();
+                }
+            } else {
+                ssize_t r = ::recv(fd_socket, chunk.data(), want, 0);
+                if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+                    continue;
+                }
+                if (r <= 0) {
+                    return "upload interrupted after " + std::to_string(received) + " of " + std::to_string(length) +
+                           " bytes" + (r < 0 ? std::string(": ") + std::strerror(errno) : std::string());
+                }
+                n = static_cast<size_t>(r);
+            }
+            if (!write_all(chunk.data(), n)) {
+                return std::string("cannot write the upload (disk full?): ") + std::strerror(errno);
+            }
+            received += n;
+        }
+        return {};
+    }
+
+    void on_upload(const std::string& error) {
+        if (!error.empty()) {
+            discard_upload();
+            keep_alive_ = false;
+            return respond({400, "application/json", json_error(error), {}, {}});
+        }
+        request_.body_file = upload_file_;
+        asio::post(server_.workers, [self = this->shared_from_this()] {
+            HttpResponse response = self->server_.invoke(self->request_);
+            self->discard_upload();
             asio::post(self->stream_.get_executor(),
                        [self, response = std::move(response)]() mutable { self->respond(std::move(response)); });
         });
@@ -274,7 +369,6 @@ private:
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::empty_body>> header_parser_;
     std::optional<http::request_parser<http::string_body>> string_parser_;
-    std::optional<http::request_parser<http::file_body>> file_parser_;
     std::filesystem::path upload_file_;
     HttpRequest request_;
 };

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <controller/repo/base_feed.hpp>
+#include <nlohmann/json.hpp>
+#include <patch_core/errors.hpp>
+#include <patch_core/fs.hpp>
+#include <patch_core/patch_id.hpp>
+#include <patch_core/rpm/package.hpp>
+#include <system_error>
+
+namespace patching::controller {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr int CACHE_FORMAT = 1;
+constexpr std::size_t MAX_CACHE_BYTES = 256U << 20U;
+
+bool is_alpha(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+// rpmvercmp(): the segment-wise comparison librpm uses for versions and releases.
+// TODO(controller-repo): use core::label_compare from evr.hpp once it has landed.
+int vercmp(std::string_view a, std::string_view b) {
+    if (a == b) {
+        return 0;
+    }
+    std::size_t i = 0;
+    std::size_t j = 0;
+    auto is_separator = [](char c) { return !is_alpha(c) && !is_digit(c) && c != '~' && c != '^'; };
+    while (i < a.size() || j < b.size()) {
+        while (i < a.size() && is_separator(a[i])) {
+            ++i;
+        }
+        while (j < b.size() && is_separator(b[j])) {
+            ++j;
+        }
+        const char ca = i < a.size() ? a[i] : '\0';
+        const char cb = j < b.size() ? b[j] : '\0';
+        if (ca == '~' || cb == '~') {  // sorts before everything, even the end
+            if (ca != '~') {
+                return 1;
+            }
+            if (cb != '~') {
+                return -1;
+            }
+            ++i;
+            ++j;
+            continue;
+        }
+        if (ca == '^' || cb == '^') {  // sorts after the end, before anything else
+            if (ca == '\0') {
+                return -1;
+            }
+            if (cb == '\0') {
+                return 1;
+            }
+            if (ca != '^') {
+                return 1;
+            }
+            if (cb != '^') {
+                return -1;
+            }
+            ++i;
+            ++j;
+            continue;
+        }
+        if (ca == '\0' || cb == '\0') {
+            break;
+        }
+        const bool numeric = is_digit(ca);
+        auto in_segment = [numeric](char c) { return numeric ? is_digit(c) : is_alpha(c); };
+        std::size_t ei = i;
+        std::size_t ej = j;
+        while (ei < a.size() && in_segment(a[ei])) {
+            ++ei;
+        }
+        while (ej < b.size() && in_segment(b[ej])) {
+            ++ej;
+        }
+        if (ej == j) {  // segments of different types: numeric is newer
+            return numeric ? 1 : -1;
+        }
+        std::string_view sa = a.substr(i, ei - i);
+        std::string_view sb = b.substr(j, ej - j);
+        if (numeric) {
+            sa.remove_prefix(std::min(sa.find_first_not_of('0'), sa.size()));
+            sb.remove_prefix(std::min(sb.find_first_not_of('0'), sb.size()));
+            if (sa.size() != sb.size()) {
+                return sa.size() > sb.size() ? 1 : -1;
+            }
+        }
+        if (int rc = sa.compare(sb); rc != 0) {
+            return rc < 0 ? -1 : 1;
+        }
+        i = ei;
+        j = ej;
+    }
+    const bool a_done = i >= a.size();
+    const bool b_done = j >= b.size();
+    if (a_done && b_done) {
+        return 0;
+    }
+    return a_done ? -1 : 1;
+}
+
+int evr_compare(const BasePackage& a, const BasePackage& b) {
+    if (int rc = vercmp(a.epoch.empty() ? "0" : a.epoch, b.epoch.empty() ? "0" : b.epoch);
+        rc != 0) {
+        return rc;
+    }
+    if (int rc = vercmp(a.version, b.version); rc != 0) {
+        return rc;
+    }
+    return vercmp(a.release, b.release);
+}
+
+std::int64_t mtime_ns(const struct stat& st) {
+    return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+}  // namespace
+
+BaseFeed::BaseFeed(fs::path feed_root, fs::path cache_dir, std::string release)
+    : feed_root_(std::move(feed_root)),
+      cache_dir_(std::move(cache_dir)),
+      release_(std::move(release)) {
+    if (auto problem = core::release_problem(release_)) {
+        throw core::Error(
+            "Invalid release '" + core::escape_unprintable(release_) + "': " + *problem);
+    }
+}
+
+bool BaseFeed::exists(const fs::path& feed_root, const std::string& release) {
+    if (core::release_problem(release)) {
+        return false;
+    }
+    std::error_code ec;
+    return fs::is_directory(feed_root / ("rel-" + release), ec);
+}
+
+fs::path BaseFeed::feed_dir() const {
+    return feed_root_ / ("rel-" + release_);
+}
+
+fs::path BaseFeed::cache_file() const {
+    return cache_dir_ / ("base-feed-" + release_ + ".json");
+}
+
+void BaseFeed::load_cache() {
+    cache_loaded_ = true;
+    const fs::path file = cache_file();
+    std::string text;
+    try {
+        text = core::read_small_file(file, MAX_CACHE_BYTES);
+    } catch (const core::Error&) {
+        return;  // no cache (or unreadable): every header is read once and the cache rewritten
+    }
+    // A damaged or foreign cache is only a lost optimisation: start afresh.
+    try {
+        const json doc = json::parse(text);
+        if (doc.at("format").get<int>() != CACHE_FORMAT ||
+            doc.at("release").get<std::string>() != release_) {
+            return;
+        }
+        Entries loaded;
+        for (const auto& [path, item] : doc.at("files").items()) {
+            Entry e;
+            e.size = item.at("size").get<std::uint64_t>();
+            e.mtime_ns = item.at("mtime_ns").get<std::int64_t>();
+            if (item.contains("error")) {
+                e.error = item.at("error").get<std::string>();
+            } else {
+                e.readable = true;
+                e.is_source = item.value("source", false);
+                e.name = item.at("name").get<std::string>();
+                e.epoch = item.at("epoch").get<std::string>();
+                e.version = item.at("version").get<std::string>();
+                e.release = item.at("release").get<std::string>();
+                e.arch = item.at("arch").get<std::string>();
+            }
+            loaded.emplace(path, std::move(e));
+        }
+        entries_ = std::move(loaded);
+    } catch (const json::exception&) {
+        entries_.clear();
+    }
+}
+
+void BaseFeed::save_cache() const {
+    json files = json::object();
+    for (const auto& [path, e] : entries_) {
+        json item = {{"size", e.size}, {"mtime_ns", e.mtime_ns}};
+        if (e.readable) {
+            item["name"] = e.name;
+            item["epoch"] = e.epoch;
+            item["version"] = e.version;
+            item["release"] = e.release;
+            item["arch"] = e.arch;
+            if (e.is_source) {
+                item["source"] = true;
+            }
+        } else {
+            item["error"] = e.error;
+        }
+        files[path] = std::move(item);
+    }
+    const json doc = {{"format", CACHE_FORMAT}, {"release", release_}, {"files", std::move(files)}};
+    std::error_code ec;
+    fs::create_directories(cache_dir_, ec);
+    if (ec) {
+        throw core::SystemError(ec.value(), "cannot create the cache directory", cache_dir_);
+    }
+    // Replacement characters instead of an exception: file names need not be UTF-8.
+    core::write_file_atomically(
+        cache_file(), doc.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
+}
+
+FeedRefreshStats BaseFeed::refresh() {
+    if (!cache_loaded_) {
+        load_cache();
+    }
+    FeedRefreshStats stats;
+    const fs::path dir = feed_dir();
+    if (!exists()) {
+        entries_.clear();
+        cache_loaded_ = false;  // re-read the kept cache file when the feed comes back
+        rebuild_index();
+        return stats;
+    }
+
+    Entries fresh;
+    bool changed = false;
+    std::error_code ec;
+    fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec);
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        const fs::path& path = it->path();
+        if (path.extension() != ".rpm") {
+            continue;
+        }
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0) {
+            if (errno == ENOENT) {
+                continue;  // removed while we walked
+            }
+            throw core::SystemError(errno, "cannot stat", path);
+        }
+        if (!S_ISREG(st.st_mode)) {
+            continue;
+        }
+        ++stats.files;
+        std::string key = path.lexically_relative(dir).generic_string();
+        auto old = entries_.find(key);
+        if (old != entries_.end() && old->second.size == static_cast<std::uint64_t>(st.st_size) &&
+            old->second.mtime_ns == mtime_ns(st)) {
+            ++stats.reused;
+            fresh.emplace(std::move(key), std::move(old->second));
+            continue;
+        }
+        Entry e;
+        e.size = static_cast<std::uint64_t>(st.st_size);
+        e.mtime_ns = mtime_ns(st);
+        try {
+            rpm::PackageInfo info = rpm::read_package_file(path);
+            e.readable = true;
+            e.is_source = info.is_source;
+            e.name = std::move(info.name);
+            e.epoch = std::move(info.epoch);
+            e.version = std::move(info.version);
+            e.release = std::move(info.release);
+            e.arch = std::move(info.arch);
+        } catch (const rpm::RpmError& err) {
+            e.error = err.what();
+        }
+        ++stats.headers_read;
+        changed = true;
+        fresh.emplace(std::move(key), std::move(e));
+    }
+    if (ec) {
+        throw core::SystemError(ec.value(), "cannot list the base feed", dir);
+    }
+    changed = changed || fresh.size() != entries_.size() || !fs::exists(cache_file());
+    entries_ = std::move(fresh);
+    total_headers_read_ += stats.headers_read;
+    if (changed) {
+        save_cache();
+    }
+    rebuild_index();
+    stats.unreadable = unreadable_.size();
+    return stats;
+}
+
+void BaseFeed::rebuild_index() {
+    packages_.clear();
+    index_.clear();
+    unreadable_.clear();
+    const fs::path dir = feed_dir();
+    for (const auto& [key, e] : entries_) {
+        if (!e.readable) {
+            unreadable_.emplace_back(dir / key, e.error);
+            continue;
+        }
+        if (e.is_source) {
+            continue;
+        }
+        packages_.push_back(BasePackage{e.name, e.epoch, e.version, e.release, e.arch, dir / key});
+    }
+    for (std::size_t i = 0; i < packages_.size(); ++i) {
+        auto [pos, inserted] = index_.try_emplace({packages_[i].name, packages_[i].arch}, i);
+        if (!inserted && evr_compare(packages_[i], packages_[pos->second]) > 0) {
+            pos->second = i;
+        }
+    }
+}
+
+const BasePackage* BaseFeed::lookup(std::string_view name, std::string_view arch) const {
+    auto it = index_.find({std::string(name), std::string(arch)});
+    return it == index_.end() ? nullptr : &packages_[it->second];
+}
+
+}  // namespace patching::controller
