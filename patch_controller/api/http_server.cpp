@@ -168,12 +168,12 @@ private:
                 return respond({413, "application/json", json_error("upload larger than the configured limit"), {}, {}});
             }
             upload_file_ = *file;
-            // Large bodies are copied with blocking reads on a worker thread in 1 MiB steps: the
-            // asynchronous parser's 64 KiB hops between threads cost more than the copy itself.
-            asio::post(server_.workers, [self = this->shared_from_this(), length = *header_parser_->content_length()] {
-                std::string error = self->receive_upload(length);
-                asio::post(self->stream_.get_executor(), [self, error] { self->on_upload(error); });
-            });
+            upload_length_ = *header_parser_->content_length();
+            upload_received_ = 0;
+            // The handler reads the body itself, with blocking 1 MiB reads on its worker thread:
+            // it can verify a patch while it arrives, and avoids the asynchronous parser's
+            // 64 KiB hops between threads, which cost more than the copy.
+            asio::post(server_.workers, [self = this->shared_from_this()] { self->handle_streamed(); });
         } else {
             string_parser_.emplace(std::move(*header_parser_));
             string_parser_->body_limit(server_.options.max_memory_body);
@@ -203,93 +203,85 @@ private:
     }
 
     // Runs on a worker thread while no asynchronous operation is pending on the stream.
-    std::string receive_upload(std::uint64_t length) {
-        core::UniqueFd fd(::open(upload_file_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-        if (!fd) {
-            return "cannot create upload file " + upload_file_.string() + ": " + std::strerror(errno);
-        }
-        auto write_all = [&](const char* p, size_t n) -> bool {
-            while (n > 0) {
-                ssize_t w = ::write(fd.get(), p, n);
-                if (w < 0 && errno == EINTR) {
-                    continue;
-                }
-                if (w < 0) {
-                    return false;
-                }
-                p += w;
-                n -= static_cast<size_t>(w);
+    void handle_streamed() {
+        request_.body_file = upload_file_;
+        request_.body_length = upload_length_;
+        request_.read_body = [this](char* buf, size_t len) { return read_upload(buf, len); };
+        HttpResponse response = server_.invoke(request_);
+        request_.read_body = nullptr;
+        bool clean = true;
+        try {
+            std::vector<char> sink(1U << 20U);
+            while (read_upload(sink.data(), sink.size()) > 0) {
             }
-            return true;
-        };
-        std::uint64_t received = 0;
-        auto leftover = buffer_.data();
-        size_t from_buffer = static_cast<size_t>(std::min<std::uint64_t>(leftover.size(), length));
-        if (from_buffer > 0 && !write_all(static_cast<const char*>(leftover.data()), from_buffer)) {
-            return std::string("cannot write the upload: ") + std::strerror(errno);
+        } catch (const std::exception&) {
+            clean = false;  // the connection is unusable now; answer and close it
         }
-        buffer_.consume(from_buffer);
-        received += from_buffer;
+        discard_upload();
+        asio::post(stream_.get_executor(), [self = this->shared_from_this(), response = std::move(response), clean]() mutable {
+            if (!clean) {
+                self->keep_alive_ = false;
+            }
+            self->respond(std::move(response));
+        });
+    }
+
+    size_t read_upload(char* buf, size_t len) {
+        if (upload_received_ >= upload_length_ || len == 0) {
+            return 0;
+        }
+        size_t want = static_cast<size_t>(std::min<std::uint64_t>(len, upload_length_ - upload_received_));
+        auto leftover = buffer_.data();
+        if (leftover.size() > 0) {
+            size_t n = std::min(want, leftover.size());
+            std::memcpy(buf, leftover.data(), n);
+            buffer_.consume(n);
+            upload_received_ += n;
+            return n;
+        }
         const int fd_socket = beast::get_lowest_layer(stream_).socket().native_handle();
-        const int timeout_ms = server_.options.read_timeout_seconds * 1000;
-        std::vector<char> chunk(1U << 20U);
-        while (received < length) {
-            size_t want = static_cast<size_t>(std::min<std::uint64_t>(chunk.size(), length - received));
+        for (;;) {
             bool buffered = false;
             if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
                 buffered = SSL_pending(stream_.native_handle()) > 0;
             }
             if (!buffered) {
                 pollfd pfd{fd_socket, POLLIN, 0};
-                int ready = ::poll(&pfd, 1, timeout_ms);
+                int ready = ::poll(&pfd, 1, server_.options.read_timeout_seconds * 1000);
                 if (ready == 0) {
-                    return "upload stalled: no data for " + std::to_string(server_.options.read_timeout_seconds) +
-                           " s after " + std::to_string(received) + " of " + std::to_string(length) + " bytes";
+                    throw core::Error("upload stalled: no data for " + std::to_string(server_.options.read_timeout_seconds) +
+                                      " s after " + std::to_string(upload_received_) + " of " +
+                                      std::to_string(upload_length_) + " bytes");
                 }
-                if (ready < 0 && errno != EINTR) {
-                    return std::string("upload interrupted: ") + std::strerror(errno);
+                if (ready < 0) {
+                    if (errno == EINTR) {
+                        continue;
+                    }
+                    throw core::SystemError(errno, "upload interrupted");
                 }
             }
             size_t n = 0;
             if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
                 beast::error_code ec;
-                n = stream_.read_some(asio::buffer(chunk.data(), want), ec);
+                n = stream_.read_some(asio::buffer(buf, want), ec);
                 if (ec) {
-                    return "upload interrupted after " + std::to_string(received) + " of " + std::to_string(length) +
-                           " bytes: " + ec.message();
+                    throw core::Error("upload interrupted after " + std::to_string(upload_received_) + " of " +
+                                      std::to_string(upload_length_) + " bytes: " + ec.message());
                 }
             } else {
-                ssize_t r = ::recv(fd_socket, chunk.data(), want, 0);
+                ssize_t r = ::recv(fd_socket, buf, want, 0);
                 if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
                     continue;
                 }
                 if (r <= 0) {
-                    return "upload interrupted after " + std::to_string(received) + " of " + std::to_string(length) +
-                           " bytes" + (r < 0 ? std::string(": ") + std::strerror(errno) : std::string());
+                    throw core::Error("upload interrupted after " + std::to_string(upload_received_) + " of " +
+                                      std::to_string(upload_length_) + " bytes (the client went away)");
                 }
                 n = static_cast<size_t>(r);
             }
-            if (!write_all(chunk.data(), n)) {
-                return std::string("cannot write the upload (disk full?): ") + std::strerror(errno);
-            }
-            received += n;
+            upload_received_ += n;
+            return n;
         }
-        return {};
-    }
-
-    void on_upload(const std::string& error) {
-        if (!error.empty()) {
-            discard_upload();
-            keep_alive_ = false;
-            return respond({400, "application/json", json_error(error), {}, {}});
-        }
-        request_.body_file = upload_file_;
-        asio::post(server_.workers, [self = this->shared_from_this()] {
-            HttpResponse response = self->server_.invoke(self->request_);
-            self->discard_upload();
-            asio::post(self->stream_.get_executor(),
-                       [self, response = std::move(response)]() mutable { self->respond(std::move(response)); });
-        });
     }
 
     void respond(HttpResponse r) {
@@ -370,6 +362,8 @@ private:
     std::optional<http::request_parser<http::empty_body>> header_parser_;
     std::optional<http::request_parser<http::string_body>> string_parser_;
     std::filesystem::path upload_file_;
+    std::uint64_t upload_length_ = 0;
+    std::uint64_t upload_received_ = 0;
     HttpRequest request_;
 };
 

@@ -19,7 +19,14 @@ struct HttpRequest {
     std::map<std::string, std::string> query;   ///< Decoded query parameters.
     std::map<std::string, std::string> headers; ///< Lower-case names.
     std::string body;
-    std::optional<std::filesystem::path> body_file;  ///< Set when the body was streamed to disk.
+    /// For streamed uploads: where the handler should store the body (it creates the file; the
+    /// server deletes whatever is left there after the handler returns).
+    std::optional<std::filesystem::path> body_file;
+    /// For streamed uploads: reads the next body bytes (blocking, at most `len`), returning 0 at
+    /// the end of the body. Throws core::Error if the client stalls or disconnects. Whatever the
+    /// handler leaves unread is drained after it returns.
+    std::function<size_t(char* buf, size_t len)> read_body;
+    std::uint64_t body_length = 0;
     std::string remote;                         ///< "ip:port" of the peer.
     bool loopback = false;                      ///< Accepted on the loopback listener.
     bool tls = false;
@@ -38,9 +45,9 @@ struct HttpResponse {
 /// operation does not stall other connections. Exceptions become 500 responses.
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
-/// Decides from the request line and headers (before the body is read) whether to stream the
-/// body to a file; returns the file to create, or nullopt to read it into memory. May throw to
-/// refuse the request (the message becomes a 400 response).
+/// Decides from the request line and headers (before the body is read) whether the handler
+/// streams the body itself (HttpRequest::read_body) into the returned file, or nullopt to read
+/// the body into memory first. May throw to refuse the request (the message becomes a 400).
 using BodyPolicy = std::function<std::optional<std::filesystem::path>(const HttpRequest& head)>;
 
 struct HttpServerOptions {

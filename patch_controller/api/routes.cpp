@@ -189,10 +189,10 @@ HttpResponse ApiRoutes::handle(const HttpRequest& request) {
         }
         response = json_response(200, json{{"audit", records}});
     } else if (verb == "upload") {
-        if (!request.body_file) {
+        if (!request.body_file || !request.read_body) {
             response = error_response(400, "no file uploaded: POST the patch as the request body with ?filename=NAME.patch");
         } else {
-            OpResult r = service_.upload(*request.body_file);
+            OpResult r = service_.upload(*request.body_file, request.read_body);
             std::error_code ec;
             std::filesystem::remove_all(request.body_file->parent_path(), ec);
             response = op_response(r);

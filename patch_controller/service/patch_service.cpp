@@ -12,6 +12,7 @@
 #include <patch_core/patch_id.hpp>
 #include <patch_core/rpm/rpm_inspector.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -243,9 +244,9 @@ void PatchService::publish_release(const std::string& release) {
 // ------------------------------------------------------------------------------------------
 // Import
 
-OpResult PatchService::upload(const fs::path& patch_file) {
+OpResult PatchService::upload(const fs::path& patch_file, const std::function<size_t(char*, size_t)>& read_body) {
     std::lock_guard op(op_mutex_);
-    return import_one(patch_file);
+    return import_one(patch_file, &read_body);
 }
 
 OpResult PatchService::upload_dir(const std::vector<std::string>& dirs) {
@@ -309,7 +310,7 @@ void PatchService::check_import(const core::PatchMetadata& md, const std::vector
     }
 }
 
-OpResult PatchService::import_one(const fs::path& patch_file) {
+OpResult PatchService::import_one(const fs::path& patch_file, const std::function<size_t(char*, size_t)>* read_body) {
     OpResult result;
     const std::string basename = patch_file.filename().string();
     if (patch_file.extension() != ".patch") {
@@ -324,14 +325,64 @@ OpResult PatchService::import_one(const fs::path& patch_file) {
     rpm::RpmHeaderInspector inspector;
     core::ReadOptions options;
     options.inspector = &inspector;
+    // A streamed upload is written to `patch_file` and verified in the same pass; the
+    // extraction below reads the file again only once both checks have passed.
+    core::UniqueFd upload_fd;
+    std::vector<char> upload_buffer;
+    std::string upload_error;
+    auto store_chunk = [&](const char* data, size_t n) {
+        while (n > 0) {
+            ssize_t w = ::write(upload_fd.get(), data, n);
+            if (w < 0 && errno == EINTR) {
+                continue;
+            }
+            if (w < 0) {
+                throw core::SystemError(errno, "cannot store the upload", patch_file);
+            }
+            data += w;
+            n -= static_cast<size_t>(w);
+        }
+    };
+    if (read_body != nullptr) {
+        upload_fd = core::UniqueFd(::open(patch_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        if (!upload_fd) {
+            throw core::SystemError(errno, "cannot create", patch_file);
+        }
+        upload_buffer.resize(1U << 20U);
+        options.source = [&]() -> std::span<const std::byte> {
+            if (!upload_error.empty()) {
+                return {};
+            }
+            try {
+                size_t n = (*read_body)(upload_buffer.data(), upload_buffer.size());
+                store_chunk(upload_buffer.data(), n);
+                return {reinterpret_cast<const std::byte*>(upload_buffer.data()), n};
+            } catch (const std::exception& e) {
+                upload_error = e.what();
+                return {};
+            }
+        };
+    }
     core::VerifiedPatch verified;
     try {
         verified = core::read_patch(patch_file, trust_, options);
     } catch (const core::PatchFileError& e) {
-        result.add_error("Patch validation failed for " + core::escape_unprintable(id) + ":\n" +
-                             strip_path(e.what(), patch_file),
-                         HTTP_UNPROCESSABLE);
+        if (!upload_error.empty()) {
+            result.add_error("Upload of " + core::escape_unprintable(basename) + " failed: " + upload_error,
+                             HTTP_BAD_REQUEST);
+        } else {
+            result.add_error("Patch validation failed for " + core::escape_unprintable(id) + ":\n" +
+                                 strip_path(e.what(), patch_file),
+                             HTTP_UNPROCESSABLE);
+        }
         return result;
+    }
+    if (read_body != nullptr) {
+        // Bytes after the archive (padding) still belong to the file.
+        for (size_t n; (n = (*read_body)(upload_buffer.data(), upload_buffer.size())) > 0;) {
+            store_chunk(upload_buffer.data(), n);
+        }
+        upload_fd = core::UniqueFd();
     }
     const auto verified_ms = elapsed_ms();
     const core::PatchMetadata& md = verified.metadata;

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,7 +47,9 @@ public:
     void recover();
 
     // Operations (the reference's names and messages).
-    OpResult upload(const std::filesystem::path& patch_file);
+    /// Reads a .patch from `read_body` (the HTTP body), storing it at `patch_file` and verifying
+    /// it as it arrives, then imports it. The file is the caller's to delete afterwards.
+    OpResult upload(const std::filesystem::path& patch_file, const std::function<size_t(char*, size_t)>& read_body);
     OpResult upload_dir(const std::vector<std::string>& dirs);
     OpResult apply(std::vector<std::string> ids, bool skip_semantic);
     OpResult remove(std::vector<std::string> ids, bool remove_unremovable, bool skip_app_check, bool skip_semantic);
@@ -80,7 +83,8 @@ private:
         std::int64_t imported_at = 0;
     };
 
-    OpResult import_one(const std::filesystem::path& patch_file);
+    OpResult import_one(const std::filesystem::path& patch_file,
+                        const std::function<size_t(char*, size_t)>* read_body = nullptr);
     void check_import(const core::PatchMetadata& md, const std::vector<StoredRpm>& rpms, OpResult& result);
     OpResult run_semantic_checks(const std::vector<std::string>& ids, const char* action);
     void write_metadata_file(const Patch& patch);

@@ -110,6 +110,12 @@ private:
         std::exception_ptr error;
     } source_;
     HashPipeline::Chunk* pull_chunk(std::uint64_t& remaining);
+    static la_ssize_t source_read(struct archive* /*a*/, void* ctx, const void** buf) {
+        auto* options = static_cast<ReadOptions*>(ctx);
+        std::span<const std::byte> chunk = options->source();
+        *buf = chunk.data();
+        return static_cast<la_ssize_t>(chunk.size());
+    }
     static la_ssize_t inner_read(struct archive* a, void* ctx, const void** buf);
 };
 
@@ -401,19 +407,25 @@ void Reader::read_software(std::uint64_t size) {
 
 VerifiedPatch Reader::run() {
     result_.path = path_;
-    struct stat st {};
-    if (::stat(path_.c_str(), &st) != 0) {
-        throw SystemError(errno, "cannot open patch", path_);
+    if (!options_.source) {
+        struct stat st {};
+        if (::stat(path_.c_str(), &st) != 0) {
+            throw SystemError(errno, "cannot open patch", path_);
+        }
+        if (!S_ISREG(st.st_mode)) {
+            fail("not a regular file");
+        }
+        file_size_ = static_cast<std::uint64_t>(st.st_size);
     }
-    if (!S_ISREG(st.st_mode)) {
-        fail("not a regular file");
-    }
-    file_size_ = static_cast<std::uint64_t>(st.st_size);
 
     outer_.reset(archive_read_new());
     archive_read_support_filter_gzip(outer_.get());
     archive_read_support_format_tar(outer_.get());
-    if (archive_read_open_filename(outer_.get(), path_.c_str(), READ_BLOCK) != ARCHIVE_OK) {
+    int open_rc = options_.source
+                      ? archive_read_open(outer_.get(), const_cast<ReadOptions*>(&options_), nullptr, &Reader::source_read,
+                                          nullptr)
+                      : archive_read_open_filename(outer_.get(), path_.c_str(), READ_BLOCK);
+    if (open_rc != ARCHIVE_OK) {
         fail("not a patch file (not a gzip-compressed tar archive, or truncated): " +
              detail::archive_message(outer_.get()));
     }

@@ -5,16 +5,16 @@
 // Usage: repo_publish_bench RPM_DIR WORK_DIR [N] [RUNS] [EXTRA_DIR]
 //   RPM_DIR holds at least N+1 noarch RPMs (repo_publish_bench.sh generates them); the noarch
 //   RPMs of EXTRA_DIR (e.g. large ones) are part of the base set too.
-#include <algorithm>
-#include <chrono>
 #include <controller/repo/repository.hpp>
 #include <controller/repo/subprocess.hpp>
+
+#include <patch_core/errors.hpp>
+
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <functional>
-#include <patch_core/errors.hpp>
-#include <patch_core/fs.hpp>
 #include <string>
 #include <vector>
 

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <controller/repo/base_feed.hpp>
-#include <nlohmann/json.hpp>
+
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
 #include <patch_core/patch_id.hpp>
 #include <patch_core/rpm/package.hpp>
+
+#include <sys/stat.h>
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
 #include <system_error>
 
 namespace patching::controller {

@@ -1,4 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <controller/repo/repository.hpp>
+#include <controller/repo/subprocess.hpp>
+
+#include <patch_core/errors.hpp>
+#include <patch_core/fs.hpp>
+#include <patch_core/patch_id.hpp>
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -7,14 +14,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <controller/repo/repository.hpp>
-#include <controller/repo/subprocess.hpp>
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <patch_core/errors.hpp>
-#include <patch_core/fs.hpp>
-#include <patch_core/patch_id.hpp>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -413,9 +415,138 @@ void swap_repodata(const fs::path& dir, std::uint64_t gen, bool replace_director
     fsync_path(dir, true);
 }
 
+using Wanted = std::map<std::string, const RepoPackage*>;  // key: "<arch>/<file name>"
+
+Wanted validate_desired(const std::vector<RepoPackage>& desired) {
+    Wanted wanted;
+    for (const RepoPackage& pkg : desired) {
+        if (!core::is_safe_basename(pkg.arch) || pkg.arch.starts_with('.')) {
+            throw core::Error(
+                "Invalid package arch '" + core::escape_unprintable(pkg.arch) + "' for " +
+                pkg.source.string());
+        }
+        if (!core::is_safe_basename(pkg.file_name) || pkg.file_name.starts_with('.') ||
+            !pkg.file_name.ends_with(".rpm")) {
+            throw core::Error(
+                "Invalid package file name '" + core::escape_unprintable(pkg.file_name) + "' for " +
+                pkg.source.string());
+        }
+        std::string key = pkg.arch + "/" + pkg.file_name;
+        auto [it, inserted] = wanted.emplace(key, &pkg);
+        if (!inserted && it->second->source != pkg.source) {
+            throw core::Error(
+                "Two packages would be published as Packages/" + key + ": " +
+                it->second->source.string() + " and " + pkg.source.string());
+        }
+    }
+    return wanted;
+}
+
+// Removes from Packages/ whatever is not wanted, temporary files of an interrupted run included.
+void remove_unwanted(const fs::path& packages_dir, const Wanted& wanted, PublishResult& result) {
+    std::set<std::string> arches;
+    for (const auto& [key, pkg] : wanted) {
+        arches.insert(pkg->arch);
+    }
+    for (const fs::path& arch_dir : list_directory(packages_dir)) {
+        const std::string arch = arch_dir.filename().string();
+        auto st = lstat_path(arch_dir);
+        if (!st) {
+            continue;
+        }
+        if (!S_ISDIR(st->st_mode) || !arches.contains(arch)) {
+            remove_tree(arch_dir);
+            ++result.removed;
+            continue;
+        }
+        for (const fs::path& file : list_directory(arch_dir)) {
+            if (!wanted.contains(arch + "/" + file.filename().string())) {
+                remove_tree(file);
+                ++result.removed;
+            }
+        }
+    }
+}
+
+// True if `target` already holds `source`'s data: the same inode, or a copy with the same size
+// and mtime (copies keep the source's mtime).
+bool is_same_file(const struct stat& target, const struct stat& source) {
+    return S_ISREG(target.st_mode) &&
+           ((target.st_dev == source.st_dev && target.st_ino == source.st_ino) ||
+            (target.st_size == source.st_size && mtime_ns(target) == mtime_ns(source)));
+}
+
+// Makes Packages/ hold exactly the wanted files; returns their identities.
+FileIds sync_packages(const fs::path& packages_dir, const Wanted& wanted, PublishResult& result) {
+    make_directory(packages_dir);
+    remove_unwanted(packages_dir, wanted, result);
+    FileIds files;
+    std::set<fs::path> touched_dirs;
+    for (const auto& [key, pkg] : wanted) {
+        const fs::path arch_dir = packages_dir / pkg->arch;
+        const fs::path target = arch_dir / pkg->file_name;
+        struct stat src {};
+        if (::stat(pkg->source.c_str(), &src) != 0) {
+            throw core::SystemError(errno, "cannot publish", pkg->source);
+        }
+        if (!S_ISREG(src.st_mode)) {
+            throw core::Error("Cannot publish " + pkg->source.string() + ": not a regular file");
+        }
+        auto cur = lstat_path(target);
+        if (cur && is_same_file(*cur, src)) {
+            files.emplace(key, file_id(*cur));
+            continue;
+        }
+        if (cur && S_ISDIR(cur->st_mode)) {
+            remove_tree(target);
+        }
+        if (std::error_code ec; !fs::is_directory(arch_dir, ec)) {
+            make_directory(arch_dir);
+            touched_dirs.insert(packages_dir);
+        }
+        if (place_file(pkg->source, target, src)) {
+            ++result.linked;
+        } else {
+            ++result.copied;
+        }
+        touched_dirs.insert(arch_dir);
+        struct stat placed {};
+        if (::lstat(target.c_str(), &placed) != 0) {
+            throw core::SystemError(errno, "cannot stat", target);
+        }
+        files.emplace(key, file_id(placed));
+    }
+    for (const fs::path& touched : touched_dirs) {
+        fsync_path(touched, true);
+    }
+    return files;
+}
+
+// Writes comps.xml if its content differs; returns true if it did.
+bool write_comps(const fs::path& path, const std::string& comps_xml) {
+    if (lstat_path(path) && core::read_small_file(path, MAX_SMALL_FILE) == comps_xml) {
+        return false;
+    }
+    core::write_file_atomically(path, comps_xml);
+    return true;
+}
+
+// A number above every generation directory present, after removing those other than
+// `current` (left by interrupted attempts), so createrepo_c always starts in a fresh directory.
+std::uint64_t next_generation(const fs::path& dir, std::optional<std::uint64_t> current) {
+    std::uint64_t next = current.value_or(0) + 1;
+    for (const fs::path& entry : list_directory(dir)) {
+        if (auto n = generation_number(entry.filename().string()); n && *n != current) {
+            remove_tree(entry);
+            next = std::max(next, *n + 1);
+        }
+    }
+    return next;
+}
+
 }  // namespace
 
-RepositoryPublisher::RepositoryPublisher(fs::path repo_root, PublisherOptions options)
+RepositoryPublisher::RepositoryPublisher(const fs::path& repo_root, PublisherOptions options)
     : repo_root_(fs::absolute(repo_root)), options_(std::move(options)) {}
 
 fs::path RepositoryPublisher::release_dir(const std::string& release) const {
@@ -447,120 +578,24 @@ PublishResult RepositoryPublisher::publish(
     const std::vector<RepoPackage>& desired,
     const std::string& comps_xml) {
     const fs::path dir = release_dir(release);
-    const fs::path packages_dir = dir / "Packages";
-
-    std::map<std::string, const RepoPackage*> wanted;
-    std::set<std::string> wanted_arches;
-    for (const RepoPackage& pkg : desired) {
-        if (!core::is_safe_basename(pkg.arch) || pkg.arch.starts_with('.')) {
-            throw core::Error(
-                "Invalid package arch '" + core::escape_unprintable(pkg.arch) + "' for " +
-                pkg.source.string());
-        }
-        if (!core::is_safe_basename(pkg.file_name) || pkg.file_name.starts_with('.') ||
-            !pkg.file_name.ends_with(".rpm")) {
-            throw core::Error(
-                "Invalid package file name '" + core::escape_unprintable(pkg.file_name) + "' for " +
-                pkg.source.string());
-        }
-        std::string key = pkg.arch + "/" + pkg.file_name;
-        auto [it, inserted] = wanted.emplace(key, &pkg);
-        if (!inserted && it->second->source != pkg.source) {
-            throw core::Error(
-                "Two packages would be published as Packages/" + key + ": " +
-                it->second->source.string() + " and " + pkg.source.string());
-        }
-        wanted_arches.insert(pkg.arch);
-    }
+    const Wanted wanted = validate_desired(desired);
 
     ReleaseLock lock(repo_root_ / (".rel-" + release + ".lock"));
     PublishResult result;
     remove_tree(repo_root_ / (".removing-rel-" + release));
-    make_directory(packages_dir);
+    const FileIds files = sync_packages(dir / "Packages", wanted, result);
+    result.comps_written = write_comps(dir / "comps.xml", comps_xml);
 
-    // Packages/: remove what is not wanted (including temporary files of an interrupted run),
-    // then link or copy what is missing or differs from its source.
-    for (const fs::path& arch_dir : list_directory(packages_dir)) {
-        const std::string arch = arch_dir.filename().string();
-        auto st = lstat_path(arch_dir);
-        if (!st) {
-            continue;
-        }
-        if (!S_ISDIR(st->st_mode) || !wanted_arches.contains(arch)) {
-            remove_tree(arch_dir);
-            ++result.removed;
-            continue;
-        }
-        for (const fs::path& file : list_directory(arch_dir)) {
-            if (!wanted.contains(arch + "/" + file.filename().string())) {
-                remove_tree(file);
-                ++result.removed;
-            }
-        }
-    }
-    FileIds files;
-    std::set<fs::path> touched_dirs;
-    for (const auto& [key, pkg] : wanted) {
-        const fs::path arch_dir = packages_dir / pkg->arch;
-        const fs::path target = arch_dir / pkg->file_name;
-        struct stat src {};
-        if (::stat(pkg->source.c_str(), &src) != 0) {
-            throw core::SystemError(errno, "cannot publish", pkg->source);
-        }
-        if (!S_ISREG(src.st_mode)) {
-            throw core::Error("Cannot publish " + pkg->source.string() + ": not a regular file");
-        }
-        auto cur = lstat_path(target);
-        if (cur && S_ISREG(cur->st_mode) &&
-            ((cur->st_dev == src.st_dev && cur->st_ino == src.st_ino) ||
-             (cur->st_size == src.st_size && mtime_ns(*cur) == mtime_ns(src)))) {
-            files.emplace(key, file_id(*cur));
-            continue;
-        }
-        if (cur && S_ISDIR(cur->st_mode)) {
-            remove_tree(target);
-        }
-        if (!cur) {
-            make_directory(arch_dir);
-            touched_dirs.insert(packages_dir);
-        }
-        if (place_file(pkg->source, target, src)) {
-            ++result.linked;
-        } else {
-            ++result.copied;
-        }
-        touched_dirs.insert(arch_dir);
-        struct stat placed {};
-        if (::lstat(target.c_str(), &placed) != 0) {
-            throw core::SystemError(errno, "cannot stat", target);
-        }
-        files.emplace(key, file_id(placed));
-    }
-    for (const fs::path& touched : touched_dirs) {
-        fsync_path(touched, true);
-    }
-
-    const fs::path comps_path = dir / "comps.xml";
-    std::optional<std::string> old_comps;
-    if (lstat_path(comps_path)) {
-        old_comps = core::read_small_file(comps_path, MAX_SMALL_FILE);
-    }
-    if (old_comps != comps_xml) {
-        core::write_file_atomically(comps_path, comps_xml);
-        result.comps_written = true;
-    }
-
-    // Compare with what the current generation describes.
     const std::string stamp = make_stamp(comps_xml, files);
     const CurrentRepodata cur = current_repodata(dir);
     std::optional<FileIds> previous;
     if (cur.generation && cur.valid) {
-        const fs::path stamp_path = dir / generation_name(*cur.generation) / STAMP_FILE;
         std::string old_stamp;
         try {
-            old_stamp = core::read_small_file(stamp_path, MAX_SMALL_FILE);
+            old_stamp = core::read_small_file(
+                dir / generation_name(*cur.generation) / STAMP_FILE, MAX_SMALL_FILE);
         } catch (const core::Error&) {
-            old_stamp.clear();
+            old_stamp.clear();  // no stamp: regenerate
         }
         if (old_stamp == stamp) {
             cleanup_generations(dir, cur.generation);
@@ -568,36 +603,24 @@ PublishResult RepositoryPublisher::publish(
         }
         previous = parse_stamp(old_stamp);
     }
-
     // Reusing metadata is only safe if no file kept its name but changed (createrepo_c trusts
     // name + size + mtime in seconds): anything else, including no usable previous generation,
     // gets a full regeneration.
-    bool incremental = previous.has_value();
-    if (previous) {
-        for (const auto& [key, id] : files) {
-            auto old = previous->find(key);
-            if (old != previous->end() && !(old->second == id)) {
-                incremental = false;
-                break;
-            }
-        }
-    }
+    const bool incremental =
+        previous && std::all_of(files.begin(), files.end(), [&](const auto& entry) {
+            auto old = previous->find(entry.first);
+            return old == previous->end() || old->second == entry.second;
+        });
 
-    std::uint64_t next = cur.generation.value_or(0) + 1;
-    for (const fs::path& entry : list_directory(dir)) {
-        if (auto n = generation_number(entry.filename().string()); n && *n != cur.generation) {
-            remove_tree(entry);  // an interrupted earlier attempt
-            next = std::max(next, *n + 1);
-        }
-    }
+    const std::uint64_t next = next_generation(dir, cur.generation);
     const fs::path gen_dir = dir / generation_name(next);
     make_directory(gen_dir);
     try {
-        run_createrepo(
-            options_, release, dir, gen_dir,
-            incremental ? std::optional<fs::path>(dir / generation_name(*cur.generation))
-                        : std::nullopt,
-            result);
+        std::optional<fs::path> reuse;
+        if (incremental) {
+            reuse = dir / generation_name(*cur.generation);
+        }
+        run_createrepo(options_, release, dir, gen_dir, reuse, result);
         result.incremental = incremental;
         result.regenerated = true;
         finish_generation(dir, gen_dir, cur.generation, stamp);

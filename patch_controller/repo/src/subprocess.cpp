@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <controller/repo/subprocess.hpp>
+
+#include <patch_core/errors.hpp>
+#include <patch_core/fs.hpp>
+
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,9 +13,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <controller/repo/subprocess.hpp>
-#include <patch_core/errors.hpp>
-#include <patch_core/fs.hpp>
+#include <csignal>
+#include <optional>
 #include <thread>
 
 namespace patching::controller {
@@ -32,7 +35,9 @@ using Clock = std::chrono::steady_clock;
     sigset_t none;
     ::sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(SIGPIPE, &dfl, nullptr);
     int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0 || ::dup2(out_fd, STDOUT_FILENO) < 0 ||
         ::dup2(out_fd, STDERR_FILENO) < 0) {
@@ -51,11 +56,12 @@ void kill_group(pid_t pid) {
     ::kill(pid, SIGKILL);
 }
 
-int wait_blocking(pid_t pid) {
+// The child's wait status, or nullopt (errno set) if it cannot be waited for.
+std::optional<int> wait_blocking(pid_t pid) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
-            return 0;
+            return std::nullopt;
         }
     }
     return status;
@@ -64,6 +70,62 @@ int wait_blocking(pid_t pid) {
 int remaining_ms(Clock::time_point deadline) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     return static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, 60'000));
+}
+
+// Reads the child's output until EOF or the deadline (then sets timed_out).
+void collect_output(
+    int fd, Clock::time_point deadline, std::size_t max_output, ProcessResult& result) {
+    std::array<char, 16384> buf{};
+    for (;;) {
+        pollfd pfd{fd, POLLIN, 0};
+        int ready = ::poll(&pfd, 1, remaining_ms(deadline));
+        if (ready == 0 && Clock::now() >= deadline) {
+            result.timed_out = true;
+            return;
+        }
+        if (ready <= 0) {
+            continue;  // EINTR, or poll's timeout capped below the deadline
+        }
+        ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return;
+        }
+        result.output.append(buf.data(), static_cast<std::size_t>(n));
+        if (result.output.size() > max_output) {
+            result.output.erase(0, result.output.size() - max_output);
+        }
+    }
+}
+
+// Waits for the child until the deadline, then kills its process group; returns the status.
+// REQUIRES: SIGCHLD is not ignored (the child must stay waitable).
+int reap(pid_t pid, Clock::time_point deadline, ProcessResult& result) {
+    // The output pipe closes when the child exits, unless it handed the pipe to a grandchild
+    // or closed it early: poll for the exit until the deadline.
+    while (!result.timed_out) {
+        int status = 0;
+        pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid) {
+            return status;
+        }
+        if (r < 0 && errno != EINTR) {
+            throw core::SystemError(errno, "cannot wait for process " + std::to_string(pid));
+        }
+        if (Clock::now() >= deadline) {
+            result.timed_out = true;
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+    }
+    kill_group(pid);
+    auto status = wait_blocking(pid);
+    if (!status) {
+        throw core::SystemError(errno, "cannot wait for process " + std::to_string(pid));
+    }
+    return *status;
 }
 
 }  // namespace
@@ -128,56 +190,8 @@ ProcessResult run_process(
 
     ProcessResult result;
     const auto deadline = Clock::now() + timeout;
-    std::array<char, 16384> buf{};
-    for (;;) {
-        pollfd pfd{out_read.get(), POLLIN, 0};
-        int ready = ::poll(&pfd, 1, remaining_ms(deadline));
-        if (ready < 0 && errno == EINTR) {
-            continue;
-        }
-        if (ready == 0 && Clock::now() >= deadline) {
-            result.timed_out = true;
-            break;
-        }
-        if (ready <= 0) {
-            continue;
-        }
-        ssize_t n = ::read(out_read.get(), buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            break;
-        }
-        result.output.append(buf.data(), static_cast<std::size_t>(n));
-        if (result.output.size() > max_output) {
-            result.output.erase(0, result.output.size() - max_output);
-        }
-    }
-
-    int status = 0;
-    bool reaped = false;
-    // The output pipe closes when the child exits, unless it handed the pipe to a grandchild
-    // or closed it early: poll for the exit until the deadline.
-    while (!result.timed_out) {
-        pid_t r = ::waitpid(pid, &status, WNOHANG);
-        if (r == pid) {
-            reaped = true;
-            break;
-        }
-        if (r < 0 && errno != EINTR) {
-            break;
-        }
-        if (Clock::now() >= deadline) {
-            result.timed_out = true;
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    if (!reaped) {
-        kill_group(pid);
-        status = wait_blocking(pid);
-    }
+    collect_output(out_read.get(), deadline, max_output, result);
+    const int status = reap(pid, deadline, result);
     if (result.timed_out) {
         result.exit_code = -1;
     } else if (WIFEXITED(status)) {

@@ -66,6 +66,12 @@ struct ReadOptions {
     /// the signature, and still requires the MD5 integrity check and every structural check).
     bool verify_signature = true;
     ProgressFn progress;
+    /// When set, the patch's bytes come from this function instead of the file at `path`
+    /// (then used only in messages and for the file-name check), so a patch can be verified
+    /// while it is still arriving. Each call returns the next chunk, valid until the next call;
+    /// an empty span means the end. It must not throw: a failing source ends the stream early
+    /// (the reader then reports truncation) and the caller reports its own error.
+    std::function<std::span<const std::byte>()> source;
 };
 
 struct SoftwareMember {

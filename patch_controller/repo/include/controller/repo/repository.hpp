@@ -57,8 +57,9 @@ struct PublishResult {
 /// (across threads and processes); calls for different releases may run in parallel.
 class RepositoryPublisher {
 public:
-    /// Does no I/O.
-    explicit RepositoryPublisher(std::filesystem::path repo_root, PublisherOptions options = {});
+    /// Does no I/O; a relative `repo_root` is made absolute against the working directory.
+    explicit RepositoryPublisher(
+        const std::filesystem::path& repo_root, PublisherOptions options = {});
 
     /// Makes `<repo_root>/rel-<release>/` the repository of exactly `desired` with `comps_xml`
     /// as its group file: links or copies missing and changed packages (temporary name, then

@@ -26,9 +26,10 @@ struct ProcessResult {
 /// bytes are kept. The child runs in its own process group and gets SIGKILL if the calling thread
 /// dies; if it has not ended after `timeout`, the whole group is killed and `timed_out` is set.
 /// Blocks the calling thread until the child has been reaped. Thread-safe.
-/// REQUIRES: argv is not empty.
-/// @throws core::SystemError if the pipe or fork fails, or if argv[0] cannot be executed (the
-///         message names the program and carries the exec errno).
+/// REQUIRES: argv is not empty; SIGCHLD is not ignored (SIG_IGN would reap the child early).
+/// @throws core::SystemError if the pipe or fork fails, if argv[0] cannot be executed (the
+///         message names the program and carries the exec errno) or the child cannot be waited
+///         for.
 ProcessResult run_process(
     const std::vector<std::string>& argv,
     std::chrono::milliseconds timeout,
