@@ -301,7 +301,7 @@ TEST_CASE("is-applied prints True or False like Python", "[sw_patch][output]") {
     CHECK(format_bool_result(Response{404, {{"error", "x"}}}) == "False\n");
 }
 
-TEST_CASE("--debug and --format json output", "[sw_patch][output]") {
+TEST_CASE("debug and JSON output formats", "[sw_patch][output]") {
     json body = {{"pd", {{"P1", {{"sw_version", "21.12"}, {"b", 1}}}}}, {"info", ""}};
     CHECK(
         format_debug(ok(body)) ==
