@@ -63,11 +63,12 @@ if [ -n "$LARGE" ] && [ "$(find "$LARGE/" -name '*.rpm' 2>/dev/null | wc -l)" -n
     bash "$SHARED/fixtures/make-test-rpms.sh" -o "$HERE/bench/out" large >/dev/null
 fi
 if [ ! -f "$BUILD/build.ninja" ] && [ ! -f "$BUILD/Makefile" ]; then
-    cmake -S "$HERE" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPATCHING_BUILD_TESTS=OFF >/dev/null
+    cmake -S "$HERE" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+        -DPATCHING_BUILD_TESTS=OFF >/dev/null
 fi
 cmake --build "$BUILD" --target repo_publish_bench >/dev/null
-# The work tree sits beside the RPMs (same file system), so packages are hard-linked as in
-# production, where the package store and the repo share /opt and /var/www.
-"$BUILD/patch_controller/repo/repo_publish_bench" "$SUBSET" "$HERE/bench/out/repo-work" "$N" "$RUNS" \
-    ${LARGE:+"$LARGE"}
+# The work tree sits beside the RPMs (same file system), so packages are hard-linked: the
+# publisher's fast path when the package store and the repo share a file system.
+"$BUILD/patch_controller/repo/repo_publish_bench" \
+    "$SUBSET" "$HERE/bench/out/repo-work" "$N" "$RUNS" ${LARGE:+"$LARGE"}
 rm -rf "$SUBSET"
