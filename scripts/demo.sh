@@ -35,4 +35,44 @@ if "$BIN/patch_build/patch-build" verify --cert "$SHARED/fixtures/keys/fixture-s
     echo "ERROR: a hostile patch was accepted" >&2
     exit 1
 fi
+# --- The controller: store, publish and track the patch -------------------------------------
+CTL_DIR="$WORK/controller"
+mkdir -p "$CTL_DIR"/{feed/rel-22.12/Packages,trust,state,repo}
+cp "$WORK"/rpms/small/demo-{alpha,beta,gamma}-1.0-1.noarch.rpm "$CTL_DIR/feed/rel-22.12/Packages/"
+cp "$WORK/trust/release.pem" "$CTL_DIR/trust/"
+cat >"$CTL_DIR/controller.conf" <<CONF
+[controller]
+state_dir = $CTL_DIR/state
+repo_dir = $CTL_DIR/repo
+feed_dir = $CTL_DIR/feed
+trust_dir = $CTL_DIR/trust
+running_release = 22.12
+listen_port = 0
+tokens_file = $CTL_DIR/tokens
+local_token_file = $CTL_DIR/admin.token
+CONF
+printf '\n\033[1m== Start the patch controller (base release 22.12 = demo-alpha/beta/gamma 1.0-1)\033[0m\n'
+"$BIN/patch_controller/patch-controller" --config "$CTL_DIR/controller.conf" >"$CTL_DIR/controller.log" 2>&1 &
+CTL_PID=$!
+trap 'kill $CTL_PID 2>/dev/null; wait $CTL_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 100); do [ -s "$CTL_DIR/state/api.port" ] && break; sleep 0.1; done
+export SW_PATCH_CONTROLLER="http://127.0.0.1:$(cat "$CTL_DIR/state/api.port")"
+export SW_PATCH_TOKEN_FILE="$CTL_DIR/admin.token"
+cat "$CTL_DIR/controller.log"
+SWP="$BIN/sw_patch/sw-patch"
+step "Upload the patch" "$SWP" upload "$WORK/DEMO_22.12_PATCH_0001.patch"
+step "Query" "$SWP" query
+step "Apply it: its RPMs enter the release's dnf repository" "$SWP" apply DEMO_22.12_PATCH_0001
+step "Query" "$SWP" query
+step "Show" "$SWP" show DEMO_22.12_PATCH_0001
+if command -v dnf >/dev/null; then
+    step "dnf installs the patched package from the controller's repository into a scratch root" \
+        dnf -y -q --installroot="$WORK/root" --releasever=1 --setopt=reposdir=/dev/null \
+        --repofrompath=patches,"$SW_PATCH_CONTROLLER/updates/rel-22.12" --repo=patches --nogpgcheck install demo-alpha
+    step "rpmdb of the scratch root" rpm --root="$WORK/root" -q demo-alpha
+fi
+step "Remove it again" "$SWP" remove DEMO_22.12_PATCH_0001
+step "Query" "$SWP" query
+step "Hosts (agents come with issue #4)" "$SWP" query-hosts
+
 printf '\nDemo finished.\n'

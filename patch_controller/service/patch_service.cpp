@@ -1103,6 +1103,7 @@ nlohmann::json PatchService::query_hosts() {
                          {"subfunctions", h.report.subfunctions},
                          {"sw_version", h.report.sw_version},
                          {"state", h.state},
+                         {"install_pending", h.install_pending},
                          {"interim_state", tracker_.is_host_in_interim(id)}});
     }
     return json{{"data", hosts}};
