@@ -2,6 +2,7 @@
 #include <controller/repo/base_feed.hpp>
 
 #include <patch_core/errors.hpp>
+#include <patch_core/evr.hpp>
 #include <patch_core/fs.hpp>
 #include <patch_core/patch_id.hpp>
 #include <patch_core/rpm/package.hpp>
@@ -22,107 +23,8 @@ namespace {
 constexpr int CACHE_FORMAT = 1;
 constexpr std::size_t MAX_CACHE_BYTES = 256U << 20U;
 
-bool is_alpha(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-
-// rpmvercmp(): the segment-wise comparison librpm uses for versions and releases.
-// TODO(controller-repo): use core::label_compare from evr.hpp once it has landed.
-int vercmp(std::string_view a, std::string_view b) {
-    if (a == b) {
-        return 0;
-    }
-    std::size_t i = 0;
-    std::size_t j = 0;
-    auto is_separator = [](char c) { return !is_alpha(c) && !is_digit(c) && c != '~' && c != '^'; };
-    while (i < a.size() || j < b.size()) {
-        while (i < a.size() && is_separator(a[i])) {
-            ++i;
-        }
-        while (j < b.size() && is_separator(b[j])) {
-            ++j;
-        }
-        const char ca = i < a.size() ? a[i] : '\0';
-        const char cb = j < b.size() ? b[j] : '\0';
-        if (ca == '~' || cb == '~') {  // sorts before everything, even the end
-            if (ca != '~') {
-                return 1;
-            }
-            if (cb != '~') {
-                return -1;
-            }
-            ++i;
-            ++j;
-            continue;
-        }
-        if (ca == '^' || cb == '^') {  // sorts after the end, before anything else
-            if (ca == '\0') {
-                return -1;
-            }
-            if (cb == '\0') {
-                return 1;
-            }
-            if (ca != '^') {
-                return 1;
-            }
-            if (cb != '^') {
-                return -1;
-            }
-            ++i;
-            ++j;
-            continue;
-        }
-        if (ca == '\0' || cb == '\0') {
-            break;
-        }
-        const bool numeric = is_digit(ca);
-        auto in_segment = [numeric](char c) { return numeric ? is_digit(c) : is_alpha(c); };
-        std::size_t ei = i;
-        std::size_t ej = j;
-        while (ei < a.size() && in_segment(a[ei])) {
-            ++ei;
-        }
-        while (ej < b.size() && in_segment(b[ej])) {
-            ++ej;
-        }
-        if (ej == j) {  // segments of different types: numeric is newer
-            return numeric ? 1 : -1;
-        }
-        std::string_view sa = a.substr(i, ei - i);
-        std::string_view sb = b.substr(j, ej - j);
-        if (numeric) {
-            sa.remove_prefix(std::min(sa.find_first_not_of('0'), sa.size()));
-            sb.remove_prefix(std::min(sb.find_first_not_of('0'), sb.size()));
-            if (sa.size() != sb.size()) {
-                return sa.size() > sb.size() ? 1 : -1;
-            }
-        }
-        if (int rc = sa.compare(sb); rc != 0) {
-            return rc < 0 ? -1 : 1;
-        }
-        i = ei;
-        j = ej;
-    }
-    const bool a_done = i >= a.size();
-    const bool b_done = j >= b.size();
-    if (a_done && b_done) {
-        return 0;
-    }
-    return a_done ? -1 : 1;
-}
-
 int evr_compare(const BasePackage& a, const BasePackage& b) {
-    if (int rc = vercmp(a.epoch.empty() ? "0" : a.epoch, b.epoch.empty() ? "0" : b.epoch);
-        rc != 0) {
-        return rc;
-    }
-    if (int rc = vercmp(a.version, b.version); rc != 0) {
-        return rc;
-    }
-    return vercmp(a.release, b.release);
+    return core::label_compare({a.epoch, a.version, a.release}, {b.epoch, b.version, b.release});
 }
 
 std::int64_t mtime_ns(const struct stat& st) {
