@@ -159,13 +159,15 @@ private:
         beast::get_lowest_layer(stream_).expires_after(
             std::chrono::seconds(server_.options.read_timeout_seconds + static_cast<long>(length >> 20U)));
         if (file) {
-            if (!header_parser_->content_length()) {
+            if (!header_parser_->content_length() || *header_parser_->content_length() > server_.options.max_file_body) {
+                // Refused before anything was written: remove the private directory the policy
+                // made for the file (only if it is empty).
+                std::error_code ignored;
+                std::filesystem::remove(file->parent_path(), ignored);
                 keep_alive_ = false;
-                return respond({411, "application/json", json_error("uploads need a Content-Length header"), {}, {}});
-            }
-            if (*header_parser_->content_length() > server_.options.max_file_body) {
-                keep_alive_ = false;
-                return respond({413, "application/json", json_error("upload larger than the configured limit"), {}, {}});
+                return header_parser_->content_length()
+                           ? respond({413, "application/json", json_error("upload larger than the configured limit"), {}, {}})
+                           : respond({411, "application/json", json_error("uploads need a Content-Length header"), {}, {}});
             }
             upload_file_ = *file;
             upload_length_ = *header_parser_->content_length();
@@ -175,6 +177,12 @@ private:
             // 64 KiB hops between threads, which cost more than the copy.
             asio::post(server_.workers, [self = this->shared_from_this()] { self->handle_streamed(); });
         } else {
+            // The header parser had no body limit, and Beast checks a Content-Length against the
+            // limit only when it finishes the header: check it here, or it is never checked.
+            if (header_parser_->content_length().value_or(0) > server_.options.max_memory_body) {
+                keep_alive_ = false;
+                return respond({413, "application/json", json_error("request body too large"), {}, {}});
+            }
             string_parser_.emplace(std::move(*header_parser_));
             string_parser_->body_limit(server_.options.max_memory_body);
             http::async_read(stream_, buffer_, *string_parser_,
@@ -209,13 +217,16 @@ private:
         request_.read_body = [this](char* buf, size_t len) { return read_upload(buf, len); };
         HttpResponse response = server_.invoke(request_);
         request_.read_body = nullptr;
-        bool clean = true;
-        try {
-            std::vector<char> sink(1U << 20U);
-            while (read_upload(sink.data(), sink.size()) > 0) {
+        // A refused upload is not read to its end: answer and close the connection instead.
+        bool clean = response.status == 200 || upload_received_ >= upload_length_;
+        if (response.status == 200) {
+            try {
+                std::vector<char> sink(1U << 20U);
+                while (read_upload(sink.data(), sink.size()) > 0) {
+                }
+            } catch (const std::exception&) {
+                clean = false;  // the connection is unusable now; answer and close it
             }
-        } catch (const std::exception&) {
-            clean = false;  // the connection is unusable now; answer and close it
         }
         discard_upload();
         asio::post(stream_.get_executor(), [self = this->shared_from_this(), response = std::move(response), clean]() mutable {
@@ -297,7 +308,25 @@ private:
         res->keep_alive(keep_alive_);
         res->body() = std::move(r.body);
         res->prepare_payload();
-        beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(server_.options.read_timeout_seconds));
+        send(res, std::chrono::seconds(server_.options.read_timeout_seconds));
+    }
+
+    // Writes the response, then reads the next request or closes. The answer to HEAD has the
+    // GET's header (Content-Length included) and no body (RFC 9110 9.3.2): a body would be
+    // read as the start of the next response on a keep-alive connection.
+    template <class Message>
+    void send(std::shared_ptr<Message> res, std::chrono::seconds timeout) {
+        if (request_.method == "HEAD") {
+            auto head = std::make_shared<http::response<http::empty_body>>();
+            head->base() = res->base();
+            return write(std::move(head), timeout);
+        }
+        write(std::move(res), timeout);
+    }
+
+    template <class Message>
+    void write(std::shared_ptr<Message> res, std::chrono::seconds timeout) {
+        beast::get_lowest_layer(stream_).expires_after(timeout);
         http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
             if (ec || !self->keep_alive_) {
                 return self->close();
@@ -320,14 +349,7 @@ private:
         res->keep_alive(keep_alive_);
         res->prepare_payload();
         std::uint64_t size = res->body().size();
-        beast::get_lowest_layer(stream_).expires_after(
-            std::chrono::seconds(server_.options.read_timeout_seconds + static_cast<long>(size >> 20U)));
-        http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code e, std::size_t) {
-            if (e || !self->keep_alive_) {
-                return self->close();
-            }
-            self->read_header();
-        });
+        send(res, std::chrono::seconds(server_.options.read_timeout_seconds + static_cast<long>(size >> 20U)));
     }
 
     void discard_upload() {

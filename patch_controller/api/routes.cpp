@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <set>
 
 namespace patching::controller {
@@ -119,6 +121,11 @@ std::optional<std::filesystem::path> ApiRoutes::body_policy(const HttpRequest& h
 // They hold only signed, verified content, so reading them needs no token (agents and dnf).
 HttpResponse ApiRoutes::serve_repository_file(const std::string& relative) {
     std::filesystem::path rel(relative);
+    // "/updates//etc/passwd" and "/updates/%2Fetc/passwd" give an absolute path, which
+    // operator/ below would put in place of repo_dir: only relative paths are served.
+    if (rel.has_root_path()) {
+        return error_response(404, "not found");
+    }
     for (const auto& part : rel) {
         if (part == ".." || part == "." || part.empty()) {
             return error_response(404, "not found");
@@ -163,6 +170,20 @@ HttpResponse ApiRoutes::handle(const HttpRequest& request) {
         return error_response(403, "role '" + std::string(to_string(caller->role)) + "' of " + caller->name +
                                        " may not run '" + verb + "' (admin only)");
     }
+    // Operations run one at a time; cap how many may wait so they can never occupy every worker
+    // thread and starve the queries.
+    struct InFlight {
+        std::atomic<int>& count;
+        explicit InFlight(std::atomic<int>& c) : count(c) { ++count; }
+        ~InFlight() { --count; }
+    };
+    std::optional<InFlight> in_flight;
+    if (mutating) {
+        in_flight.emplace(mutating_in_flight_);
+        if (mutating_in_flight_ > std::max(1, config_.worker_threads / 2)) {
+            return error_response(503, "the controller is busy with other operations; retry in a moment");
+        }
+    }
     const auto& args = route->args;
     HttpResponse response;
     if (verb.empty() || verb == "query") {
@@ -182,20 +203,31 @@ HttpResponse ApiRoutes::handle(const HttpRequest& request) {
     } else if (verb == "commit_dry_run" || verb == "commit") {
         response = op_response(service_.commit(args, verb == "commit_dry_run"));
     } else if (verb == "audit") {
-        json records = json::array();
-        for (const auto& r : store_.audit_log(std::stoll("0" + param(request, "after")), 1000)) {
-            records.push_back({{"seq", r.seq}, {"time", r.time}, {"caller", r.caller}, {"role", r.role},
-                               {"remote", r.remote}, {"action", r.action}, {"target", r.target}, {"outcome", r.outcome}});
+        const std::string after = param(request, "after");
+        if (after.size() > 18 || after.find_first_not_of("0123456789") != std::string::npos) {
+            response = error_response(400, "after must be an audit sequence number");
+        } else {
+            json records = json::array();
+            for (const auto& r : store_.audit_log(std::stoll("0" + after), 1000)) {
+                records.push_back({{"seq", r.seq}, {"time", r.time}, {"caller", r.caller}, {"role", r.role},
+                                   {"remote", r.remote}, {"action", r.action}, {"target", r.target},
+                                   {"outcome", r.outcome}});
+            }
+            response = json_response(200, json{{"audit", records}});
         }
-        response = json_response(200, json{{"audit", records}});
     } else if (verb == "upload") {
         if (!request.body_file || !request.read_body) {
             response = error_response(400, "no file uploaded: POST the patch as the request body with ?filename=NAME.patch");
         } else {
-            OpResult r = service_.upload(*request.body_file, request.read_body);
-            std::error_code ec;
-            std::filesystem::remove_all(request.body_file->parent_path(), ec);
-            response = op_response(r);
+            // The upload's private directory goes whatever happens, an exception included.
+            struct RemoveDir {
+                std::filesystem::path dir;
+                ~RemoveDir() {
+                    std::error_code ec;
+                    std::filesystem::remove_all(dir, ec);
+                }
+            } remove_dir{request.body_file->parent_path()};
+            response = op_response(service_.upload(*request.body_file, request.read_body));
         }
     } else if (verb == "upload_dir") {
         std::vector<std::string> dirs;

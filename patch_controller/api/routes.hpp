@@ -5,6 +5,7 @@
 #include "api/http_server.hpp"
 #include "config.hpp"
 
+#include <atomic>
 #include <filesystem>
 #include <optional>
 
@@ -34,6 +35,7 @@ private:
     PatchService& service_;
     Authenticator& auth_;
     StateStore& store_;
+    std::atomic<int> mutating_in_flight_{0};
 };
 
 }  // namespace patching::controller

@@ -378,9 +378,16 @@ OpResult PatchService::import_one(const fs::path& patch_file, const std::functio
         return result;
     }
     if (read_body != nullptr) {
-        // Bytes after the archive (padding) still belong to the file.
-        for (size_t n; (n = (*read_body)(upload_buffer.data(), upload_buffer.size())) > 0;) {
-            store_chunk(upload_buffer.data(), n);
+        // Bytes after the archive (padding) still belong to the file. The client may go away
+        // or stall here too: that is a failed upload, as during verification, not a crash.
+        try {
+            for (size_t n; (n = (*read_body)(upload_buffer.data(), upload_buffer.size())) > 0;) {
+                store_chunk(upload_buffer.data(), n);
+            }
+        } catch (const std::exception& e) {
+            result.add_error("Upload of " + core::escape_unprintable(basename) + " failed: " + e.what(),
+                             HTTP_BAD_REQUEST);
+            return result;
         }
         upload_fd = core::UniqueFd();
     }
@@ -409,6 +416,14 @@ OpResult PatchService::import_one(const fs::path& patch_file, const std::functio
             std::set<std::string> new_names(md.contents.begin(), md.contents.end());
             if (stored_names != new_names) {
                 result.add_error("Contents of " + id + " do not match re-imported patch", HTTP_CONFLICT);
+                return result;
+            }
+            // The release decides where the RPMs are stored and published: a metadata-only
+            // update must not move the patch to another release (its files would be orphans).
+            if (md.sw_version != updated.metadata.sw_version) {
+                result.add_error("Contents of " + id + " do not match re-imported patch: it is imported for release " +
+                                     updated.metadata.sw_version + ", not " + core::escape_unprintable(md.sw_version),
+                                 HTTP_CONFLICT);
                 return result;
             }
             updated.metadata = md;

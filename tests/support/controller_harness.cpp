@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "support/controller_harness.hpp"
+
+#include <curl/curl.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace patching::test {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+void curl_global() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::size_t on_write(char* data, std::size_t size, std::size_t count, void* user) {
+    static_cast<std::string*>(user)->append(data, size * count);
+    return size * count;
+}
+
+std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* user) {
+    return std::fread(buffer, size, count, static_cast<std::FILE*>(user)) * size;
+}
+
+std::string trim(const std::string& s) {
+    std::size_t b = s.find_first_not_of(" \t\r\n");
+    std::size_t e = s.find_last_not_of(" \t\r\n");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+std::string shell_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) {
+        if (c == '\'') {
+            out += "'\\''";
+        } else {
+            out += c;
+        }
+    }
+    return out + "'";
+}
+
+fs::path controller_binary() { return binary_dir() / "patch_controller" / "patch-controller"; }
+fs::path builder_binary() { return binary_dir() / "patch_build" / "patch-build"; }
+
+// waitpid with a deadline; returns the status code (128+signal) or nullopt on timeout.
+std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+        int status = 0;
+        pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid) {
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        if (r < 0 && errno != EINTR) {
+            return -1;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return std::nullopt;
+        }
+        std::this_thread::sleep_for(5ms);
+    }
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------
+// HTTP
+
+std::string Response::field(const std::string& key) const {
+    if (body.is_object() && body.contains(key) && body[key].is_string()) {
+        return body[key].get<std::string>();
+    }
+    return {};
+}
+
+Body Body::text(std::string data, std::string content_type) {
+    Body b;
+    b.data = std::move(data);
+    b.content_type = std::move(content_type);
+    return b;
+}
+
+Body Body::from_file(fs::path file) {
+    Body b;
+    b.file = std::move(file);
+    return b;
+}
+
+Response http_request(std::uint16_t port, const std::string& method, const std::string& path, const std::string& token,
+                      const Body& body, const RequestOptions& options) {
+    curl_global();
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
+    if (!curl) {
+        throw std::runtime_error("curl_easy_init failed");
+    }
+    CURL* c = curl.get();
+    Response response;
+    const std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, options.timeout_seconds);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.text);
+
+    struct curl_slist* headers = nullptr;
+    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(nullptr, &curl_slist_free_all);
+    auto add_header = [&](const std::string& h) {
+        headers = curl_slist_append(headers, h.c_str());
+        header_guard.release();
+        header_guard.reset(headers);
+    };
+    if (!token.empty()) {
+        add_header("Authorization: Bearer " + token);
+    }
+    add_header("Expect:");  // no 100-continue round trip
+    for (const auto& h : options.headers) {
+        add_header(h);
+    }
+
+    std::unique_ptr<std::FILE, decltype(&std::fclose)> file(nullptr, &std::fclose);
+    const bool has_body = body.file.has_value() || !body.data.empty() || method == "POST" || method == "PUT";
+    if (has_body) {
+        add_header("Content-Type: " + body.content_type);
+        if (body.file) {
+            file.reset(std::fopen(body.file->c_str(), "rb"));
+            if (!file) {
+                throw std::runtime_error("cannot open " + body.file->string());
+            }
+            curl_easy_setopt(c, CURLOPT_POST, 1L);
+            curl_easy_setopt(c, CURLOPT_READFUNCTION, &on_read);
+            curl_easy_setopt(c, CURLOPT_READDATA, file.get());
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(fs::file_size(*body.file)));
+        } else {
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data.data());
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.data.size()));
+        }
+    }
+    if (method == "HEAD") {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else {
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+    }
+    if (options.max_send_bytes_per_second > 0) {
+        curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE, static_cast<curl_off_t>(options.max_send_bytes_per_second));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+
+    auto started = std::chrono::steady_clock::now();
+    CURLcode rc = curl_easy_perform(c);
+    response.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (rc != CURLE_OK) {
+        response.transport_error = curl_easy_strerror(rc);
+    }
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    response.status = status;
+    char* type = nullptr;
+    if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != nullptr) {
+        response.content_type = type;
+    }
+    response.body = nlohmann::json::parse(response.text, nullptr, false);
+    return response;
+}
+
+// ------------------------------------------------------------------------------------------
+// Raw TCP
+
+RawConnection::RawConnection(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) {
+        throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+    }
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+        int e = errno;
+        ::close(fd_);
+        fd_ = -1;
+        throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(e));
+    }
+}
+
+RawConnection::~RawConnection() { close(); }
+
+void RawConnection::close() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+        fd_ = -1;
+    }
+}
+
+bool RawConnection::send(std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            peer_closed_ = true;
+            return false;
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+std::string RawConnection::read_until(std::string_view marker, std::chrono::milliseconds timeout) {
+    std::string got;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!peer_closed_ && (marker.empty() || got.find(marker) == std::string::npos)) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            break;
+        }
+        pollfd p{fd_, POLLIN, 0};
+        int r = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            break;
+        }
+        char buf[65536];
+        ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n > 0) {
+            got.append(buf, static_cast<std::size_t>(n));
+        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+            peer_closed_ = true;
+        }
+    }
+    return got;
+}
+
+std::string RawConnection::read_until_closed(std::chrono::milliseconds timeout) { return read_until({}, timeout); }
+
+// ------------------------------------------------------------------------------------------
+// Patches and files
+
+fs::path fixture_rpm(const std::string& nvr) { return fixtures_dir() / "rpms" / (nvr + ".noarch.rpm"); }
+
+std::string fixture_id(int n) { return "FIX_22.12_PATCH_000" + std::to_string(n); }
+
+fs::path fixture_patch(int n) { return fixtures_dir() / "stx" / (fixture_id(n) + ".patch"); }
+
+std::vector<std::string> list_files(const fs::path& dir) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+        return out;
+    }
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+        if (it->is_symlink(ec) || it->is_regular_file(ec)) {
+            out.push_back(fs::relative(it->path(), dir).string());
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+fs::path build_patch(const PatchSpec& spec, const fs::path& out_dir) {
+    fs::create_directories(out_dir);
+    std::string cmd = shell_quote(builder_binary().string()) + " --id " + shell_quote(spec.id) + " --release " +
+                      shell_quote(spec.release) + " --status " + shell_quote(spec.status) + " --reboot-required " +
+                      shell_quote(spec.reboot_required) + " --sign-key " +
+                      shell_quote((fixtures_dir() / "keys" / "fixture-signing-key.pem").string()) + " -o " +
+                      shell_quote(out_dir.string());
+    if (!spec.summary.empty()) {
+        cmd += " --summary " + shell_quote(spec.summary);
+    }
+    if (spec.unremovable) {
+        cmd += " --unremovable";
+    }
+    if (spec.apply_active_release_only) {
+        cmd += " --apply-active-release-only";
+    }
+    for (const auto& r : spec.required) {
+        cmd += " --req " + shell_quote(r);
+    }
+    auto script = [&](const std::optional<std::string>& text, const char* option) {
+        if (!text) {
+            return;
+        }
+        fs::path file = out_dir / (spec.id + "." + option + ".sh");
+        write_file(file, *text);
+        fs::permissions(file, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+        cmd += std::string(" --") + option + " " + shell_quote(file.string());
+    };
+    script(spec.pre_apply, "pre-apply");
+    script(spec.pre_remove, "pre-remove");
+    std::string positional;
+    for (const auto& [personality, rpm] : spec.rpms) {
+        if (personality.empty()) {
+            positional += " " + shell_quote(rpm.string());
+        } else {
+            cmd += " --" + personality + " " + shell_quote(rpm.string());
+        }
+    }
+    cmd += positional;
+    std::string output;
+    if (run_command(cmd, &output) != 0) {
+        throw std::runtime_error("patch-build failed for " + spec.id + ":\n" + cmd + "\n" + output);
+    }
+    fs::path patch = out_dir / (spec.id + ".patch");
+    if (!fs::is_regular_file(patch)) {
+        throw std::runtime_error("patch-build did not write " + patch.string() + ":\n" + output);
+    }
+    return patch;
+}
+
+// ------------------------------------------------------------------------------------------
+// The daemon
+
+ControllerHarness::ControllerHarness() : ControllerHarness(Options{}) {}
+
+ControllerHarness::ControllerHarness(Options options) : options_(std::move(options)) {
+    fs::path packages = feed_dir() / "rel-22.12" / "Packages";
+    fs::create_directories(packages);
+    for (const char* nvr : {"fixture-alpha-1.0-1", "fixture-beta-1.0-1", "fixture-gamma-1.0-1"}) {
+        fs::copy_file(fixture_rpm(nvr), packages / fixture_rpm(nvr).filename());
+    }
+    fs::create_directories(trust_dir());
+    fs::copy_file(fixtures_dir() / "keys" / "fixture-signing-cert.pem", trust_dir() / "fixture-signing-cert.pem");
+    fs::create_directories(state_dir());
+    fs::create_directories(repo_dir());
+    fs::create_directories(work_dir());
+    write_config();
+    if (options_.start) {
+        start();
+    }
+}
+
+ControllerHarness::~ControllerHarness() {
+    try {
+        stop();
+    } catch (...) {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+}
+
+void ControllerHarness::write_config() const {
+    std::string text = "[controller]\n";
+    text += "state_dir = " + state_dir().string() + "\n";
+    text += "repo_dir = " + repo_dir().string() + "\n";
+    text += "feed_dir = " + feed_dir().string() + "\n";
+    text += "trust_dir = " + trust_dir().string() + "\n";
+    text += "tokens_file = " + tokens_file().string() + "\n";
+    text += "local_token_file = " + local_token_file().string() + "\n";
+    text += "running_release = 22.12\n";
+    text += "listen_address = 127.0.0.1\n";
+    text += "listen_port = 0\n";
+    for (const auto& line : options_.extra_config) {
+        text += line + "\n";
+    }
+    write_file(config_file(), text);
+}
+
+void ControllerHarness::start() {
+    if (pid_ > 0) {
+        throw std::runtime_error("the controller is already running");
+    }
+    const fs::path port_file = state_dir() / "api.port";
+    std::error_code ec;
+    fs::remove(port_file, ec);
+
+    const std::string binary = controller_binary().string();
+    const std::string config = config_file().string();
+    std::vector<std::string> args = {binary, "--config", config};
+    std::vector<char*> argv;
+    for (auto& a : args) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+
+    int log_fd = ::open(log_file().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (log_fd < 0 || null_fd < 0) {
+        throw std::runtime_error("cannot open the log file " + log_file().string());
+    }
+    const pid_t parent = ::getpid();
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        int e = errno;
+        ::close(log_fd);
+        ::close(null_fd);
+        throw std::runtime_error(std::string("fork: ") + std::strerror(e));
+    }
+    if (pid == 0) {
+        // Only async-signal-safe calls from here to execv.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test process
+        if (::getppid() != parent) {
+            ::_exit(127);
+        }
+        ::dup2(null_fd, STDIN_FILENO);
+        ::dup2(log_fd, STDOUT_FILENO);
+        ::dup2(log_fd, STDERR_FILENO);
+        ::close_range(3, UINT_MAX, 0);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    ::close(log_fd);
+    ::close(null_fd);
+    pid_ = pid;
+
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (true) {
+        if (auto status = wait_for_exit(pid_, 0ms)) {
+            pid_ = -1;
+            throw std::runtime_error("patch-controller exited with status " + std::to_string(*status) +
+                                     " while starting; log:\n" + log());
+        }
+        std::string text;
+        try {
+            if (fs::exists(port_file, ec)) {
+                text = read_file(port_file);
+            }
+        } catch (const std::exception&) {
+            text.clear();
+        }
+        if (!text.empty() && text.back() == '\n') {
+            port_ = static_cast<std::uint16_t>(std::stoul(text));
+            break;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            kill9();
+            throw std::runtime_error("patch-controller did not write api.port within 10 s; log:\n" + log());
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    admin_token_ = trim(read_file(local_token_file()));
+}
+
+int ControllerHarness::stop() {
+    if (pid_ <= 0) {
+        return -1;
+    }
+    ::kill(pid_, SIGTERM);
+    auto status = wait_for_exit(pid_, 20s);
+    if (!status) {
+        ::kill(pid_, SIGKILL);
+        status = wait_for_exit(pid_, 10s);
+    }
+    pid_ = -1;
+    return status.value_or(-1);
+}
+
+void ControllerHarness::kill9() {
+    if (pid_ <= 0) {
+        return;
+    }
+    ::kill(pid_, SIGKILL);
+    wait_for_exit(pid_, 10s);
+    pid_ = -1;
+}
+
+void ControllerHarness::restart() {
+    int status = stop();
+    if (status != 0) {
+        throw std::runtime_error("patch-controller exited with status " + std::to_string(status) +
+                                 " on SIGTERM; log:\n" + log());
+    }
+    start();
+}
+
+std::string ControllerHarness::add_token(const std::string& name, const std::string& role) const {
+    std::string output;
+    std::string cmd = shell_quote(controller_binary().string()) + " --config " + shell_quote(config_file().string()) +
+                      " add-token " + shell_quote(name) + " " + shell_quote(role);
+    if (run_command(cmd, &output) != 0) {
+        throw std::runtime_error("add-token failed: " + output);
+    }
+    return trim(output);
+}
+
+std::string ControllerHarness::log() const {
+    try {
+        return read_file(log_file());
+    } catch (const std::exception&) {
+        return {};
+    }
+}
+
+Response ControllerHarness::request(const std::string& method, const std::string& path, const std::string& token,
+                                    const Body& body, const RequestOptions& options) const {
+    return http_request(port_, method, path, token, body, options);
+}
+
+Response ControllerHarness::api(const std::string& method, const std::string& path, const Body& body) const {
+    return request(method, path, admin_token_, body);
+}
+
+Response ControllerHarness::upload(const fs::path& file, const std::optional<std::string>& filename,
+                                   const std::optional<std::string>& token) const {
+    return request("POST", "/v1/upload?filename=" + filename.value_or(file.filename().string()),
+                   token.value_or(admin_token_), Body::from_file(file));
+}
+
+nlohmann::json ControllerHarness::query(const std::string& show) const {
+    Response r = get(show.empty() ? "/v1/query" : "/v1/query?show=" + show);
+    if (r.status != 200 || !r.body.is_object() || !r.body.contains("pd")) {
+        throw std::runtime_error("query failed: HTTP " + std::to_string(r.status) + " " + r.transport_error + " " +
+                                 r.text);
+    }
+    return r.body["pd"];
+}
+
+fs::path ControllerHarness::build(const PatchSpec& spec) const { return build_patch(spec, work_dir() / "patches"); }
+
+}  // namespace patching::test
