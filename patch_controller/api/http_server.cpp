@@ -217,9 +217,12 @@ private:
         request_.read_body = [this](char* buf, size_t len) { return read_upload(buf, len); };
         HttpResponse response = server_.invoke(request_);
         request_.read_body = nullptr;
-        // A refused upload is not read to its end: answer and close the connection instead.
-        bool clean = response.status == 200 || upload_received_ >= upload_length_;
-        if (response.status == 200) {
+        // An upload refused before its body was looked at (no token, busy) is not read to its end:
+        // answer and close instead. Otherwise drain it, so the client reads the answer rather
+        // than a reset connection.
+        const bool refused_unread = response.status == 401 || response.status == 403 || response.status == 503;
+        bool clean = !refused_unread || upload_received_ >= upload_length_;
+        if (!refused_unread) {
             try {
                 std::vector<char> sink(1U << 20U);
                 while (read_upload(sink.data(), sink.size()) > 0) {
