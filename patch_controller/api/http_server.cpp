@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -86,10 +87,19 @@ struct HttpServer::Impl {
     std::vector<std::shared_ptr<ssl::context>> tls_contexts;
     std::atomic<bool> stopped{false};
     bool started = false;
+    /// Readable once stop() is called: wakes the workers blocked reading an upload.
+    int stop_event = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
     Impl(HttpServerOptions opts, HttpHandler h, BodyPolicy p)
         : options(opts), handler(std::move(h)), policy(std::move(p)),
           ioc(opts.network_threads), workers(static_cast<size_t>(opts.worker_threads)) {}
+    ~Impl() {
+        if (stop_event >= 0) {
+            ::close(stop_event);
+        }
+    }
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
 
     HttpResponse invoke(const HttpRequest& request) {
         try {
@@ -260,8 +270,14 @@ private:
                 buffered = SSL_pending(stream_.native_handle()) > 0;
             }
             if (!buffered) {
-                pollfd pfd{fd_socket, POLLIN, 0};
-                int ready = ::poll(&pfd, 1, server_.options.read_timeout_seconds * 1000);
+                // Also wake up when the server stops: a stalled client must not hold up shutdown
+                // for the read timeout (twice: once reading, once draining).
+                pollfd pfds[2] = {{fd_socket, POLLIN, 0}, {server_.stop_event, POLLIN, 0}};
+                int ready = ::poll(pfds, 2, server_.options.read_timeout_seconds * 1000);
+                if (ready > 0 && pfds[1].revents != 0) {
+                    throw core::Error("upload interrupted after " + std::to_string(upload_received_) + " of " +
+                                      std::to_string(upload_length_) + " bytes: the controller is stopping");
+                }
                 if (ready == 0) {
                     throw core::Error("upload stalled: no data for " + std::to_string(server_.options.read_timeout_seconds) +
                                       " s after " + std::to_string(upload_received_) + " of " +
@@ -499,6 +515,8 @@ void HttpServer::stop() {
     if (impl_->stopped.exchange(true)) {
         return;
     }
+    const std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t woken = ::write(impl_->stop_event, &one, sizeof one);
     for (auto& l : impl_->listeners) {
         std::static_pointer_cast<Listener>(l)->close();
     }

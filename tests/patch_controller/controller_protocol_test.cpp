@@ -344,11 +344,9 @@ TEST_CASE("Bad query parameters are client errors, not internal errors", "[contr
 }
 
 // Mutating operations run one at a time; requests waiting for their turn must not take the
-// threads that answer queries. Failed at the time of writing: with the default 4 worker threads,
-// a slow apply and 3 queued mutating requests left no thread for queries until the apply ended.
-// How to fix it is a design choice (cap the waiting requests with 503, or a separate pool), hence
-// [!mayfail]; drop the tag once a fix is in.
-TEST_CASE("Queries are answered while mutating requests queue behind a slow apply", "[controller][e2e][!mayfail]") {
+// threads that answer queries (with 4 worker threads, a slow apply and 3 waiting operations
+// used to leave none: the controller now refuses the excess with 503).
+TEST_CASE("Queries are answered while mutating requests queue behind a slow apply", "[controller][e2e]") {
     ControllerHarness h;
     const std::string id = "SLOW_22.12_PATCH_0004";
     const fs::path started = h.root() / "slow-check-started";

@@ -149,6 +149,29 @@ TEST_CASE("kill -9 during an upload leaves no patch and an empty state/tmp", "[c
     CHECK(h.upload(fixture_patch(2)).info() == P2 + " is now available\n");
 }
 
+TEST_CASE("SIGTERM during a stalled upload stops the daemon promptly", "[controller][e2e]") {
+    ControllerHarness h;
+    const std::string patch = read_file(fixture_patch(1));
+    RawConnection c(h.port());
+    REQUIRE(c.send("POST /v1/upload?filename=FIX_22.12_PATCH_0001.patch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   "Authorization: Bearer " +
+                   h.admin_token() + "\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+                   std::to_string(patch.size() * 2) + "\r\n\r\n"));
+    REQUIRE(c.send(patch.substr(0, patch.size() / 2)));  // then the client stalls, connection open
+    REQUIRE(eventually([&] { return !list_files(h.tmp_dir()).empty(); }, 5s));
+
+    const auto before = std::chrono::steady_clock::now();
+    const int status = h.stop();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - before).count();
+    INFO(h.log());
+    CHECK(status == 0);
+    CHECK(seconds < 5.0);  // not the 60 s read timeout (twice)
+
+    h.start();
+    CHECK(fs::is_empty(h.tmp_dir()));
+    CHECK(h.query().empty());
+}
+
 TEST_CASE("Files no patch owns are removed at start", "[controller][e2e]") {
     ControllerHarness h;
     REQUIRE(h.upload(fixture_patch(1)).status == 200);
