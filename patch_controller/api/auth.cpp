@@ -11,6 +11,7 @@
 
 #include <array>
 #include <fstream>
+#include <iostream>
 #include <mutex>
 #include <sstream>
 
@@ -81,8 +82,10 @@ void Authenticator::reload_if_changed() {
             std::string role;
             std::string hash;
             if (!(fields >> name >> role >> hash) || (role != "admin" && role != "reader") || hash.size() != 64) {
-                throw core::Error(config_.tokens_file.string() + ":" + std::to_string(number) +
-                                  ": expected \"NAME admin|reader SHA256HEX\"");
+                // One bad line must not lock everybody out: skip it, loudly.
+                std::cerr << "patch-controller: " << config_.tokens_file.string() << ":" << number
+                          << ": ignored, expected \"NAME admin|reader SHA256HEX\"\n";
+                continue;
             }
             loaded[hash] = Caller{name, role == "admin" ? Role::ADMIN : Role::READER};
         }

@@ -245,7 +245,6 @@ void PatchService::publish_release(const std::string& release) {
 // Import
 
 OpResult PatchService::upload(const fs::path& patch_file, const std::function<size_t(char*, size_t)>& read_body) {
-    std::lock_guard op(op_mutex_);
     return import_one(patch_file, &read_body);
 }
 
@@ -271,7 +270,6 @@ OpResult PatchService::upload_dir(const std::vector<std::string>& dirs) {
         result.add_info("No patches found");
         return result;
     }
-    std::lock_guard op(op_mutex_);
     for (const auto& file : files) {
         result.merge(import_one(file));
     }
@@ -392,6 +390,9 @@ OpResult PatchService::import_one(const fs::path& patch_file, const std::functio
         upload_fd = core::UniqueFd();
     }
     const auto verified_ms = elapsed_ms();
+    // Receiving and verifying need no lock; only the import itself is an operation, so a slow
+    // upload does not hold up apply or remove.
+    std::lock_guard op(op_mutex_);
     const core::PatchMetadata& md = verified.metadata;
     std::vector<StoredRpm> rpms;
     for (const auto& member : verified.software) {

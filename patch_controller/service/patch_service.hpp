@@ -83,6 +83,7 @@ private:
         std::int64_t imported_at = 0;
     };
 
+    /// Verifies without holding op_mutex_, then takes it for the import. REQUIRES: not held.
     OpResult import_one(const std::filesystem::path& patch_file,
                         const std::function<size_t(char*, size_t)>* read_body = nullptr);
     void check_import(const core::PatchMetadata& md, const std::vector<StoredRpm>& rpms, OpResult& result);
