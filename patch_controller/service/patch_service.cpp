@@ -821,13 +821,15 @@ OpResult PatchService::commit(std::vector<std::string> ids, bool dry_run) {
     for (const auto& id : plan.commit_list) {
         changes[id] = "Committed";
     }
+    core::InterimState interim;
     {
         std::shared_lock data(data_mutex_);
         for (const auto& id : plan.commit_list) {
             releases.insert(patches_.at(id).metadata.sw_version);
         }
+        interim = tracker_.get_interim();
     }
-    store_.set_repostates(changes, tracker_.get_interim());
+    store_.set_repostates(changes, interim);
     {
         std::unique_lock data(data_mutex_);
         for (const auto& id : plan.commit_list) {
