@@ -69,6 +69,14 @@ core::PatchDependencyInfo PatchService::dependency_info(const Patch& p) {
             p.metadata.contents};
 }
 
+core::DependencyTable PatchService::dependency_table() const {
+    core::DependencyTable table;
+    for (const auto& [id, p] : patches_) {
+        table[id] = dependency_info(p);
+    }
+    return table;
+}
+
 PatchService::PatchService(const ControllerConfig& config, StateStore& store, signing::TrustStore trust)
     : config_(config), store_(store), trust_(std::move(trust)),
       publisher_(std::make_unique<RepositoryPublisher>(config.repo_dir)) {}
@@ -559,9 +567,7 @@ OpResult PatchService::apply(std::vector<std::string> ids, bool skip_semantic) {
                 result.add_error(id + " cannot be applied in an upgrade", HTTP_CONFLICT);
             }
         }
-        for (const auto& [id, p] : patches_) {
-            deps[id] = dependency_info(p);
-        }
+        deps = dependency_table();
     }
     for (const auto& line : core::apply_requires_errors(deps, ids)) {
         result.add_error(line, HTTP_CONFLICT);
@@ -652,9 +658,7 @@ OpResult PatchService::remove(std::vector<std::string> ids, bool remove_unremova
                 result.add_error("Patch " + id + " is committed and cannot be removed", HTTP_CONFLICT);
             }
         }
-        for (const auto& [id, p] : patches_) {
-            deps[id] = dependency_info(p);
-        }
+        deps = dependency_table();
         if (!skip_app_check) {
             for (const auto& id : ids) {
                 std::vector<std::string> apps;
@@ -874,9 +878,7 @@ OpResult PatchService::what_requires(std::vector<std::string> ids) {
     core::DependencyTable deps;
     {
         std::shared_lock data(data_mutex_);
-        for (const auto& [id, p] : patches_) {
-            deps[id] = dependency_info(p);
-        }
+        deps = dependency_table();
     }
     OpResult result;
     core::WhatRequiresResult r = core::what_requires(deps, ids);
@@ -894,9 +896,7 @@ nlohmann::json PatchService::query_dependencies(std::vector<std::string> ids, bo
     core::DependencyTable deps;
     {
         std::shared_lock data(data_mutex_);
-        for (const auto& [id, p] : patches_) {
-            deps[id] = dependency_info(p);
-        }
+        deps = dependency_table();
     }
     core::DependencyQuery q = core::query_dependencies(deps, ids, recursive);
     return json{{"patches", q.patches}, {"error", q.error}};

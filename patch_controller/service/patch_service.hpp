@@ -99,6 +99,8 @@ private:
     bool any_host_installing() const;
     static void normalise(std::vector<std::string>& ids);
     static core::PatchDependencyInfo dependency_info(const Patch& p);
+    /// REQUIRES: data_mutex_ held (shared is enough).
+    core::DependencyTable dependency_table() const;
     std::filesystem::path store_path(const Patch& p, const StoredRpm& rpm) const;
 
     const ControllerConfig& config_;
