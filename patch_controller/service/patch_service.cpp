@@ -581,18 +581,26 @@ OpResult PatchService::apply(std::vector<std::string> ids, bool skip_semantic) {
             return checks;
         }
     }
+    move_patches(ids, RepoState::APPLIED, result);
+    return result;
+}
+
+// The common tail of apply and remove: the database first, then memory, metadata files and the
+// repositories of the releases involved. REQUIRES: op_mutex_ held, data_mutex_ not held.
+void PatchService::move_patches(const std::vector<std::string>& ids, RepoState target, OpResult& result) {
+    const bool applying = target == RepoState::APPLIED;
     std::map<std::string, std::string> changes;
     std::set<std::string> releases;
-    std::map<std::string, std::set<std::string>> interim;
+    core::InterimState interim;
     {
         std::shared_lock data(data_mutex_);
         for (const auto& id : ids) {
             const Patch& p = patches_.at(id);
-            if (p.repostate != RepoState::AVAILABLE) {
-                result.add_info(id + " is already in the repo");
+            if (applying ? p.repostate != RepoState::AVAILABLE : p.repostate == RepoState::AVAILABLE) {
+                result.add_info(id + (applying ? " is already in the repo" : " is not in the repo"));
                 continue;
             }
-            changes[id] = "Applied";
+            changes[id] = std::string(core::to_string(target));
             releases.insert(p.metadata.sw_version);
         }
         interim = tracker_.get_interim();
@@ -601,19 +609,19 @@ OpResult PatchService::apply(std::vector<std::string> ids, bool skip_semantic) {
         }
     }
     if (changes.empty()) {
-        return result;
+        return;
     }
     store_.set_repostates(changes, interim);
     {
         std::unique_lock data(data_mutex_);
         for (const auto& [id, state] : changes) {
             Patch& p = patches_.at(id);
-            p.repostate = RepoState::APPLIED;
-            tracker_.set_repostate(id, RepoState::APPLIED);
+            p.repostate = target;
+            tracker_.set_repostate(id, target);
             tracker_.start_interim(id);
             remove_metadata_files(id);
             write_metadata_file(p);
-            result.add_info(id + " is now in the repo");
+            result.add_info(id + (applying ? " is now in the repo" : " has been removed from the repo"));
         }
     }
     for (const auto& release : releases) {
@@ -623,7 +631,6 @@ OpResult PatchService::apply(std::vector<std::string> ids, bool skip_semantic) {
             result.add_error("Failed to update the repo for " + release + ": " + core::format_error_chain(e), HTTP_INTERNAL);
         }
     }
-    return result;
 }
 
 OpResult PatchService::remove(std::vector<std::string> ids, bool remove_unremovable, bool skip_app_check,
@@ -692,48 +699,7 @@ OpResult PatchService::remove(std::vector<std::string> ids, bool remove_unremova
             return checks;
         }
     }
-    std::map<std::string, std::string> changes;
-    std::set<std::string> releases;
-    std::map<std::string, std::set<std::string>> interim;
-    {
-        std::shared_lock data(data_mutex_);
-        for (const auto& id : ids) {
-            const Patch& p = patches_.at(id);
-            if (p.repostate == RepoState::AVAILABLE) {
-                result.add_info(id + " is not in the repo");
-                continue;
-            }
-            changes[id] = "Available";
-            releases.insert(p.metadata.sw_version);
-        }
-        interim = tracker_.get_interim();
-        for (const auto& [id, state] : changes) {
-            interim[id] = host_ids();
-        }
-    }
-    if (changes.empty()) {
-        return result;
-    }
-    store_.set_repostates(changes, interim);
-    {
-        std::unique_lock data(data_mutex_);
-        for (const auto& [id, state] : changes) {
-            Patch& p = patches_.at(id);
-            p.repostate = RepoState::AVAILABLE;
-            tracker_.set_repostate(id, RepoState::AVAILABLE);
-            tracker_.start_interim(id);
-            remove_metadata_files(id);
-            write_metadata_file(p);
-            result.add_info(id + " has been removed from the repo");
-        }
-    }
-    for (const auto& release : releases) {
-        try {
-            publish_release(release);
-        } catch (const std::exception& e) {
-            result.add_error("Failed to update the repo for " + release + ": " + core::format_error_chain(e), HTTP_INTERNAL);
-        }
-    }
+    move_patches(ids, RepoState::AVAILABLE, result);
     return result;
 }
 

@@ -87,6 +87,7 @@ private:
     OpResult import_one(const std::filesystem::path& patch_file,
                         const std::function<size_t(char*, size_t)>* read_body = nullptr);
     void check_import(const core::PatchMetadata& md, const std::vector<StoredRpm>& rpms, OpResult& result);
+    void move_patches(const std::vector<std::string>& ids, core::RepoState target, OpResult& result);
     OpResult run_semantic_checks(const std::vector<std::string>& ids, const char* action);
     void write_metadata_file(const Patch& patch);
     void remove_metadata_files(const std::string& id);
