@@ -3,7 +3,7 @@
 set -euo pipefail
 PACKAGES=(
     build-essential cmake ninja-build pkg-config git
-    libarchive-dev zlib1g-dev libssl-dev openssl libpugixml-dev librpm-dev rpm libcli11-dev catch2
+    libarchive-dev zlib1g-dev libssl-dev openssl libpugixml-dev librpm-dev rpm busybox-static libcli11-dev catch2
     gzip tar bc time python3
     libboost1.81-dev nlohmann-json3-dev libcurl4-openssl-dev libsqlite3-dev createrepo-c dnf curl
 )

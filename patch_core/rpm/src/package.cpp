@@ -31,7 +31,12 @@ RpmLogCapture::RpmLogCapture() : lock_(log_mutex()) {
     old_callback_ = rpmlogSetCallback(&RpmLogCapture::callback, this);
 }
 
-RpmLogCapture::~RpmLogCapture() { rpmlogSetCallback(old_callback_, old_data_); }
+RpmLogCapture::~RpmLogCapture() {
+    rpmlogSetCallback(old_callback_, old_data_);
+    // librpm also keeps every warning and error in a process-wide list until rpmlogClose(); in
+    // a long-running agent that list would only grow. What mattered is in messages_ already.
+    rpmlogClose();
+}
 
 int RpmLogCapture::callback(rpmlogRec rec, rpmlogCallbackData data) {
     auto* self = static_cast<RpmLogCapture*>(data);
@@ -48,6 +53,19 @@ int RpmLogCapture::callback(rpmlogRec rec, rpmlogCallbackData data) {
     return 0;  // handled: do not print
 }
 
+PackageInfo package_info(Header h) {
+    PackageInfo info;
+    info.name = header_string(h, RPMTAG_NAME);
+    if (headerIsEntry(h, RPMTAG_EPOCH) != 0) {
+        info.epoch = header_string(h, RPMTAG_EPOCH);
+    }
+    info.version = header_string(h, RPMTAG_VERSION);
+    info.release = header_string(h, RPMTAG_RELEASE);
+    info.arch = header_string(h, RPMTAG_ARCH);
+    info.is_source = headerIsSource(h) != 0;
+    return info;
+}
+
 }  // namespace detail
 
 void init_librpm() {
@@ -60,24 +78,6 @@ void init_librpm() {
 }
 
 namespace {
-
-std::string header_string(Header h, rpmTagVal tag) {
-    CStringPtr value(headerGetAsString(h, tag));
-    return value ? std::string(value.get()) : std::string();
-}
-
-PackageInfo info_from_header(Header h) {
-    PackageInfo info;
-    info.name = header_string(h, RPMTAG_NAME);
-    if (headerIsEntry(h, RPMTAG_EPOCH) != 0) {
-        info.epoch = header_string(h, RPMTAG_EPOCH);
-    }
-    info.version = header_string(h, RPMTAG_VERSION);
-    info.release = header_string(h, RPMTAG_RELEASE);
-    info.arch = header_string(h, RPMTAG_ARCH);
-    info.is_source = headerIsSource(h) != 0;
-    return info;
-}
 
 // Reads one header from an open FD_t. Header digests are checked; signatures (no keys here)
 // and the payload digest (we may hold only a prefix) are not.
@@ -95,7 +95,7 @@ std::optional<PackageInfo> read_header(FD_t fd, const std::string& label, std::s
         error = log.messages().empty() ? "not an RPM package" : log.messages();
         return std::nullopt;
     }
-    return info_from_header(h.get());
+    return detail::package_info(h.get());
 }
 
 }  // namespace
