@@ -53,8 +53,10 @@ int run_daemon(const ControllerConfig& config) {
         endpoints += " https://" + config.remote_address + ":" + std::to_string(remote);
     }
     server.start();
-    core::write_file_atomically(config.state_dir / "api.port", std::to_string(port) + "\n");
+    // The endpoints line first: api.port tells callers the daemon is up, and they may read the
+    // log for the https port as soon as it appears.
     std::cout << "patch-controller: listening on " << endpoints << std::endl;
+    core::write_file_atomically(config.state_dir / "api.port", std::to_string(port) + "\n");
 
     int received = 0;
     sigwait(&signals, &received);
