@@ -220,8 +220,13 @@ private:
         });
     }
 
+    static constexpr bool IS_TLS = std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>;
+
     // Runs on a worker thread while no asynchronous operation is pending on the stream.
     void handle_streamed() {
+        // TLS reads go through the stream, which must not block on the socket (read_upload waits
+        // in poll() itself, so the read timeout and stop() apply); restored below.
+        set_user_non_blocking(true);
         request_.body_file = upload_file_;
         request_.body_length = upload_length_;
         request_.read_body = [this](char* buf, size_t len) { return read_upload(buf, len); };
@@ -241,6 +246,7 @@ private:
                 clean = false;  // the connection is unusable now; answer and close it
             }
         }
+        set_user_non_blocking(false);
         discard_upload();
         asio::post(stream_.get_executor(), [self = this->shared_from_this(), response = std::move(response), clean]() mutable {
             if (!clean) {
@@ -265,40 +271,43 @@ private:
         }
         const int fd_socket = beast::get_lowest_layer(stream_).socket().native_handle();
         for (;;) {
-            bool buffered = false;
-            if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
-                buffered = SSL_pending(stream_.native_handle()) > 0;
-            }
-            if (!buffered) {
-                // Also wake up when the server stops: a stalled client must not hold up shutdown
-                // for the read timeout (twice: once reading, once draining).
-                pollfd pfds[2] = {{fd_socket, POLLIN, 0}, {server_.stop_event, POLLIN, 0}};
-                int ready = ::poll(pfds, 2, server_.options.read_timeout_seconds * 1000);
-                if (ready > 0 && pfds[1].revents != 0) {
-                    throw core::Error("upload interrupted after " + std::to_string(upload_received_) + " of " +
-                                      std::to_string(upload_length_) + " bytes: the controller is stopping");
-                }
-                if (ready == 0) {
-                    throw core::Error("upload stalled: no data for " + std::to_string(server_.options.read_timeout_seconds) +
-                                      " s after " + std::to_string(upload_received_) + " of " +
-                                      std::to_string(upload_length_) + " bytes");
-                }
-                if (ready < 0) {
-                    if (errno == EINTR) {
-                        continue;
-                    }
-                    throw core::SystemError(errno, "upload interrupted");
-                }
-            }
-            size_t n = 0;
-            if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+            if constexpr (IS_TLS) {
+                // Decrypt what the TLS layer already holds before waiting on the socket: records
+                // that arrived with the request head sit in asio's engine, where neither
+                // SSL_pending() nor poll() sees them, and the client may have sent its last byte
+                // already (the upload then stalled for twice the read timeout). The socket is
+                // non-blocking here: would_block means the socket must be waited for.
                 beast::error_code ec;
-                n = stream_.read_some(asio::buffer(buf, want), ec);
-                if (ec) {
+                size_t n = stream_.read_some(asio::buffer(buf, want), ec);
+                if (!ec) {
+                    upload_received_ += n;
+                    return n;
+                }
+                if (ec != asio::error::would_block && ec != asio::error::try_again) {
                     throw core::Error("upload interrupted after " + std::to_string(upload_received_) + " of " +
                                       std::to_string(upload_length_) + " bytes: " + ec.message());
                 }
-            } else {
+            }
+            // Also wake up when the server stops: a stalled client must not hold up shutdown
+            // for the read timeout (twice: once reading, once draining).
+            pollfd pfds[2] = {{fd_socket, POLLIN, 0}, {server_.stop_event, POLLIN, 0}};
+            int ready = ::poll(pfds, 2, server_.options.read_timeout_seconds * 1000);
+            if (ready > 0 && pfds[1].revents != 0) {
+                throw core::Error("upload interrupted after " + std::to_string(upload_received_) + " of " +
+                                  std::to_string(upload_length_) + " bytes: the controller is stopping");
+            }
+            if (ready == 0) {
+                throw core::Error("upload stalled: no data for " + std::to_string(server_.options.read_timeout_seconds) +
+                                  " s after " + std::to_string(upload_received_) + " of " +
+                                  std::to_string(upload_length_) + " bytes");
+            }
+            if (ready < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                throw core::SystemError(errno, "upload interrupted");
+            }
+            if constexpr (!IS_TLS) {
                 ssize_t r = ::recv(fd_socket, buf, want, 0);
                 if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
                     continue;
@@ -307,10 +316,17 @@ private:
                     throw core::Error("upload interrupted after " + std::to_string(upload_received_) + " of " +
                                       std::to_string(upload_length_) + " bytes (the client went away)");
                 }
-                n = static_cast<size_t>(r);
+                upload_received_ += static_cast<size_t>(r);
+                return static_cast<size_t>(r);
             }
-            upload_received_ += n;
-            return n;
+        }
+    }
+
+    // TLS only: the socket's user non-blocking mode (asio async operations work either way).
+    void set_user_non_blocking(bool on) {
+        if constexpr (IS_TLS) {
+            beast::error_code ignored;
+            beast::get_lowest_layer(stream_).socket().non_blocking(on, ignored);
         }
     }
 
@@ -517,12 +533,14 @@ void HttpServer::stop() {
     }
     const std::uint64_t one = 1;
     [[maybe_unused]] ssize_t woken = ::write(impl_->stop_event, &one, sizeof one);
-    for (auto& l : impl_->listeners) {
-        std::static_pointer_cast<Listener>(l)->close();
-    }
     impl_->ioc.stop();
     for (auto& t : impl_->threads) {
         t.join();
+    }
+    // Only now: an acceptor is not thread-safe, and until the network threads are joined one of
+    // them may be in on_accept() starting the next async_accept on it.
+    for (auto& l : impl_->listeners) {
+        std::static_pointer_cast<Listener>(l)->close();
     }
     impl_->workers.join();
 }
