@@ -6,5 +6,5 @@ add_executable(test_rpm_transaction
     patch_core/rpm_transaction_test.cpp
     $<TARGET_OBJECTS:test_main>)
 target_link_libraries(test_rpm_transaction PRIVATE
-    patching::core_rpm test_support Catch2::Catch2 patching::warnings)
+    patching::core_rpm test_rpm_factory test_support Catch2::Catch2 patching::warnings)
 catch_discover_tests(test_rpm_transaction)

@@ -4,6 +4,7 @@
 #include <patch_core/rpm/installed.hpp>
 #include <patch_core/rpm/transaction.hpp>
 
+#include "support/rpm_factory.hpp"
 #include "support/test_support.hpp"
 
 #include <unistd.h>
@@ -14,7 +15,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -29,6 +29,7 @@ using patching::rpm::Transaction;
 using patching::rpm::TransactionCallbacks;
 using patching::rpm::TransactionOptions;
 using patching::rpm::TransactionResult;
+using patching::test::RpmSpec;
 using patching::test::TempDir;
 
 namespace {
@@ -89,71 +90,6 @@ public:
     std::vector<std::string> scriptlet_errors;
     std::vector<std::pair<std::string, bool>> done;
 };
-
-// Builds a small noarch package with rpmbuild in `work`: it owns
-// /usr/share/patch-fixtures/<name>.dat and gets `preamble` and `scripts` added to its spec.
-std::optional<fs::path> build_rpm(
-    const TempDir& work,
-    const std::string& name,
-    const std::string& preamble = "",
-    const std::string& scripts = "") {
-    if (patching::test::run_command("command -v rpmbuild") != 0) {
-        WARN("skipped: rpmbuild is not installed (scripts/install-deps.sh installs it)");
-        return std::nullopt;
-    }
-    const fs::path spec = work / (name + ".spec");
-    patching::test::write_file(
-        spec, "Name: " + name +
-                  "\nVersion: 1.0\nRelease: 1\nSummary: test package\nLicense: Apache-2.0\n"
-                  "BuildArch: noarch\n" +
-                  preamble +
-                  "\n"
-                  "%description\nBuilt by rpm_transaction_test.\n"
-                  "%install\nmkdir -p %{buildroot}/usr/share/patch-fixtures\n"
-                  "echo " +
-                  name + " > %{buildroot}/usr/share/patch-fixtures/" + name +
-                  ".dat\n"
-                  "%files\n/usr/share/patch-fixtures/" +
-                  name + ".dat\n" + scripts + "\n");
-    std::string output;
-    const int rc = patching::test::run_command(
-        "rpmbuild -bb --quiet --define '_topdir " + (work / "rpmbuild").string() + "' " +
-            spec.string(),
-        &output);
-    INFO(output);
-    REQUIRE(rc == 0);
-    const fs::path rpm = work / "rpmbuild" / "RPMS" / "noarch" / (name + "-1.0-1.noarch.rpm");
-    REQUIRE(fs::exists(rpm));
-    return rpm;
-}
-
-// Scriptlets run chroot()ed into the root with /bin/sh, from a temporary file librpm writes
-// under %_tmppath (/var/tmp). So the root gets a static busybox as /bin/sh, a /var/tmp, and a
-// package that provides /bin/sh: rpmbuild makes every package with a %pre or %post require its
-// interpreter, and on a real host the shell package is what satisfies that.
-bool prepare_scriptlet_root(const fs::path& root, const TempDir& work) {
-    const fs::path busybox = "/bin/busybox";
-    if (!fs::exists(busybox)) {
-        WARN(
-            "skipped: /bin/busybox (Debian package busybox-static) is needed as the root's "
-            "/bin/sh");
-        return false;
-    }
-    fs::create_directories(root / "bin");
-    fs::create_directories(root / "var" / "tmp");
-    fs::copy_file(busybox, root / "bin" / "busybox", fs::copy_options::overwrite_existing);
-    fs::create_symlink("busybox", root / "bin" / "sh");
-    auto shell = build_rpm(work, "fixture-shell", "Provides: /bin/sh");
-    if (!shell) {
-        return false;
-    }
-    Transaction tx(root);
-    tx.add_install(*shell);
-    const TransactionResult result = tx.run();
-    INFO(joined(result.problems));
-    REQUIRE(result.ok);
-    return true;
-}
 
 }  // namespace
 
@@ -387,7 +323,8 @@ TEST_CASE("an unsatisfied dependency is a problem and nothing is installed", "[r
         return;
     }
     TempDir work;
-    auto needy = build_rpm(work, "fixture-needy", "Requires: fixture-nonexistent");
+    auto needy = patching::test::build_rpm(
+        work.path(), RpmSpec("fixture-needy").add_preamble("Requires: fixture-nonexistent"));
     if (!needy) {
         return;
     }
@@ -421,13 +358,13 @@ TEST_CASE("scriptlets run chroot()ed into the root", "[rpm][transaction]") {
     }
     TempDir work;
     TempDir root;
-    if (!prepare_scriptlet_root(root.path(), work)) {
+    if (!patching::test::prepare_scriptlet_root(root.path(), work.path())) {
         return;
     }
-    auto post = build_rpm(
-        work, "fixture-post", "",
-        "%post\necho \"post ran with $1\" > /post-marker\necho hello-from-post\n"
-        "%preun\necho \"preun ran with $1\" > /preun-marker\n");
+    auto post = patching::test::build_rpm(
+        work.path(), RpmSpec("fixture-post")
+                         .set_post("echo \"post ran with $1\" > /post-marker\necho hello-from-post")
+                         .set_preun("echo \"preun ran with $1\" > /preun-marker"));
     if (!post) {
         return;
     }
@@ -460,10 +397,11 @@ TEST_CASE(
     }
     TempDir work;
     TempDir root;
-    if (!prepare_scriptlet_root(root.path(), work)) {
+    if (!patching::test::prepare_scriptlet_root(root.path(), work.path())) {
         return;
     }
-    auto bad_pre = build_rpm(work, "fixture-badpre", "", "%pre\necho 'pre refuses' >&2\nexit 3\n");
+    auto bad_pre = patching::test::build_rpm(
+        work.path(), RpmSpec("fixture-badpre").set_pre("echo 'pre refuses' >&2\nexit 3"));
     if (!bad_pre) {
         return;
     }
@@ -499,10 +437,11 @@ TEST_CASE("a failing %preun scriptlet keeps the package installed", "[rpm][trans
     }
     TempDir work;
     TempDir root;
-    if (!prepare_scriptlet_root(root.path(), work)) {
+    if (!patching::test::prepare_scriptlet_root(root.path(), work.path())) {
         return;
     }
-    auto bad_preun = build_rpm(work, "fixture-badpreun", "", "%preun\nexit 1\n");
+    auto bad_preun =
+        patching::test::build_rpm(work.path(), RpmSpec("fixture-badpreun").set_preun("exit 1"));
     if (!bad_preun) {
         return;
     }
@@ -537,10 +476,11 @@ TEST_CASE(
     }
     TempDir work;
     TempDir root;
-    if (!prepare_scriptlet_root(root.path(), work)) {
+    if (!patching::test::prepare_scriptlet_root(root.path(), work.path())) {
         return;
     }
-    auto bad_post = build_rpm(work, "fixture-badpost", "", "%post\nexit 4\n");
+    auto bad_post =
+        patching::test::build_rpm(work.path(), RpmSpec("fixture-badpost").set_post("exit 4"));
     if (!bad_post) {
         return;
     }
@@ -635,4 +575,82 @@ TEST_CASE("an exception from a callback is rethrown after librpm finishes", "[rp
     CHECK(
         installed_nevras(root.path()) ==
         std::vector<std::string>{"fixture-alpha-1.0-1.noarch", "fixture-beta-1.0-1.noarch"});
+}
+
+TEST_CASE(
+    "one copy of a duplicate is erased by its rpmdb instance and the other keeps its files",
+    "[rpm][transaction]") {
+    if (!running_as_root()) {
+        return;
+    }
+    if (patching::test::run_command("command -v rpm") != 0) {
+        WARN("skipped: the rpm tool is needed to install side by side");
+        return;
+    }
+    TempDir root;
+    const fs::path alpha_dat = root / "usr/share/patch-fixtures/fixture-alpha.dat";
+    {
+        Transaction tx(root.path());
+        tx.add_install(fixture_rpm("fixture-alpha-1.0-1"));
+        REQUIRE(tx.run().ok);
+    }
+    // As in "two versions installed side by side": 1.0-2 takes over the shared file, which the
+    // rpmdb then records as "replaced" for 1.0-1.
+    std::string output;
+    REQUIRE(
+        patching::test::run_command(
+            "rpm --root " + root.path().string() + " -i --force --nosignature " +
+                fixture_rpm("fixture-alpha-1.0-2").string(),
+            &output) == 0);
+    const auto installed = patching::rpm::list_installed(root.path());
+    REQUIRE(installed.size() == 2);
+    CHECK(installed[0].db_instance != 0);
+    CHECK(installed[0].db_instance != installed[1].db_instance);
+    auto instance_of = [&](const std::string& nevra) {
+        for (const auto& p : installed) {
+            if (p.nevra() == nevra) {
+                return p.db_instance;
+            }
+        }
+        FAIL("not installed: " << nevra);
+        return 0U;
+    };
+
+    SECTION("erasing the older copy leaves the newer one and the file") {
+        Transaction tx(root.path());
+        tx.add_erase_instance(instance_of("fixture-alpha-1.0-1.noarch"));
+        Recorder recorder;
+        const TransactionResult result = tx.run(recorder);
+        INFO(joined(result.problems));
+        REQUIRE(result.ok);
+        CHECK(
+            recorder.done ==
+            std::vector<std::pair<std::string, bool>>{{"fixture-alpha-1.0-1.noarch", true}});
+        CHECK(
+            installed_nevras(root.path()) ==
+            std::vector<std::string>{"fixture-alpha-1.0-2.noarch"});
+        CHECK(fs::is_regular_file(alpha_dat));
+    }
+
+    SECTION("keeping the older copy: erase the newer one and reinstall the older") {
+        // Erasing 1.0-2 alone would delete the file, since 1.0-1's copy is "replaced"; the
+        // reinstall writes it again in the same transaction.
+        Transaction tx(root.path());
+        tx.add_erase_instance(instance_of("fixture-alpha-1.0-2.noarch"));
+        tx.add_reinstall(fixture_rpm("fixture-alpha-1.0-1"));
+        const TransactionResult result = tx.run();
+        INFO(joined(result.problems));
+        REQUIRE(result.ok);
+        CHECK(
+            installed_nevras(root.path()) ==
+            std::vector<std::string>{"fixture-alpha-1.0-1.noarch"});
+        CHECK(fs::is_regular_file(alpha_dat));
+        CHECK(patching::rpm::find_duplicates(patching::rpm::list_installed(root.path())).empty());
+    }
+
+    SECTION("an unknown instance is refused") {
+        Transaction tx(root.path());
+        CHECK_THROWS_WITH(tx.add_erase_instance(999999), Catch::Contains("no such package"));
+        CHECK_THROWS_AS(tx.add_erase_instance(0), RpmError);
+    }
 }

@@ -64,6 +64,7 @@ std::vector<InstalledPackage> list_installed(const std::filesystem::path& root) 
         }
         InstalledPackage installed{std::move(info)};
         installed.install_time = static_cast<std::int64_t>(headerGetNumber(h, RPMTAG_INSTALLTIME));
+        installed.db_instance = headerGetInstance(h);
         packages.push_back(std::move(installed));
     }
     std::stable_sort(packages.begin(), packages.end(), [](const auto& a, const auto& b) {

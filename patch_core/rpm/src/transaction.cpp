@@ -327,6 +327,7 @@ struct Transaction::State {
     TsPtr ts;
     std::vector<std::unique_ptr<Element>> elements;  // their addresses are librpm's keys
     bool allow_older = false;
+    bool allow_reinstall = false;
 
     HeaderPtr read_header(const std::filesystem::path& file, const RpmLogCapture& log) const;
     void add_upgrade(const std::filesystem::path& file, bool downgrade);
@@ -467,6 +468,47 @@ void Transaction::add_erase(const std::string& name, const std::string& arch) {
     }
 }
 
+void Transaction::add_erase_instance(unsigned db_instance) {
+    RpmLogCapture log;
+    HeaderPtr h;
+    if (db_instance != 0 && detail::rpmdb_exists(state_->root)) {
+        MatchIteratorPtr mi(rpmtsInitIterator(
+            state_->ts.get(), RPMDBI_PACKAGES, &db_instance, sizeof(db_instance)));
+        if (Header found = mi ? rpmdbNextIterator(mi.get()) : nullptr) {
+            h = detail::link_header(found);
+        }
+    }
+    if (!h) {
+        throw RpmError(with_log(
+            "cannot erase rpmdb entry " + std::to_string(db_instance) + ": no such package in " +
+                state_->root.string(),
+            log));
+    }
+    auto element = std::make_unique<Element>();
+    element->nevra = detail::header_string(h.get(), RPMTAG_NEVRA);
+    if (rpmtsAddEraseElement(state_->ts.get(), h.get(), static_cast<int>(db_instance)) != 0) {
+        throw RpmError(
+            with_log("cannot add the erasure of " + element->nevra + " to the transaction", log));
+    }
+    state_->elements.push_back(std::move(element));
+}
+
+void Transaction::add_reinstall(const std::filesystem::path& rpm_file) {
+    RpmLogCapture log;
+    HeaderPtr h = state_->read_header(rpm_file, log);
+    auto element = std::make_unique<Element>();
+    element->file = rpm_file;
+    element->nevra = detail::header_string(h.get(), RPMTAG_NEVRA);
+    if (rpmtsAddReinstallElement(state_->ts.get(), h.get(), element.get()) != 0) {
+        throw RpmError(with_log("cannot add " + rpm_file.string() + " to the transaction", log));
+    }
+    state_->elements.push_back(std::move(element));
+    // librpm's "a newer version is installed" check ignores that the newer copy of a duplicate
+    // may be erased in this same transaction.
+    state_->allow_reinstall = true;
+    state_->allow_older = true;
+}
+
 std::vector<RpmProblem> Transaction::check() {
     UntouchedRpmdb untouched(state_->ts.get(), state_->root);
     return state_->dependency_problems();
@@ -493,6 +535,7 @@ TransactionResult Transaction::run(TransactionCallbacks& callbacks) {
             rpmtsCloseDB(s.ts.get());
             s.elements.clear();
             s.allow_older = false;
+            s.allow_reinstall = false;
         }
     } reset{s};
 
@@ -533,8 +576,10 @@ TransactionResult Transaction::run(TransactionCallbacks& callbacks) {
             result.problems.push_back(with_log("librpm cannot order the transaction", log));
         } else {
             rpmtsClean(ts);
+            // A reinstall meets its own N-E-V-R.A in the rpmdb, which is the point of it.
             auto filter = static_cast<rpmprobFilterFlags>(
-                s.allow_older ? RPMPROB_FILTER_OLDPACKAGE : RPMPROB_FILTER_NONE);
+                (s.allow_older ? RPMPROB_FILTER_OLDPACKAGE : RPMPROB_FILTER_NONE) |
+                (s.allow_reinstall ? RPMPROB_FILTER_REPLACEPKG : RPMPROB_FILTER_NONE));
             rc = rpmtsRun(ts, nullptr, filter);
             for (const RpmProblem& p : problems_of(ts)) {
                 result.problems.push_back(p.text + s.file_of(p.package));

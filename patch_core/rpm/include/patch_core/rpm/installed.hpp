@@ -13,6 +13,9 @@ namespace patching::rpm {
 /// A package recorded in an rpmdb.
 struct InstalledPackage : PackageInfo {
     std::int64_t install_time = 0;  ///< RPMTAG_INSTALLTIME, seconds since the epoch; 0 if absent.
+    /// The rpmdb's number for this header (headerGetInstance): tells apart two copies of the
+    /// same package, for Transaction::add_erase_instance. Valid until the rpmdb changes.
+    unsigned db_instance = 0;
 };
 
 /// Where the rpmdb of `root` lives: `root` joined with rpm's configured %_dbpath (/var/lib/rpm on

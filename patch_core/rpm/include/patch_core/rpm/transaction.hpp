@@ -121,6 +121,23 @@ public:
     /// @throws RpmError if none is installed.
     void add_erase(const std::string& name, const std::string& arch);
 
+    /// Erases the one rpmdb header numbered `db_instance` (InstalledPackage::db_instance), not
+    /// every copy of its name: the way to repair a package installed twice. Files the erased
+    /// copy shares with a copy that stays installed are kept when librpm records them as that
+    /// copy's own (file state "normal"); a copy whose files were taken over by the other one
+    /// (rpm --replacefiles) may lose them, so reinstall it in the same transaction
+    /// (add_reinstall) when its files matter.
+    /// @throws RpmError if no header has that number.
+    void add_erase_instance(unsigned db_instance);
+
+    /// Installs `rpm_file` again over the installed package of the very same N-E-V-R.A (rpm
+    /// --reinstall: rpmtsAddReinstallElement): its files are written afresh and its scriptlets
+    /// run as for an upgrade. Other versions of the package stay installed unless erased in the
+    /// same transaction; run() then accepts that a newer version is installed, as for
+    /// add_downgrade.
+    /// @throws RpmError naming the file if it cannot be read or is not a valid binary RPM.
+    void add_reinstall(const std::filesystem::path& rpm_file);
+
     /// Whether the elements added so far are consistent with the root: unsatisfied Requires:,
     /// Conflicts: and Obsoletes: (rpmtsCheck). Empty when nothing is wrong. Changes nothing.
     /// @throws RpmError if librpm cannot read the rpmdb.
