@@ -87,6 +87,12 @@ ControllerConfig ControllerConfig::load(const std::filesystem::path& path) {
                 c.max_upload_bytes = parse_number<std::uint64_t>(v, key, path);
             } else if (key == "worker_threads") {
                 c.worker_threads = parse_number<int>(v, key, path);
+            } else if (key == "agent_stale_seconds") {
+                c.agent_stale_seconds = parse_number<int>(v, key, path);
+            } else if (key == "agent_poll_seconds") {
+                c.agent_poll_seconds = parse_number<int>(v, key, path);
+            } else if (key == "enrolment_token_file") {
+                c.enrolment_token_file = v;
             } else {
                 throw core::Error(path.string() + ": unknown setting \"" + key + "\" in [controller]");
             }
@@ -94,6 +100,13 @@ ControllerConfig ControllerConfig::load(const std::filesystem::path& path) {
     }
     if (c.running_release.empty()) {
         throw core::Error(path.string() + ": running_release is required (this system's release, e.g. 22.12)");
+    }
+    if (c.agent_poll_seconds < 1 || c.agent_poll_seconds > 60) {
+        throw core::Error(path.string() + ": agent_poll_seconds must be between 1 and 60");
+    }
+    if (c.agent_stale_seconds <= c.agent_poll_seconds) {
+        throw core::Error(path.string() + ": agent_stale_seconds must be longer than agent_poll_seconds (" +
+                          std::to_string(c.agent_poll_seconds) + "), or live agents would look stale");
     }
     if (!c.remote_address.empty() && (!c.tls_certificate || !c.tls_private_key)) {
         throw core::Error(path.string() + ": remote_address needs tls_certificate and tls_private_key "

@@ -34,6 +34,14 @@ struct ControllerConfig {
     int semantic_timeout_seconds = 300;
     std::uint64_t max_upload_bytes = 64ULL << 30U;
     int worker_threads = 4;
+    /// Agents silent for longer than this are shown as stale in query-hosts (the reference
+    /// waited an hour). A live agent polls at least every agent_poll_seconds.
+    int agent_stale_seconds = 90;
+    /// How long the controller holds an agent's poll open waiting for news.
+    int agent_poll_seconds = 25;
+    /// If set, agents presenting this file's token may enrol themselves (first come, per host
+    /// name). Without it, hosts are enrolled with `patch-controller enrol-host`.
+    std::optional<std::filesystem::path> enrolment_token_file;
 
     /// Reads `path`; unknown keys are an error (a typo must not silently fall back to defaults).
     /// @throws core::Error naming the file, line and key.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemon.hpp"
 
+#include "agents/agent_api.hpp"
+#include "agents/agent_registry.hpp"
 #include "api/auth.hpp"
 #include "api/http_server.hpp"
 #include "api/routes.hpp"
@@ -37,9 +39,13 @@ int run_daemon(const ControllerConfig& config) {
     PatchService service(config, store, signing::TrustStore::load(config.trust_dir, trust_options));
     service.recover();
     Authenticator auth(config);
-    ApiRoutes routes(config, service, auth, store);
+    AgentRegistry agent_registry(store);
+    AgentApi agents(config, service, agent_registry);
+    service.set_agent_notifier([&agents](const std::string& host) { agents.notify(host); });
+    ApiRoutes routes(config, service, auth, store, &agents);
 
     HttpServerOptions options;
+    options.max_memory_body = core::protocol::MAX_REPORT_MESSAGE;
     options.worker_threads = config.worker_threads;
     options.max_file_body = config.max_upload_bytes;
     HttpServer server(
@@ -62,6 +68,7 @@ int run_daemon(const ControllerConfig& config) {
     sigwait(&signals, &received);
     std::cout << "patch-controller: stopping (signal " << received << ")" << std::endl;
     server.stop();
+    service.set_agent_notifier(nullptr);
     return 0;
 }
 

@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // patch-controller [--config FILE]                       run the daemon
 // patch-controller [--config FILE] add-token NAME ROLE   create an API token (admin|reader)
+// patch-controller [--config FILE] enrol-host NAME [--output FILE]   issue an agent's host key
+// patch-controller [--config FILE] revoke-host NAME      forget a host's key
+#include "agents/agent_registry.hpp"
 #include "api/auth.hpp"
+#include "store/state_store.hpp"
 #include "config.hpp"
 #include "daemon.hpp"
 
 #include <patch_core/errors.hpp>
+#include <patch_core/fs.hpp>
+#include <patch_core/messages.hpp>
 
 #include <iostream>
 #include <string>
@@ -15,6 +21,10 @@ namespace {
 constexpr const char* USAGE =
     "usage: patch-controller [--config FILE]\n"
     "       patch-controller [--config FILE] add-token NAME admin|reader\n"
+    "       patch-controller [--config FILE] enrol-host HOSTNAME [--output FILE]\n"
+    "       patch-controller [--config FILE] revoke-host HOSTNAME\n"
+    "enrol-host writes the agent's credentials file (hostname and host key; default\n"
+    "./HOSTNAME.credentials, mode 0600): copy it to the host as the agent's credentials_file.\n"
     "Default configuration: /etc/patching/patch-controller.conf\n";
 }
 
@@ -42,6 +52,35 @@ int main(int argc, char** argv) {
             std::string token = controller::Authenticator::add_token(
                 config.tokens_file, rest[1], rest[2] == "admin" ? controller::Role::ADMIN : controller::Role::READER);
             std::cout << token << "\n";
+            return 0;
+        }
+        if ((rest.size() == 2 || (rest.size() == 4 && rest[2] == "--output")) && rest[0] == "enrol-host") {
+            const std::string& host = rest[1];
+            if (!core::protocol::is_valid_hostname(host)) {
+                throw core::Error("\"" + core::escape_unprintable(host) + "\" is not a valid host name");
+            }
+            std::filesystem::create_directories(config.state_dir);
+            controller::StateStore store(config.database());
+            controller::AgentRegistry registry(store);
+            auto key = registry.enrol(host);
+            if (!key) {
+                throw core::Error("host " + host + " is already enrolled; run 'patch-controller revoke-host " + host +
+                                  "' first if it was reinstalled or its key leaked");
+            }
+            const std::filesystem::path out = rest.size() == 4 ? rest[3] : host + ".credentials";
+            core::write_file_atomically(out, "hostname = " + host + "\nhost_key = " + core::protocol::to_hex(*key) + "\n",
+                                        0600);
+            std::cout << "Enrolled " << host << "; credentials written to " << out.string() << "\n";
+            return 0;
+        }
+        if (rest.size() == 2 && rest[0] == "revoke-host") {
+            controller::StateStore store(config.database());
+            controller::AgentRegistry registry(store);
+            if (!registry.revoke(rest[1])) {
+                throw core::Error("host " + core::escape_unprintable(rest[1]) + " is not enrolled");
+            }
+            std::cout << "Revoked the key of " << rest[1] << "; its agent is refused from now on (within a minute "
+                      << "for a running session)\n";
             return 0;
         }
         std::cerr << USAGE;

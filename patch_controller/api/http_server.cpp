@@ -107,7 +107,7 @@ struct HttpServer::Impl {
         } catch (const std::exception& e) {
             std::cerr << "patch-controller: internal error handling " << request.method << " " << request.path << ": "
                       << core::format_error_chain(e) << "\n";
-            return {500, "application/json", json_error("Internal error: " + core::format_error_chain(e)), {}, {}};
+            return {500, "application/json", json_error("Internal error: " + core::format_error_chain(e)), {}, {}, {}};
         }
     }
 };
@@ -162,7 +162,7 @@ private:
             file = server_.policy(request_);
         } catch (const std::exception& e) {
             keep_alive_ = false;
-            return respond({400, "application/json", json_error(e.what()), {}, {}});
+            return respond({400, "application/json", json_error(e.what()), {}, {}, {}});
         }
         // A generous deadline for the body: the read timeout plus one second per MiB announced.
         std::uint64_t length = header_parser_->content_length().value_or(0);
@@ -176,8 +176,8 @@ private:
                 std::filesystem::remove(file->parent_path(), ignored);
                 keep_alive_ = false;
                 return header_parser_->content_length()
-                           ? respond({413, "application/json", json_error("upload larger than the configured limit"), {}, {}})
-                           : respond({411, "application/json", json_error("uploads need a Content-Length header"), {}, {}});
+                           ? respond({413, "application/json", json_error("upload larger than the configured limit"), {}, {}, {}})
+                           : respond({411, "application/json", json_error("uploads need a Content-Length header"), {}, {}, {}});
             }
             upload_file_ = *file;
             upload_length_ = *header_parser_->content_length();
@@ -191,7 +191,7 @@ private:
             // limit only when it finishes the header: check it here, or it is never checked.
             if (header_parser_->content_length().value_or(0) > server_.options.max_memory_body) {
                 keep_alive_ = false;
-                return respond({413, "application/json", json_error("request body too large"), {}, {}});
+                return respond({413, "application/json", json_error("request body too large"), {}, {}, {}});
             }
             string_parser_.emplace(std::move(*header_parser_));
             string_parser_->body_limit(server_.options.max_memory_body);
@@ -204,7 +204,7 @@ private:
         if (ec == http::error::body_limit) {
             discard_upload();
             keep_alive_ = false;
-            return respond({413, "application/json", json_error("request body too large"), {}, {}});
+            return respond({413, "application/json", json_error("request body too large"), {}, {}, {}});
         }
         if (ec) {
             discard_upload();
@@ -215,8 +215,35 @@ private:
         asio::post(server_.workers, [self = this->shared_from_this()] {
             HttpResponse response = self->server_.invoke(self->request_);
             self->discard_upload();  // the handler moved it away if it wanted to keep it
+            if (response.deferred) {
+                return self->wait_for(std::move(response.deferred));
+            }
             asio::post(self->stream_.get_executor(),
                        [self, response = std::move(response)]() mutable { self->respond(std::move(response)); });
+        });
+    }
+
+    // A long poll: no thread waits. A timer on the connection's strand sends the timeout answer;
+    // whoever completes the deferred first wins, and the answer is written on the strand.
+    void wait_for(std::shared_ptr<DeferredResponse> deferred) {
+        asio::post(stream_.get_executor(), [self = this->shared_from_this(), deferred]() {
+            self->poll_timer_.emplace(self->stream_.get_executor());
+            self->poll_timer_->expires_after(deferred->timeout());
+            self->poll_timer_->async_wait([deferred](beast::error_code ec) {
+                if (!ec) {
+                    deferred->complete_with_timeout_response();
+                }
+            });
+            // The sink keeps the session alive while it waits; DeferredResponse drops the sink once
+            // it has been called, which breaks the cycle.
+            deferred->attach([self](HttpResponse response) {
+                asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+                    if (self->poll_timer_) {
+                        self->poll_timer_->cancel();
+                    }
+                    self->respond(std::move(response));
+                });
+            });
         });
     }
 
@@ -375,7 +402,7 @@ private:
         beast::error_code ec;
         body.open(r.file->c_str(), beast::file_mode::scan, ec);
         if (ec) {
-            return respond({404, "application/json", json_error("not found"), {}, {}});
+            return respond({404, "application/json", json_error("not found"), {}, {}, {}});
         }
         auto res = std::make_shared<http::response<http::file_body>>(
             std::piecewise_construct, std::make_tuple(std::move(body)), std::make_tuple(http::status::ok, 11));
@@ -415,6 +442,7 @@ private:
     bool tls_;
     std::string remote_;
     bool keep_alive_ = true;
+    std::optional<asio::steady_timer> poll_timer_;  ///< Timeout of a deferred (long-poll) response.
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::empty_body>> header_parser_;
     std::optional<http::request_parser<http::string_body>> string_parser_;
@@ -478,6 +506,56 @@ private:
 };
 
 }  // namespace
+
+bool DeferredResponse::complete(HttpResponse response) {
+    std::function<void(HttpResponse)> sink;
+    {
+        std::lock_guard lock(mutex_);
+        if (done_) {
+            return false;
+        }
+        done_ = true;
+        if (!sink_) {
+            pending_ = std::move(response);
+            return true;
+        }
+        sink = std::move(sink_);
+        sink_ = nullptr;
+    }
+    sink(std::move(response));
+    return true;
+}
+
+bool DeferredResponse::is_completed() const {
+    std::lock_guard lock(mutex_);
+    return done_;
+}
+
+bool DeferredResponse::complete_with_timeout_response() {
+    HttpResponse response;
+    {
+        std::lock_guard lock(mutex_);
+        if (done_) {
+            return false;
+        }
+        response = on_timeout_;
+    }
+    return complete(std::move(response));
+}
+
+void DeferredResponse::attach(std::function<void(HttpResponse)> sink) {
+    std::optional<HttpResponse> ready;
+    {
+        std::lock_guard lock(mutex_);
+        if (!pending_) {
+            sink_ = std::move(sink);
+            return;
+        }
+        ready = std::move(pending_);
+        pending_.reset();
+    }
+    sink(std::move(*ready));
+}
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler, BodyPolicy body_policy)
     : impl_(std::make_unique<Impl>(options, std::move(handler), std::move(body_policy))) {}

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -32,6 +34,8 @@ struct HttpRequest {
     bool tls = false;
 };
 
+class DeferredResponse;
+
 struct HttpResponse {
     int status = 200;
     std::string content_type = "application/json";
@@ -39,6 +43,36 @@ struct HttpResponse {
     std::map<std::string, std::string> headers;
     /// When set, the file is streamed as the body instead of `body` (static repository files).
     std::optional<std::filesystem::path> file;
+    /// When set, the rest of this response is ignored: the answer comes later, from any thread,
+    /// through the DeferredResponse (long polls). The worker thread is free meanwhile.
+    std::shared_ptr<DeferredResponse> deferred;
+};
+
+/// A response that someone else produces later: the handler returns it, keeps a reference
+/// (e.g. in a list of waiting agents) and calls complete() when there is news. If nobody does
+/// within the timeout, the server sends the timeout response instead. Exactly one of them is
+/// sent; complete() on a finished one does nothing. Thread-safe.
+class DeferredResponse {
+public:
+    DeferredResponse(std::chrono::milliseconds timeout, HttpResponse on_timeout)
+        : timeout_(timeout), on_timeout_(std::move(on_timeout)) {}
+
+    /// Sends `response` unless the answer was already given. True if this call gave it.
+    bool complete(HttpResponse response);
+    bool is_completed() const;
+    std::chrono::milliseconds timeout() const { return timeout_; }
+
+    // For the server: where the answer goes, and the timeout path.
+    void attach(std::function<void(HttpResponse)> sink);
+    bool complete_with_timeout_response();
+
+private:
+    std::chrono::milliseconds timeout_;
+    mutable std::mutex mutex_;
+    HttpResponse on_timeout_;
+    std::optional<HttpResponse> pending_;  ///< Completed before the server attached.
+    std::function<void(HttpResponse)> sink_;
+    bool done_ = false;
 };
 
 /// Produces the response. Runs on a worker thread, never on a network thread, so a slow

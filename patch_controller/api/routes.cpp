@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "api/routes.hpp"
 
+#include "agents/agent_api.hpp"
+
 #include "service/patch_service.hpp"
 #include "store/state_store.hpp"
 
@@ -28,7 +30,7 @@ const std::set<std::string>& read_only_verbs() {
     return verbs;
 }
 
-HttpResponse json_response(int status, const json& body) { return {status, "application/json", body.dump(), {}, {}}; }
+HttpResponse json_response(int status, const json& body) { return {status, "application/json", body.dump(), {}, {}, {}}; }
 
 HttpResponse op_response(const OpResult& r) {
     return json_response(r.status, json{{"info", r.info}, {"warning", r.warning}, {"error", r.error}});
@@ -87,8 +89,9 @@ std::optional<Route> parse_route(const std::string& path) {
 
 }  // namespace
 
-ApiRoutes::ApiRoutes(const ControllerConfig& config, PatchService& service, Authenticator& auth, StateStore& store)
-    : config_(config), service_(service), auth_(auth), store_(store) {}
+ApiRoutes::ApiRoutes(const ControllerConfig& config, PatchService& service, Authenticator& auth, StateStore& store,
+                     AgentApi* agents)
+    : config_(config), service_(service), auth_(auth), store_(store), agents_(agents) {}
 
 std::optional<std::filesystem::path> ApiRoutes::body_policy(const HttpRequest& head) {
     auto route = parse_route(head.path);
@@ -142,16 +145,19 @@ HttpResponse ApiRoutes::serve_repository_file(const std::string& relative) {
     } else if (full.extension() == ".gz") {
         type = "application/gzip";
     }
-    HttpResponse r{200, type, "", {}, full};
+    HttpResponse r{200, type, "", {}, full, {}};
     return r;
 }
 
 HttpResponse ApiRoutes::handle(const HttpRequest& request) {
     if (request.path == "/" || request.path.empty()) {
-        return {200, "text/plain", "Titanium Cloud Patching API, Available versions: /v1\n", {}, {}};
+        return {200, "text/plain", "Titanium Cloud Patching API, Available versions: /v1\n", {}, {}, {}};
     }
     if (request.path.rfind("/updates/", 0) == 0 && (request.method == "GET" || request.method == "HEAD")) {
         return serve_repository_file(request.path.substr(9));
+    }
+    if (agents_ != nullptr && AgentApi::handles(request.path)) {
+        return agents_->handle(request);
     }
     auto route = parse_route(request.path);
     if (!route) {

@@ -11,6 +11,7 @@
 
 namespace patching::controller {
 
+class AgentApi;
 class PatchService;
 class StateStore;
 
@@ -21,7 +22,10 @@ class StateStore;
 /// (readers run queries only) and writes every mutating call to the audit log.
 class ApiRoutes {
 public:
-    ApiRoutes(const ControllerConfig& config, PatchService& service, Authenticator& auth, StateStore& store);
+    /// `agents` serves /v1/agent/ (the agent protocol authenticates with its own keys); null
+    /// leaves those paths unserved.
+    ApiRoutes(const ControllerConfig& config, PatchService& service, Authenticator& auth, StateStore& store,
+              AgentApi* agents = nullptr);
 
     HttpResponse handle(const HttpRequest& request);
     /// Streams `POST /v1/upload?filename=X.patch` bodies to a fresh private file, after checking
@@ -35,6 +39,7 @@ private:
     PatchService& service_;
     Authenticator& auth_;
     StateStore& store_;
+    AgentApi* agents_;
     std::atomic<int> mutating_in_flight_{0};
 };
 

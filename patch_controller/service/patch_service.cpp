@@ -131,6 +131,10 @@ std::string PatchService::patch_state(const std::string& id) const {
 
 void PatchService::recover() {
     std::lock_guard op(op_mutex_);
+    // recover() republishes every repository before the server starts, so the stored counter
+    // is already published; interim lists from before a restart wait for any new report.
+    published_counter_ = static_cast<std::uint64_t>(store_.op_counter());
+    interim_counter_ = 0;
     for (const auto& dir : {config_.state_dir, config_.packages_dir(), config_.metadata_dir() / "available",
                             config_.metadata_dir() / "applied", config_.metadata_dir() / "committed",
                             config_.semantics_dir() / "pre-apply", config_.semantics_dir() / "pre-remove",
@@ -611,7 +615,7 @@ void PatchService::move_patches(const std::vector<std::string>& ids, RepoState t
     if (changes.empty()) {
         return;
     }
-    store_.set_repostates(changes, interim);
+    const auto counter = static_cast<std::uint64_t>(store_.set_repostates(changes, interim));
     {
         std::unique_lock data(data_mutex_);
         for (const auto& [id, state] : changes) {
@@ -619,6 +623,7 @@ void PatchService::move_patches(const std::vector<std::string>& ids, RepoState t
             p.repostate = target;
             tracker_.set_repostate(id, target);
             tracker_.start_interim(id);
+            interim_counter_ = counter;
             remove_metadata_files(id);
             write_metadata_file(p);
             result.add_info(id + (applying ? " is now in the repo" : " has been removed from the repo"));
@@ -631,6 +636,9 @@ void PatchService::move_patches(const std::vector<std::string>& ids, RepoState t
             result.add_error("Failed to update the repo for " + release + ": " + core::format_error_chain(e), HTTP_INTERNAL);
         }
     }
+    // Only now may agents look: the repositories match the new counter.
+    published_counter_ = counter;
+    notify_agents("");
 }
 
 OpResult PatchService::remove(std::vector<std::string> ids, bool remove_unremovable, bool skip_app_check,
@@ -799,7 +807,7 @@ OpResult PatchService::commit(std::vector<std::string> ids, bool dry_run) {
         }
         interim = tracker_.get_interim();
     }
-    store_.set_repostates(changes, interim);
+    const auto counter = static_cast<std::uint64_t>(store_.set_repostates(changes, interim));
     {
         std::unique_lock data(data_mutex_);
         for (const auto& id : plan.commit_list) {
@@ -835,6 +843,8 @@ OpResult PatchService::commit(std::vector<std::string> ids, bool dry_run) {
             return result;
         }
     }
+    published_counter_ = counter;
+    notify_agents("");
     result.add_info("The patches have been committed.");
     return result;
 }
@@ -956,18 +966,42 @@ nlohmann::json PatchService::query_app_dependencies() {
     return json(app_dependencies_);
 }
 
-OpResult PatchService::host_install_async(const std::string& host, bool /*force*/) {
+OpResult PatchService::host_install_async(const std::string& host, bool force) {
     OpResult result;
-    std::shared_lock data(data_mutex_);
-    for (const auto& [id, h] : hosts_) {
-        if (h.hostname == host || h.ip == host || id == host) {
-            result.add_error("Cannot send the install request to " + h.hostname +
-                                 ": the agent protocol is not implemented yet (issue #4)",
-                             503);
+    std::string hostname;
+    {
+        std::unique_lock data(data_mutex_);
+        auto it = std::find_if(hosts_.begin(), hosts_.end(), [&](const auto& kv) {
+            return kv.second.hostname == host || kv.second.ip == host || kv.first == host;
+        });
+        if (it == hosts_.end()) {
+            result.add_error("Unknown host specified: " + core::escape_unprintable(host), HTTP_NOT_FOUND);
             return result;
         }
+        HostStatus& h = it->second;
+        if (is_stale(h, now_seconds())) {
+            result.add_error("Host " + h.hostname + " is stale: its agent has not been heard from for " +
+                                 std::to_string(now_seconds() - h.last_seen) +
+                                 " s. Check that patch-agent runs on it and can reach this controller.",
+                             HTTP_CONFLICT);
+            return result;
+        }
+        if (h.state == "installing") {
+            result.add_error("Host " + h.hostname + " is already installing; wait for it to finish", HTTP_CONFLICT);
+            return result;
+        }
+        // As in the reference: when every applied patch installs in service, force is implied.
+        core::protocol::InstallCommand command;
+        command.request_id = std::to_string(now_seconds()) + "-" + std::to_string(++install_request_seq_);
+        command.force = force || tracker_.is_insvc_patching_allowed();
+        h.install_request = command;
+        h.install_pending = true;
+        h.install_status.clear();
+        h.install_reason.clear();
+        hostname = h.hostname;
     }
-    result.add_error("Unknown host specified: " + core::escape_unprintable(host), HTTP_NOT_FOUND);
+    notify_agents(hostname);
+    result.add_info("Patch installation request sent to " + hostname + ".");
     return result;
 }
 
@@ -984,6 +1018,70 @@ OpResult PatchService::drop_host(const std::string& host) {
     }
     result.add_error("Unknown host specified: " + core::escape_unprintable(host), HTTP_NOT_FOUND);
     return result;
+}
+
+bool PatchService::is_stale(const HostStatus& h, std::int64_t now) const {
+    return h.agent.has_value() && now - h.last_seen > config_.agent_stale_seconds;
+}
+
+PatchService::AgentNews PatchService::agent_news(const std::string& hostname, const std::string& report_id) const {
+    AgentNews news;
+    news.op_counter = published_counter_.load();
+    std::shared_lock data(data_mutex_);
+    auto it = hosts_.find(hostname);
+    if (it == hosts_.end() || !it->second.agent || it->second.agent->report_id != report_id) {
+        news.send_report = true;
+        return news;
+    }
+    news.install = it->second.install_request;
+    return news;
+}
+
+void PatchService::agent_seen(const std::string& hostname, const std::string& remote_ip) {
+    std::unique_lock data(data_mutex_);
+    auto it = hosts_.find(hostname);
+    if (it != hosts_.end()) {
+        it->second.last_seen = now_seconds();
+        it->second.ip = remote_ip;
+    }
+}
+
+void PatchService::agent_report(const core::protocol::AgentReport& report, const std::string& remote_ip) {
+    core::HostReport r;
+    r.host_id = report.hostname;
+    r.out_of_date = report.out_of_date;
+    r.sw_version = report.sw_version;
+    r.subfunctions = report.subfunctions;
+    r.nodetype = report.nodetype;
+    r.installed = report.installed;
+    r.to_remove = report.to_remove;
+    r.missing_pkgs = report.missing_pkgs;
+    std::unique_lock data(data_mutex_);
+    HostStatus& h = hosts_[report.hostname];
+    h.hostname = report.hostname;
+    h.ip = remote_ip;
+    h.last_seen = now_seconds();
+    h.state = report.state;
+    h.patch_failed = report.patch_failed;
+    h.requires_reboot = report.requires_reboot;
+    if (report.install && h.install_request && report.install->request_id == h.install_request->request_id) {
+        // The agent has the request; stop repeating it once it has an outcome.
+        h.install_status = report.install->status;
+        h.install_reason = report.install->reason;
+        if (report.install->status != "running") {
+            h.install_request.reset();
+            h.install_pending = false;
+        }
+    }
+    h.report = r;
+    h.agent = report;
+    // A report computed before the last apply/remove was published says nothing about it: it
+    // updates the host but does not take the host out of the interim lists.
+    if (report.op_counter >= interim_counter_) {
+        tracker_.host_reported(std::move(r));
+    } else {
+        tracker_.update_host(std::move(r));
+    }
 }
 
 void PatchService::host_report(core::HostReport report, bool detailed) {
@@ -1071,24 +1169,42 @@ nlohmann::json PatchService::query_hosts() {
     std::int64_t now = now_seconds();
     for (const auto& [id, h] : hosts_) {
         bool out_of_date = h.report.out_of_date;
-        hosts.push_back({{"ip", h.ip},
-                         {"hostname", h.hostname},
-                         {"patch_current", !out_of_date},
-                         {"requires_reboot", out_of_date && !tracker_.is_insvc_patching_allowed() ? true : h.requires_reboot},
-                         {"allow_insvc_patching", tracker_.is_insvc_patching_allowed()},
-                         {"secs_since_ack", now - h.last_seen},
-                         {"patch_failed", h.patch_failed},
-                         {"stale_details", false},
-                         {"installed", h.report.installed},
-                         {"to_remove", h.report.to_remove},
-                         {"missing_pkgs", h.report.missing_pkgs},
-                         {"duplicated_pkgs", json::object()},
-                         {"nodetype", h.report.nodetype},
-                         {"subfunctions", h.report.subfunctions},
-                         {"sw_version", h.report.sw_version},
-                         {"state", h.state},
-                         {"install_pending", h.install_pending},
-                         {"interim_state", tracker_.is_host_in_interim(id)}});
+        const bool stale = is_stale(h, now);
+        json host = {{"ip", h.ip},
+                     {"hostname", h.hostname},
+                     {"patch_current", !out_of_date},
+                     {"requires_reboot", out_of_date && !tracker_.is_insvc_patching_allowed() ? true : h.requires_reboot},
+                     {"allow_insvc_patching", tracker_.is_insvc_patching_allowed()},
+                     {"secs_since_ack", now - h.last_seen},
+                     {"patch_failed", h.patch_failed},
+                     {"stale_details", false},
+                     {"installed", h.report.installed},
+                     {"to_remove", h.report.to_remove},
+                     {"missing_pkgs", h.report.missing_pkgs},
+                     {"duplicated_pkgs", h.agent ? json(h.agent->duplicated_pkgs) : json::object()},
+                     {"nodetype", h.report.nodetype},
+                     {"subfunctions", h.report.subfunctions},
+                     {"sw_version", h.report.sw_version},
+                     {"state", h.state},
+                     {"install_pending", h.install_pending},
+                     {"install_status", h.install_status},
+                     {"install_reject_reason", h.install_status == "rejected" ? h.install_reason : std::string()},
+                     {"interim_state", tracker_.is_host_in_interim(id)},
+                     {"stale", stale}};
+        if (h.agent) {
+            host["personality"] = h.agent->personality;
+            host["locked"] = h.agent->locked;
+            host["failure_reason"] = h.agent->failure_reason;
+            host["query_error"] = h.agent->query_error;
+            host["repo_revision"] = h.agent->repo_revision;
+            host["agent_version"] = h.agent->agent_version;
+            if (h.agent->install && h.agent->install->status == "running") {
+                host["install_progress"] = {{"phase", h.agent->install->phase},
+                                            {"done", h.agent->install->done},
+                                            {"total", h.agent->install->total}};
+            }
+        }
+        hosts.push_back(std::move(host));
     }
     return json{{"data", hosts}};
 }

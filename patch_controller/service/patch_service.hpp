@@ -7,13 +7,16 @@
 
 #include <controller/repo/base_feed.hpp>
 #include <patch_core/dependencies.hpp>
+#include <patch_core/messages.hpp>
 #include <patch_core/metadata.hpp>
 #include <patch_core/patch_state.hpp>
 #include <signing/trust_store.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <functional>
+#include <optional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -71,8 +74,26 @@ public:
     /// True if every ID exists and its patch state is exactly `state` (is_applied/is_available).
     bool all_in_state(std::vector<std::string> ids, const std::string& state);
 
-    /// Feeds a host report (the agent protocol, next issue; tests call it directly).
+    /// Feeds a host report without the agent protocol (unit-style tests call it directly).
     void host_report(core::HostReport report, bool detailed);
+
+    // The agent protocol's side of the host table (agents/agent_api.cpp calls these).
+    /// What a polling agent needs to hear about.
+    struct AgentNews {
+        std::uint64_t op_counter = 0;  ///< Published: the repositories already match it.
+        bool send_report = false;      ///< We have no report, or an older one, from this host.
+        std::optional<core::protocol::InstallCommand> install;
+    };
+    AgentNews agent_news(const std::string& hostname, const std::string& report_id) const;
+    /// Records that an authenticated message came from `hostname` at `remote_ip` (liveness).
+    void agent_seen(const std::string& hostname, const std::string& remote_ip);
+    /// Stores a report: host table, patch states, install outcome.
+    void agent_report(const core::protocol::AgentReport& report, const std::string& remote_ip);
+    /// The counter agents compare with: bumped by apply/remove only once the repositories are
+    /// published, so an agent woken by it always queries the new repository.
+    std::uint64_t published_op_counter() const { return published_counter_.load(); }
+    /// Called (outside every lock) when agents have news: a host name, or "" for every agent.
+    void set_agent_notifier(std::function<void(const std::string&)> notifier) { notify_agents_ = std::move(notifier); }
 
 private:
     struct Patch {
@@ -125,8 +146,23 @@ private:
         bool install_pending = false;
         std::int64_t last_seen = 0;
         core::HostReport report;
+        std::optional<core::protocol::AgentReport> agent;  ///< Last full report over the protocol.
+        /// host-install request not yet answered by the agent (repeated in every poll reply).
+        std::optional<core::protocol::InstallCommand> install_request;
+        std::string install_status;  ///< Last outcome: "", "running", "ok", "failed", "rejected".
+        std::string install_reason;
     };
+    bool is_stale(const HostStatus& h, std::int64_t now) const;
+    void notify_agents(const std::string& hostname) const {
+        if (notify_agents_) {
+            notify_agents_(hostname);
+        }
+    }
     std::map<std::string, HostStatus> hosts_;
+    std::uint64_t interim_counter_ = 0;  ///< op_counter of the last apply/remove (interim lists).
+    std::atomic<std::uint64_t> published_counter_{0};
+    std::uint64_t install_request_seq_ = 0;
+    std::function<void(const std::string&)> notify_agents_;
     std::map<std::string, std::unique_ptr<BaseFeed>> feeds_;  // guarded by op_mutex_ (imports/publish only)
 };
 

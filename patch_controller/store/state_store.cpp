@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NUL
 CREATE TABLE IF NOT EXISTS audit(
     seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, caller TEXT NOT NULL, role TEXT NOT NULL,
     remote TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, outcome TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS host_keys(hostname TEXT PRIMARY KEY, key_hex TEXT NOT NULL, enrolled_at INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters(name, value) VALUES ('patch_op_counter', 1);
 )sql";
 
@@ -242,6 +243,56 @@ std::vector<AuditRecord> StateStore::audit_log(std::int64_t after_seq, int limit
                        q.column_text(5), q.column_text(6), q.column_text(7)});
     }
     return out;
+}
+
+std::map<std::string, std::string> StateStore::load_host_keys() {
+    std::lock_guard lock(mutex_);
+    std::map<std::string, std::string> keys;
+    Statement q = db_.prepare("SELECT hostname, key_hex FROM host_keys");
+    while (q.step()) {
+        keys[q.column_text(0)] = q.column_text(1);
+    }
+    return keys;
+}
+
+std::optional<std::string> StateStore::host_key(const std::string& hostname) {
+    std::lock_guard lock(mutex_);
+    Statement q = db_.prepare("SELECT key_hex FROM host_keys WHERE hostname = ?");
+    q.bind(1, hostname);
+    if (!q.step()) {
+        return std::nullopt;
+    }
+    return q.column_text(0);
+}
+
+bool StateStore::add_host_key(const std::string& hostname, const std::string& key_hex) {
+    std::lock_guard lock(mutex_);
+    Database::Transaction tx(db_);
+    Statement exists = db_.prepare("SELECT 1 FROM host_keys WHERE hostname = ?");
+    exists.bind(1, hostname);
+    if (exists.step()) {
+        return false;
+    }
+    db_.prepare("INSERT INTO host_keys(hostname, key_hex, enrolled_at) VALUES (?, ?, ?)")
+        .bind(1, hostname)
+        .bind(2, key_hex)
+        .bind(3, now_seconds())
+        .run();
+    tx.commit();
+    return true;
+}
+
+bool StateStore::remove_host_key(const std::string& hostname) {
+    std::lock_guard lock(mutex_);
+    Database::Transaction tx(db_);
+    Statement exists = db_.prepare("SELECT 1 FROM host_keys WHERE hostname = ?");
+    exists.bind(1, hostname);
+    if (!exists.step()) {
+        return false;
+    }
+    db_.prepare("DELETE FROM host_keys WHERE hostname = ?").bind(1, hostname).run();
+    tx.commit();
+    return true;
 }
 
 }  // namespace patching::controller

@@ -80,6 +80,16 @@ public:
     std::int64_t op_counter();
     std::int64_t bump_op_counter();
 
+    /// Per-host agent keys issued at enrolment (lower-case hex), by host name. The database
+    /// file is mode 0600 like the token file: whoever reads it can speak for every host.
+    std::map<std::string, std::string> load_host_keys();
+    /// One host's key (hex), or nullopt if the host is not enrolled.
+    std::optional<std::string> host_key(const std::string& hostname);
+    /// Records a new host key; false (and nothing written) if the host is already enrolled.
+    bool add_host_key(const std::string& hostname, const std::string& key_hex);
+    /// Forgets a host's key (revoke); false if the host was not enrolled.
+    bool remove_host_key(const std::string& hostname);
+
     void audit(const AuditRecord& record);
     std::vector<AuditRecord> audit_log(std::int64_t after_seq = 0, int limit = 1000);
 

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "installer/host_flags.hpp"
+#include "installer/plan.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace patching::agent {
+
+class HttpClient;
+
+/// Where and what an Installer manages.
+struct InstallerConfig {
+    std::filesystem::path root = "/";  ///< Managed root (absolute).
+    /// Agent state: ledger, download cache (<state_dir>/cache). Empty means
+    /// <root>/var/lib/patch-agent.
+    std::filesystem::path state_dir;
+    std::string repo_url;              ///< e.g. http://ctrl:5491/updates/rel-1.0 (no trailing /).
+    std::vector<std::string> subfunctions;  ///< Selects the comps group.
+    std::string personality;           ///< For the scripts' environment (is_controller...).
+    RepoLimits limits;
+    std::chrono::milliseconds download_timeout{300000};
+    /// Bound for the in-service scripts, each.
+    std::chrono::seconds script_timeout{300};
+};
+
+/// Result of a query: the repo as fetched, the rpmdb, and what must change.
+struct QueryResult {
+    std::string repo_revision;
+    Plan plan;
+    RepoIndex repo;  ///< The index the plan was computed from (targets of duplicate repairs).
+    std::vector<rpm::InstalledPackage> installed;  ///< The rpmdb as read for the plan.
+};
+
+enum class InstallStatus {
+    OK,        ///< Transaction ran (or nothing to do) and the in-service scripts succeeded.
+    FAILED,    ///< See InstallOutcome::reason; the failed flag is set.
+    REJECTED,  ///< Locked/force rule: nothing was touched.
+};
+
+struct InstallOutcome {
+    InstallStatus status = InstallStatus::OK;
+    std::string reason;        ///< For FAILED/REJECTED: what went wrong and what to do, for people.
+    bool changed = false;      ///< Packages were installed, upgraded, downgraded or erased.
+    bool reboot_required = false;  ///< node_is_patched remains set after the install.
+    std::vector<std::string> log;  ///< Human-readable steps (transaction elements, scripts' output).
+};
+
+/// Progress of an install, for the reporter (reports stay under one per ~250 ms there).
+class InstallProgress {
+public:
+    virtual ~InstallProgress() = default;
+    /// `phase`: "query", "download", "transaction", "scripts". `done`/`total` in items.
+    virtual void on_progress(const std::string& phase, std::size_t done, std::size_t total,
+                             const std::string& item) = 0;
+};
+
+struct InstallRequest {
+    bool force = false;      ///< Install even if the node is not locked (in-service patches).
+    bool boot_time = false;  ///< patch-agent --install: set the RR flag instead of running scripts.
+};
+
+/// Makes the managed root match the repository (spec §4.3): locked/force rule, installing flag,
+/// query, download with checksum check, one librpm transaction with dependency check (upgrades,
+/// downgrades, missing group packages, erasures of managed packages, repair of duplicates),
+/// node_is_patched / RR flags, in-service scripts, failed flag.
+///
+/// Not thread-safe: the daemon runs one install or query at a time.
+class Installer {
+public:
+    Installer(InstallerConfig config, HttpClient& http);
+
+    /// Fetches the repository index and compares it with the rpmdb. Throws core::Error (naming
+    /// the URL or the rpmdb) if either cannot be read.
+    QueryResult query();
+
+    /// Runs an install. Unless the node is locked or `request.force`, it is REJECTED with the
+    /// reference's reason "Node must be locked." and nothing is touched. Otherwise: installing
+    /// flag; fresh in-service dirs; query; download and verify (size, checksum) the needed
+    /// RPMs; ledger; one librpm transaction after a dependency check; node_is_patched when
+    /// packages changed (also when the transaction failed partway: librpm does not roll back);
+    /// then the RR flag decides: set -> no scripts, boot_time -> set it, else run the in-service
+    /// scripts and clear node_is_patched if they all succeed. Finally the in-service dirs go,
+    /// the failed flag is cleared (OK) or set to the reason (FAILED), the installing flag goes.
+    /// Never throws for an install that fails: the outcome says why and the failed flag is set.
+    /// Throws only for bugs (after the flags are settled).
+    InstallOutcome install(const InstallRequest& request, InstallProgress& progress);
+
+    /// Called once at agent start: if the installing flag is present, an install was cut short
+    /// (agent or host died). Sets the failed flag with a reason naming the PID and start time,
+    /// clears the installing flag and the in-service dirs, and returns that reason. The reason
+    /// also lists packages the rpmdb now holds twice (the next install repairs them).
+    std::optional<std::string> recover_interrupted_install();
+
+    HostFlags& flags() { return flags_; }
+    /// "name.arch" of packages installed from the repository by this agent (the ledger,
+    /// <state_dir>/managed-packages, written atomically before and after each transaction).
+    std::set<std::string> managed_packages() const;
+
+private:
+    /// The steps of install() after the installing flag is set. Throws on failure; install()
+    /// turns that into the outcome and the flags.
+    void run_install(const InstallRequest& request, InstallProgress& progress, InstallOutcome& outcome);
+    /// Fetches and verifies `packages` into <state_dir>/cache; N-[E:]V-R.A -> file.
+    std::map<std::string, std::filesystem::path> download(
+        const std::vector<RepoPackage>& packages, InstallProgress& progress, InstallOutcome& outcome);
+    /// Runs the executable files of scripts_dir() by name; throws naming the failed ones.
+    void run_scripts(InstallProgress& progress, InstallOutcome& outcome);
+
+    InstallerConfig config_;
+    HttpClient& http_;
+    HostFlags flags_;
+};
+
+}  // namespace patching::agent
