@@ -108,10 +108,13 @@ public:
 private:
     /// The steps of install() after the installing flag is set. Throws on failure; install()
     /// turns that into the outcome and the flags.
-    void run_install(const InstallRequest& request, InstallProgress& progress, InstallOutcome& outcome);
+    void run_install(
+        const InstallRequest& request, InstallProgress& progress, InstallOutcome& outcome);
     /// Fetches and verifies `packages` into <state_dir>/cache; N-[E:]V-R.A -> file.
     std::map<std::string, std::filesystem::path> download(
-        const std::vector<RepoPackage>& packages, InstallProgress& progress, InstallOutcome& outcome);
+        const std::vector<RepoPackage>& packages,
+        InstallProgress& progress,
+        InstallOutcome& outcome);
     /// Runs the executable files of scripts_dir() by name; throws naming the failed ones.
     void run_scripts(InstallProgress& progress, InstallOutcome& outcome);
 

@@ -1,0 +1,909 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "installer/installer.hpp"
+
+#include "net/http_client.hpp"
+#include "repo/repo_index.hpp"
+
+#include <patch_core/errors.hpp>
+#include <patch_core/evr.hpp>
+#include <patch_core/fs.hpp>
+#include <patch_core/rpm/installed.hpp>
+#include <patch_core/rpm/transaction.hpp>
+
+// signing/ offers only SHA-256 and MD5; a repository may name sha512 or sha1 (createrepo_c -s),
+// so file digests use OpenSSL's EVP directly, behind file_digest() below.
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <utility>
+
+namespace fs = std::filesystem;
+
+namespace patching::agent {
+
+namespace {
+
+constexpr const char* LEDGER_FILE = "managed-packages";
+constexpr size_t MAX_LEDGER_BYTES = 16U << 20U;
+// Cap for a package whose primary.xml entry gives no size (the checksum still decides).
+constexpr std::uint64_t MAX_UNSIZED_PACKAGE_BYTES = 8ULL << 30U;
+constexpr std::uint64_t SIZE_SLACK = 1U << 20U;
+constexpr size_t MAX_SCRIPT_OUTPUT = 1U << 20U;
+
+/// An install failure whose message is already the reason for people.
+class InstallFailure : public core::Error {
+    using core::Error::Error;
+};
+
+std::string key_of(const std::string& name, const std::string& arch) {
+    return name + "." + arch;
+}
+
+core::Evr evr_of(const RepoPackage& p) {
+    return {p.epoch, p.version, p.release};
+}
+
+core::Evr evr_of(const rpm::InstalledPackage& p) {
+    return {p.epoch, p.version, p.release};
+}
+
+std::string joined(const std::vector<std::string>& items, const std::string& separator) {
+    std::string out;
+    for (const auto& item : items) {
+        out += (out.empty() ? "" : separator) + item;
+    }
+    return out;
+}
+
+void append_lines(
+    std::vector<std::string>& log, const std::string& prefix, const std::string& text) {
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty()) {
+            log.push_back(prefix + core::escape_unprintable(line));
+        }
+    }
+}
+
+// ---- digests
+
+struct EvpMdCtxFree {
+    void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
+};
+
+const EVP_MD* digest_of_type(const std::string& type) {
+    if (type == "sha256") {
+        return EVP_sha256();
+    }
+    if (type == "sha512") {
+        return EVP_sha512();
+    }
+    if (type == "sha1" || type == "sha") {  // "sha" is yum's old name for SHA-1
+        return EVP_sha1();
+    }
+    if (type == "md5") {
+        return EVP_md5();
+    }
+    return nullptr;
+}
+
+/// Lower-case hex digest of the whole file. @throws core::Error / SystemError naming it.
+std::string file_digest(const fs::path& file, const std::string& type) {
+    const EVP_MD* md = digest_of_type(type);
+    if (md == nullptr) {
+        throw core::Error("unsupported checksum type \"" + core::escape_unprintable(type) + "\"");
+    }
+    core::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        throw core::SystemError(errno, "cannot open", file);
+    }
+    ERR_clear_error();
+    std::unique_ptr<EVP_MD_CTX, EvpMdCtxFree> ctx(EVP_MD_CTX_new());
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1) {
+        throw core::Error("OpenSSL cannot compute " + type + " for " + file.string());
+    }
+    std::array<char, 65536> buf{};
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            throw core::SystemError(errno, "cannot read", file);
+        }
+        if (n == 0) {
+            break;
+        }
+        if (EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n)) != 1) {
+            throw core::Error("OpenSSL cannot compute " + type + " for " + file.string());
+        }
+    }
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned len = 0;
+    if (EVP_DigestFinal_ex(ctx.get(), digest.data(), &len) != 1) {
+        throw core::Error("OpenSSL cannot compute " + type + " for " + file.string());
+    }
+    static constexpr char HEX[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned i = 0; i < len; ++i) {
+        hex += HEX[digest[i] >> 4U];
+        hex += HEX[digest[i] & 0xfU];
+    }
+    return hex;
+}
+
+/// Why `file` is not the repository's `pkg`, or "" if it is.
+std::string mismatch_of(const fs::path& file, const RepoPackage& pkg) {
+    const std::uint64_t size = fs::file_size(file);
+    if (pkg.size != 0 && size != pkg.size) {
+        return "it has " + std::to_string(size) + " bytes, the repository says " +
+               std::to_string(pkg.size);
+    }
+    std::string expected = pkg.checksum;
+    std::transform(expected.begin(), expected.end(), expected.begin(), [](unsigned char c) {
+        return static_cast<char>(std::tolower(c));
+    });
+    const std::string actual = file_digest(file, pkg.checksum_type);
+    if (actual != expected) {
+        return "its " + pkg.checksum_type + " is " + actual + ", the repository says " +
+               core::escape_unprintable(expected);
+    }
+    return "";
+}
+
+/// Whether `file` exists and is the repository's `pkg` (a download kept from a failed install).
+bool is_verified_copy(const fs::path& file, const RepoPackage& pkg) {
+    try {
+        return fs::exists(file) && !pkg.checksum.empty() && mismatch_of(file, pkg).empty();
+    } catch (const std::exception&) {
+        return false;  // unreadable or unverifiable: downloaded again and checked then
+    }
+}
+
+// ---- in-service scripts
+
+struct ScriptRun {
+    int exit_code = 0;  // valid when neither killed nor timed out
+    int signal = 0;
+    bool timed_out = false;
+    std::string output;
+};
+
+/// Runs one script with stdin from /dev/null and stdout+stderr captured, in its own process
+/// group (killed as a whole on timeout). With `chroot_root`, the child chroot()s there and runs
+/// `/bin/sh <script>`; otherwise it execs `script` (falling back to /bin/sh without a shebang).
+ScriptRun run_script(
+    const fs::path& script,
+    const std::optional<fs::path>& chroot_root,
+    const std::vector<std::string>& environment,
+    std::chrono::seconds timeout) {
+    std::array<int, 2> pipe_fds{};
+    if (::pipe2(pipe_fds.data(), O_CLOEXEC) != 0) {
+        throw core::SystemError(errno, "cannot create a pipe for", script);
+    }
+    core::UniqueFd read_end(pipe_fds[0]);
+    core::UniqueFd write_end(pipe_fds[1]);
+    core::UniqueFd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!dev_null) {
+        throw core::SystemError(errno, "cannot open", "/dev/null");
+    }
+
+    // Everything the child needs is prepared before fork(): between fork and exec a threaded
+    // process may only make async-signal-safe calls.
+    const std::string shell = "/bin/sh";
+    const std::string script_path = script.string();
+    std::vector<std::string> argv_strings = chroot_root
+                                                ? std::vector<std::string>{shell, script_path}
+                                                : std::vector<std::string>{script_path};
+    std::vector<char*> argv;
+    for (auto& a : argv_strings) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    std::vector<std::string> sh_argv_strings{shell, script_path};
+    std::vector<char*> sh_argv{sh_argv_strings[0].data(), sh_argv_strings[1].data(), nullptr};
+    std::vector<std::string> env_strings = environment;
+    std::vector<char*> envp;
+    for (auto& e : env_strings) {
+        envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
+    const std::string root_string = chroot_root ? chroot_root->string() : std::string();
+    static constexpr char CHROOT_FAILED[] = "patch-agent: cannot chroot into the managed root\n";
+    static constexpr char EXEC_FAILED[] = "patch-agent: cannot execute the script\n";
+
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        throw core::SystemError(errno, "cannot fork to run", script);
+    }
+    if (pid == 0) {
+        ::setpgid(0, 0);
+        ::dup2(dev_null.get(), STDIN_FILENO);
+        ::dup2(write_end.get(), STDOUT_FILENO);
+        ::dup2(write_end.get(), STDERR_FILENO);
+        ::close_range(3, ~0U, 0);
+        if (chroot_root) {
+            if (::chroot(root_string.c_str()) != 0 || ::chdir("/") != 0) {
+                (void)!::write(STDERR_FILENO, CHROOT_FAILED, sizeof(CHROOT_FAILED) - 1);
+                ::_exit(127);
+            }
+        } else if (::chdir("/") != 0) {
+            ::_exit(127);
+        }
+        ::execve(argv[0], argv.data(), envp.data());
+        if (errno == ENOEXEC && !chroot_root) {
+            ::execve(sh_argv[0], sh_argv.data(), envp.data());
+        }
+        (void)!::write(STDERR_FILENO, EXEC_FAILED, sizeof(EXEC_FAILED) - 1);
+        ::_exit(127);
+    }
+    ::setpgid(pid, pid);  // also here, so the group exists before any kill below
+    write_end = core::UniqueFd();
+    ::fcntl(read_end.get(), F_SETFL, O_NONBLOCK);
+
+    ScriptRun run;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::array<char, 8192> buf{};
+    auto drain = [&] {
+        for (;;) {
+            const ssize_t n = ::read(read_end.get(), buf.data(), buf.size());
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                return n == 0;  // EOF
+            }
+            if (run.output.size() < MAX_SCRIPT_OUTPUT) {
+                run.output.append(buf.data(), static_cast<size_t>(n));
+            }
+        }
+    };
+    int status = 0;
+    bool exited = false;
+    bool eof = false;
+    // The script's own exit ends the wait, not the end of its output: a restarted service it
+    // leaves running may keep the pipe open for as long as it lives.
+    while (!exited) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) {
+            ::kill(-pid, SIGKILL);
+            run.timed_out = true;
+            break;
+        }
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+        pollfd pfd{read_end.get(), POLLIN, 0};
+        const int wait_ms = eof ? 50 : static_cast<int>(std::min<std::int64_t>(left.count(), 100));
+        if (eof) {
+            ::usleep(static_cast<useconds_t>(wait_ms) * 1000U);
+        } else if (::poll(&pfd, 1, wait_ms) > 0) {
+            eof = drain();
+        }
+        const pid_t waited = ::waitpid(pid, &status, WNOHANG);
+        exited = waited == pid;
+    }
+    if (exited) {
+        drain();
+    } else {
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+    if (!run.timed_out) {
+        if (WIFEXITED(status)) {
+            run.exit_code = WEXITSTATUS(status);
+        } else if (WIFSIGNALED(status)) {
+            run.signal = WTERMSIG(status);
+        }
+    }
+    return run;
+}
+
+// ---- what the transaction does
+
+struct Work {
+    std::vector<RepoPackage> installs;          // add_install (upgrades, missing group packages)
+    std::vector<RepoPackage> downgrades;        // add_downgrade
+    std::vector<RepoPackage> reinstalls;        // add_reinstall (the kept copy of a duplicate)
+    std::vector<rpm::InstalledPackage> erases;  // add_erase(name, arch): managed, in no repo
+    std::vector<rpm::InstalledPackage> erase_instances;  // extra copies of duplicates
+    std::set<std::string> ledger_add;                    // keys installed from the repository
+    std::set<std::string> ledger_remove;                 // keys erased altogether
+    std::size_t expected_elements = 0;  // for progress: librpm adds the erasures of upgrades
+
+    std::vector<RepoPackage> downloads() const {
+        std::vector<RepoPackage> all = installs;
+        all.insert(all.end(), downgrades.begin(), downgrades.end());
+        all.insert(all.end(), reinstalls.begin(), reinstalls.end());
+        return all;
+    }
+    bool empty() const {
+        return installs.empty() && downgrades.empty() && reinstalls.empty() && erases.empty() &&
+               erase_instances.empty();
+    }
+};
+
+std::optional<RepoPackage> best_in_repo(
+    const RepoIndex& repo, const std::string& name, const std::string& arch) {
+    std::optional<RepoPackage> best;
+    for (const auto& p : repo.packages) {
+        if (p.name == name && p.arch == arch &&
+            (!best || core::label_compare(evr_of(p), evr_of(*best)) > 0)) {
+            best = p;
+        }
+    }
+    return best;
+}
+
+// Duplicates first: a crash mid-transaction leaves two rpmdb copies of a (name, arch). The
+// copy the repository wants stays and is reinstalled, so its files are whole again whatever
+// the interrupted transaction left on disk; the other copies are erased one by one.
+void plan_duplicate_repairs(
+    const QueryResult& q, const std::set<std::string>& managed, Work& work) {
+    for (const auto& dup : q.plan.duplicates) {
+        const std::string key = key_of(dup.name, dup.arch);
+        const auto target = best_in_repo(q.repo, dup.name, dup.arch);
+        const rpm::InstalledPackage* keep = nullptr;
+        if (target) {
+            for (const auto& copy : dup.installed) {
+                if (core::label_compare(evr_of(copy), evr_of(*target)) == 0) {
+                    keep = &copy;
+                }
+            }
+            bool newer_installed = false;
+            for (const auto& copy : dup.installed) {
+                newer_installed =
+                    newer_installed || core::label_compare(evr_of(copy), evr_of(*target)) > 0;
+            }
+            if (keep != nullptr) {
+                work.reinstalls.push_back(*target);
+            } else if (newer_installed) {
+                work.downgrades.push_back(*target);
+            } else {
+                work.installs.push_back(*target);
+            }
+            work.ledger_add.insert(key);
+        } else if (managed.contains(key)) {
+            work.ledger_remove.insert(key);  // every copy goes, as for any managed leftover
+        } else {
+            // Unknown to the patch system: keep the newest copy (the one an upgrade wrote last).
+            for (const auto& copy : dup.installed) {
+                if (keep == nullptr || core::label_compare(evr_of(copy), evr_of(*keep)) > 0 ||
+                    (core::label_compare(evr_of(copy), evr_of(*keep)) == 0 &&
+                     copy.install_time >= keep->install_time)) {
+                    keep = &copy;
+                }
+            }
+        }
+        for (const auto& copy : dup.installed) {
+            if (&copy != keep) {
+                work.erase_instances.push_back(copy);
+                ++work.expected_elements;
+            }
+        }
+        // The install of the target, and for a reinstall librpm's erasure of the kept copy.
+        work.expected_elements += target ? (keep != nullptr ? 2 : 1) : 0;
+    }
+}
+
+Work plan_work(const QueryResult& q, const std::set<std::string>& managed) {
+    Work work;
+    plan_duplicate_repairs(q, managed, work);
+    std::set<std::string> duplicated;
+    for (const auto& dup : q.plan.duplicates) {
+        duplicated.insert(key_of(dup.name, dup.arch));
+    }
+    auto copies_of = [&](const std::string& name, const std::string& arch) {
+        return static_cast<std::size_t>(std::count_if(
+            q.installed.begin(), q.installed.end(),
+            [&](const auto& p) { return p.name == name && p.arch == arch; }));
+    };
+    auto take = [&](const std::vector<RepoPackage>& from, std::vector<RepoPackage>& to) {
+        for (const auto& p : from) {
+            const std::string key = key_of(p.name, p.arch);
+            if (!duplicated.contains(key)) {
+                to.push_back(p);
+                work.ledger_add.insert(key);
+                work.expected_elements += 1 + copies_of(p.name, p.arch);
+            }
+        }
+    };
+    take(q.plan.to_upgrade, work.installs);
+    take(q.plan.missing, work.installs);
+    take(q.plan.to_downgrade, work.downgrades);
+    for (const auto& p : q.plan.to_remove) {
+        const std::string key = key_of(p.name, p.arch);
+        if (!duplicated.contains(key)) {
+            work.erases.push_back(p);
+            work.ledger_remove.insert(key);
+            work.expected_elements += copies_of(p.name, p.arch);
+        }
+    }
+    return work;
+}
+
+// Progress and log of the librpm transaction, one report per finished element.
+class TransactionReporter : public rpm::TransactionCallbacks {
+public:
+    TransactionReporter(InstallProgress& progress, InstallOutcome& outcome, std::size_t total)
+        : progress_(progress), outcome_(outcome), total_(total) {}
+
+    void on_scriptlet_error(
+        const std::string& nevra, const std::string& scriptlet, bool fatal) override {
+        outcome_.log.push_back(
+            "transaction: the " + scriptlet + " scriptlet of " + nevra + " failed" +
+            (fatal ? " (the package was skipped)" : ""));
+    }
+    void on_element_done(const std::string& nevra, bool ok) override {
+        ++done_;
+        any_ok_ = any_ok_ || ok;
+        outcome_.log.push_back("transaction: " + nevra + (ok ? " done" : " FAILED"));
+        progress_.on_progress("transaction", done_, std::max(total_, done_), nevra);
+    }
+    bool any_ok() const { return any_ok_; }
+
+private:
+    InstallProgress& progress_;
+    InstallOutcome& outcome_;
+    std::size_t total_;
+    std::size_t done_ = 0;
+    bool any_ok_ = false;
+};
+
+std::string person_readable_installing(const std::string& flag) {
+    // "pid=N started=T" -> "pid N, started T"
+    std::string text = flag;
+    if (auto pos = text.find("pid="); pos != std::string::npos) {
+        text.replace(pos, 4, "pid ");
+    }
+    if (auto pos = text.find(" started="); pos != std::string::npos) {
+        text.replace(pos, 9, ", started ");
+    }
+    return core::escape_unprintable(text);
+}
+
+}  // namespace
+
+Installer::Installer(InstallerConfig config, HttpClient& http)
+    : config_(std::move(config)), http_(http), flags_(config_.root) {
+    if (config_.state_dir.empty()) {
+        config_.state_dir = config_.root / "var" / "lib" / "patch-agent";
+    }
+}
+
+QueryResult Installer::query() {
+    QueryResult result;
+    result.repo = fetch_repo_index(http_, config_.repo_url, config_.limits);
+    result.installed = rpm::list_installed(config_.root);
+    result.repo_revision = result.repo.revision;
+    result.plan =
+        compute_plan(result.installed, result.repo, config_.subfunctions, managed_packages());
+    return result;
+}
+
+std::set<std::string> Installer::managed_packages() const {
+    std::set<std::string> managed;
+    const fs::path ledger = config_.state_dir / LEDGER_FILE;
+    std::error_code ec;
+    if (!fs::exists(ledger, ec)) {
+        return managed;
+    }
+    std::istringstream in(core::read_small_file(ledger, MAX_LEDGER_BYTES));
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty()) {
+            managed.insert(line);
+        }
+    }
+    return managed;
+}
+
+namespace {
+
+void write_ledger(const fs::path& state_dir, const std::set<std::string>& managed) {
+    fs::create_directories(state_dir);
+    std::string text;
+    for (const auto& key : managed) {
+        text += key + "\n";
+    }
+    core::write_file_atomically(state_dir / LEDGER_FILE, text);
+}
+
+}  // namespace
+
+std::optional<std::string> Installer::recover_interrupted_install() {
+    const std::optional<std::string> installing = flags_.installing();
+    if (!installing) {
+        return std::nullopt;
+    }
+    std::string reason = "An install (" + person_readable_installing(*installing) +
+                         ") was interrupted: the agent or the host stopped during it, so "
+                         "packages may be half installed.";
+    try {
+        const auto duplicates = rpm::find_duplicates(rpm::list_installed(config_.root));
+        if (!duplicates.empty()) {
+            std::vector<std::string> names;
+            for (const auto& d : duplicates) {
+                std::vector<std::string> versions;
+                for (const auto& copy : d.installed) {
+                    versions.push_back(core::escape_unprintable(copy.nevra()));
+                }
+                names.push_back(joined(versions, " and "));
+            }
+            reason += " The rpmdb lists packages more than once: " + joined(names, "; ") + ".";
+        }
+    } catch (const std::exception& e) {
+        reason += " The rpmdb cannot be read: " + core::format_error_chain(e) + ".";
+    }
+    reason += " Run host-install again to repair the host.";
+    flags_.set_install_failed(reason);
+    flags_.remove_in_service_dirs();  // whatever the cut-short install's scriptlets dropped
+    flags_.clear_installing();
+    return reason;
+}
+
+InstallOutcome Installer::install(const InstallRequest& request, InstallProgress& progress) {
+    InstallOutcome outcome;
+    if (!request.force && !flags_.is_locked()) {
+        // The reference's reject_reason, word for word: the controller shows it as is.
+        outcome.status = InstallStatus::REJECTED;
+        outcome.reason = "Node must be locked.";
+        return outcome;
+    }
+
+    auto finish = [&] {
+        // Each step on its own: one failing must not keep the installing flag behind.
+        auto attempt = [&](const char* what, auto&& step) {
+            try {
+                step();
+            } catch (const std::exception& e) {
+                outcome.log.push_back(
+                    std::string("finish: cannot ") + what + ": " + core::format_error_chain(e));
+            }
+        };
+        attempt("remove the in-service directories", [&] { flags_.remove_in_service_dirs(); });
+        if (outcome.status == InstallStatus::OK) {
+            attempt("clear the failed flag", [&] { flags_.clear_install_failed(); });
+        } else {
+            attempt("set the failed flag", [&] { flags_.set_install_failed(outcome.reason); });
+        }
+        attempt("clear the installing flag", [&] { flags_.clear_installing(); });
+        outcome.reboot_required = flags_.is_node_patched();
+    };
+
+    try {
+        flags_.set_installing();
+        flags_.reset_in_service_dirs();
+        run_install(request, progress, outcome);
+    } catch (const core::AssertionError& e) {
+        outcome.status = InstallStatus::FAILED;
+        outcome.reason = std::string("The agent hit an internal error: ") + e.what();
+        finish();
+        throw;
+    } catch (const InstallFailure& e) {
+        outcome.status = InstallStatus::FAILED;
+        outcome.reason = e.what();
+    } catch (const std::exception& e) {
+        outcome.status = InstallStatus::FAILED;
+        outcome.reason = "The install failed: " + core::format_error_chain(e) +
+                         ". Fix the cause, then run host-install again.";
+    }
+    if (outcome.status == InstallStatus::FAILED) {
+        outcome.log.push_back("failed: " + outcome.reason);
+    }
+    finish();
+    return outcome;
+}
+
+void Installer::run_install(
+    const InstallRequest& request, InstallProgress& progress, InstallOutcome& outcome) {
+    progress.on_progress("query", 0, 1, config_.repo_url);
+    QueryResult q;
+    try {
+        q = query();
+    } catch (const std::exception& e) {
+        throw InstallFailure(
+            "Cannot find out what to install: " + core::format_error_chain(e) +
+            ". Nothing was changed. Check that the controller is reachable and has published "
+            "its repository, then run host-install again.");
+    }
+    progress.on_progress("query", 1, 1, config_.repo_url);
+    const std::set<std::string> managed = managed_packages();
+    Work work = plan_work(q, managed);
+    outcome.log.push_back(
+        "query: repository revision " + core::escape_unprintable(q.repo_revision) + ": " +
+        std::to_string(work.installs.size()) + " to install or upgrade, " +
+        std::to_string(work.downgrades.size()) + " to downgrade, " +
+        std::to_string(work.erases.size()) + " to remove, " +
+        std::to_string(work.erase_instances.size()) + " duplicate copies to erase");
+    if (work.empty()) {
+        outcome.log.push_back("nothing to change");
+        return;
+    }
+
+    const std::map<std::string, fs::path> files = download(work.downloads(), progress, outcome);
+
+    rpm::Transaction tx(config_.root);
+    try {
+        for (const auto& copy : work.erase_instances) {
+            tx.add_erase_instance(copy.db_instance);
+        }
+        for (const auto& p : work.installs) {
+            tx.add_install(files.at(p.nevra()));
+        }
+        for (const auto& p : work.downgrades) {
+            tx.add_downgrade(files.at(p.nevra()));
+        }
+        for (const auto& p : work.reinstalls) {
+            tx.add_reinstall(files.at(p.nevra()));
+        }
+        for (const auto& p : work.erases) {
+            tx.add_erase(p.name, p.arch);
+        }
+    } catch (const rpm::RpmError& e) {
+        throw InstallFailure(
+            "Cannot prepare the package transaction: " + std::string(e.what()) +
+            ". Nothing was changed. The host's rpmdb changed since the query or the repository "
+            "is inconsistent; run host-install again.");
+    }
+
+    const std::vector<rpm::RpmProblem> problems = tx.check();
+    if (!problems.empty()) {
+        std::vector<std::string> texts;
+        for (const auto& p : problems) {
+            texts.push_back(p.text);
+            outcome.log.push_back("dependency problem: " + p.text);
+        }
+        throw InstallFailure(
+            "The packages cannot be installed: " + joined(texts, "; ") +
+            ". Nothing was changed. The repository's packages need something the host does not "
+            "have, or conflict with it: check the dependencies of the applied patches.");
+    }
+
+    // The ledger learns the new names before librpm runs: after a crash halfway, the packages
+    // this install put on the host are still known to be the patch system's.
+    std::set<std::string> ledger = managed;
+    ledger.insert(work.ledger_add.begin(), work.ledger_add.end());
+    if (ledger != managed) {
+        write_ledger(config_.state_dir, ledger);
+    }
+
+    TransactionReporter reporter(progress, outcome, work.expected_elements);
+    rpm::TransactionResult result;
+    try {
+        result = tx.run(reporter);
+    } catch (...) {
+        // librpm finished its work before the exception came back out: what it changed stays.
+        outcome.changed = reporter.any_ok();
+        if (outcome.changed) {
+            flags_.set_node_patched(true);
+        }
+        throw;
+    }
+    append_lines(outcome.log, "scriptlet: ", result.scriptlet_output);
+    for (const auto& w : result.warnings) {
+        outcome.log.push_back("warning: " + w);
+    }
+    // A failed transaction may still have changed packages (librpm does not roll back): the
+    // host then counts as patched too, so it is not enabled as if nothing happened.
+    outcome.changed = reporter.any_ok();
+    if (outcome.changed) {
+        flags_.set_node_patched(true);
+    }
+    if (!result.ok) {
+        throw InstallFailure(
+            "The package transaction failed: " + joined(result.problems, "; ") + ". " +
+            (outcome.changed ? "Some packages were changed. " : "Nothing was changed. ") +
+            "Fix the cause, then run host-install again; it completes or repairs what this "
+            "transaction left.");
+    }
+
+    if (!work.ledger_remove.empty()) {
+        ledger = managed_packages();
+        for (const auto& key : work.ledger_remove) {
+            ledger.erase(key);
+        }
+        write_ledger(config_.state_dir, ledger);
+    }
+    std::error_code ec;
+    fs::remove_all(config_.state_dir / "cache", ec);  // only a retry after a failure reuses it
+
+    if (!outcome.changed) {
+        return;
+    }
+    if (flags_.is_reboot_required_by_rpm()) {
+        outcome.log.push_back("a package requires a reboot: the in-service scripts are skipped");
+    } else if (request.boot_time) {
+        flags_.set_reboot_required_by_rpm(true);
+        outcome.log.push_back("boot-time install: the host reboots instead of running scripts");
+    } else {
+        run_scripts(progress, outcome);
+        flags_.set_node_patched(false);
+    }
+}
+
+std::map<std::string, fs::path> Installer::download(
+    const std::vector<RepoPackage>& packages, InstallProgress& progress, InstallOutcome& outcome) {
+    const fs::path cache = config_.state_dir / "cache";
+    fs::create_directories(cache);
+    std::map<std::string, fs::path> files;
+    std::set<std::string> wanted;
+    for (const auto& p : packages) {
+        std::string name = p.nevra() + ".rpm";
+        std::replace(name.begin(), name.end(), '/', '_');  // repository text names a local file
+        if (name.starts_with(".")) {
+            name.insert(0, "_");
+        }
+        files[p.nevra()] = cache / name;
+        wanted.insert(name);
+    }
+    // What an earlier failed install left and this one does not need.
+    for (const auto& entry : fs::directory_iterator(cache)) {
+        if (!wanted.contains(entry.path().filename().string())) {
+            fs::remove_all(entry.path());
+        }
+    }
+
+    std::size_t done = 0;
+    for (const auto& p : packages) {
+        const std::string nevra = core::escape_unprintable(p.nevra());
+        progress.on_progress("download", done, packages.size(), p.nevra());
+        const fs::path& file = files.at(p.nevra());
+        const std::string url = config_.repo_url + "/" + p.location;
+        const std::string shown_url = core::escape_unprintable(url);
+        if (is_verified_copy(file, p)) {
+            outcome.log.push_back("download: " + nevra + " already downloaded and verified");
+            ++done;
+            continue;
+        }
+        fs::path part = file;
+        part += ".part";
+        struct RemovePart {
+            const fs::path& path;
+            bool keep = false;
+            ~RemovePart() {
+                if (!keep) {
+                    std::error_code ec;
+                    fs::remove(path, ec);
+                }
+            }
+        } remove_part{part};
+        long status = 0;
+        try {
+            // Some slack over the announced size, so that a slightly longer file is reported
+            // as not matching the repository rather than as an aborted transfer.
+            status = http_.download(
+                url, part, p.size != 0 ? p.size + SIZE_SLACK : MAX_UNSIZED_PACKAGE_BYTES,
+                config_.download_timeout);
+        } catch (const std::exception& e) {
+            throw InstallFailure(
+                "Cannot download " + nevra + " from " + shown_url + ": " +
+                core::format_error_chain(e) +
+                ". Nothing was changed. Check the connection to the controller and its "
+                "repository, then run host-install again.");
+        }
+        // libcurl reports no status for file:// URLs (tests, local mirrors).
+        const bool ok = status == 200 || (status == 0 && url.starts_with("file://"));
+        if (!ok) {
+            throw InstallFailure(
+                "Cannot download " + nevra + " from " + shown_url + ": HTTP status " +
+                std::to_string(status) +
+                ". Nothing was changed. The controller's repository may have changed since the "
+                "query; run host-install again.");
+        }
+        if (p.checksum.empty()) {
+            throw InstallFailure(
+                "The repository gives no checksum for " + nevra + " (" + shown_url +
+                "), so it cannot be verified. Nothing was changed. Check the repository on the "
+                "controller.");
+        }
+        std::string mismatch;
+        try {
+            mismatch = mismatch_of(part, p);
+        } catch (const std::exception& e) {
+            mismatch = core::format_error_chain(e);
+        }
+        if (!mismatch.empty()) {
+            throw InstallFailure(
+                "The package " + nevra + " downloaded from " + shown_url +
+                " does not match the repository: " + mismatch +
+                ". Nothing was changed. The file on the controller is damaged or the repository "
+                "is being republished; run host-install again, and if it fails again check the "
+                "patch repository on the controller.");
+        }
+        fs::rename(part, file);
+        remove_part.keep = true;
+        outcome.log.push_back("download: " + nevra + " from " + shown_url + " verified");
+        ++done;
+    }
+    progress.on_progress("download", done, packages.size(), "");
+    return files;
+}
+
+void Installer::run_scripts(InstallProgress& progress, InstallOutcome& outcome) {
+    const fs::path dir = flags_.scripts_dir();
+    std::vector<fs::path> scripts;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        const fs::file_status st = entry.symlink_status();
+        const auto exec_bits =
+            fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec;
+        if (fs::is_regular_file(st) && (st.permissions() & exec_bits) != fs::perms::none) {
+            scripts.push_back(entry.path());
+        }
+    }
+    if (ec) {
+        throw InstallFailure(
+            "Cannot read the in-service script directory " + dir.string() + ": " + ec.message() +
+            ". The packages are installed; the host requires a reboot.");
+    }
+    std::sort(scripts.begin(), scripts.end(), [](const fs::path& a, const fs::path& b) {
+        return a.filename().string() < b.filename().string();
+    });
+
+    // Scripts run inside the managed root when the agent can chroot there; then they see the
+    // directories at their production paths.
+    const bool in_root = config_.root != "/" && ::geteuid() == 0;
+    const fs::path relative_scripts = flags_.scripts_dir().lexically_relative(config_.root);
+    const fs::path relative_flags = flags_.flags_dir().lexically_relative(config_.root);
+    const fs::path seen_scripts = in_root ? "/" / relative_scripts : flags_.scripts_dir();
+    const fs::path seen_flags = in_root ? "/" / relative_flags : flags_.flags_dir();
+    std::string subfunctions;
+    for (const auto& s : config_.subfunctions) {
+        subfunctions += (subfunctions.empty() ? "" : ",") + s;
+    }
+    const std::vector<std::string> environment{
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PATCH_SCRIPTDIR=" + seen_scripts.string(),
+        "PATCH_FLAGDIR=" + seen_flags.string(),
+        "PATCH_STATUS_OK=0",
+        "PATCH_STATUS_FAILED=1",
+        "PATCH_PERSONALITY=" + config_.personality,
+        "PATCH_SUBFUNCTIONS=" + subfunctions,
+    };
+
+    std::vector<std::string> failures;
+    for (std::size_t i = 0; i < scripts.size(); ++i) {
+        const std::string name = core::escape_unprintable(scripts[i].filename().string());
+        progress.on_progress("scripts", i, scripts.size(), scripts[i].filename().string());
+        const ScriptRun run =
+            in_root ? run_script(
+                          seen_scripts / scripts[i].filename(), config_.root, environment,
+                          config_.script_timeout)
+                    : run_script(scripts[i], std::nullopt, environment, config_.script_timeout);
+        append_lines(outcome.log, "script " + name + ": ", run.output);
+        if (run.timed_out) {
+            failures.push_back(
+                name + " did not finish within " + std::to_string(config_.script_timeout.count()) +
+                " s and was killed");
+        } else if (run.signal != 0) {
+            failures.push_back(name + " was killed by signal " + std::to_string(run.signal));
+        } else if (run.exit_code != 0) {
+            failures.push_back(name + " failed with exit code " + std::to_string(run.exit_code));
+        } else {
+            outcome.log.push_back("script " + name + ": ok");
+        }
+    }
+    progress.on_progress("scripts", scripts.size(), scripts.size(), "");
+    if (!failures.empty()) {
+        throw InstallFailure(
+            std::string(
+                failures.size() > 1 ? "In-service patch scripts: " : "In-service patch script ") +
+            joined(failures, "; ") +
+            ". The packages are installed but their in-service restart did not complete, so the "
+            "host requires a reboot (node_is_patched stays set); the script output is in the "
+            "install log.");
+    }
+}
+
+}  // namespace patching::agent
