@@ -59,7 +59,7 @@ struct Settings {
     std::string token_hint;
     std::string ca_file;         ///< CA bundle for https; empty means the system CAs
     double timeout_s = 600;      ///< per request; 0 means no limit
-    double poll_interval_s = 5;  ///< host-install polling period (SW_PATCH_POLL_INTERVAL)
+    double poll_interval_s = 0.5;  ///< host-install polling period (SW_PATCH_POLL_INTERVAL); the reference's 5 s only added latency
 };
 
 /// Resolves the settings.

@@ -53,15 +53,26 @@ HostInstallPoller::Step HostInstallPoller::observe(const Response& response) {
     auto flag = [entry](const char* key) {
         return entry->contains(key) && (*entry)[key].is_boolean() && (*entry)[key].get<bool>();
     };
+    auto text = [entry](const char* key) {
+        return entry->contains(key) && (*entry)[key].is_string() ? (*entry)[key].get<std::string>() : std::string();
+    };
     std::string value = state->is_string() ? state->get<std::string>() : state->dump();
     if (value == "installing" || flag("interim_state") || flag("install_pending")) {
+        if (flag("stale")) {
+            // The agent went away in the middle: waiting longer would wait forever.
+            return {true, 1, "\n" + host_ + " agent has stopped reporting (stale) during the installation.\n"};
+        }
         return {false, 0, "."};
     }
+    // Our agents say why; the reference's did not. Print the reason under the reference's line.
+    const std::string reason = text("install_status") == "rejected" ? text("install_reject_reason")
+                                                                    : text("failure_reason");
+    const std::string details = reason.empty() ? "" : reason + "\n";
     if (value == "install-rejected") {
-        return {true, 1, "\nInstallation rejected. Node must be locked\n"};
+        return {true, 1, "\nInstallation rejected. Node must be locked\n" + details};
     }
     if (value == "install-failed") {
-        return {true, 1, "\nInstallation failed. Please check logs for details.\n"};
+        return {true, 1, "\nInstallation failed. Please check logs for details.\n" + details};
     }
     if (value == "idle") {
         return {true, 0, "\nInstallation was successful.\n"};

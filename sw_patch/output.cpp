@@ -254,6 +254,16 @@ std::string sorted_json(const json& value) {
     return value.dump(4, ' ', true) + "\n";
 }
 
+// The State column: the agent's state, marked when the agent has gone silent (our controller
+// sends "stale"; the reference had no such field and kept silent hosts for an hour).
+std::string host_state_text(const json& agent) {
+    std::string state = field(agent, "state");
+    if (truthy(agent, "stale")) {
+        return "stale (" + state + ")";
+    }
+    return state;
+}
+
 }  // namespace
 
 std::size_t display_length(std::string_view text) {
@@ -512,7 +522,7 @@ std::string format_hosts_result(const Response& response) {
         w_hn = std::max(w_hn, display_length(field(agent, "hostname")));
         w_ip = std::max(w_ip, display_length(field(agent, "ip")));
         w_rel = std::max(w_rel, display_length(field(agent, "sw_version")));
-        w_state = std::max(w_state, display_length(field(agent, "state")));
+        w_state = std::max(w_state, display_length(host_state_text(agent)));
     }
     std::string out = center(hdr_hn, w_hn) + "  " + center(hdr_ip, w_ip) + "  " +
                       center(hdr_pc, w_pc) + "  " + center(hdr_rr, w_rr) + "  " +
@@ -533,7 +543,7 @@ std::string format_hosts_result(const Response& response) {
                pad_right(field(agent, "ip"), w_ip) + "  " + center(current, w_pc) + "  " +
                center(truthy(agent, "requires_reboot") ? "Yes" : "No", w_rr) + "  " +
                center(field(agent, "sw_version"), w_rel) + "  " +
-               center(field(agent, "state"), w_state) + "\n";
+               center(host_state_text(agent), w_state) + "\n";
     }
     return rstrip_lines(out);
 }

@@ -995,6 +995,7 @@ OpResult PatchService::host_install_async(const std::string& host, bool force) {
         command.request_id = std::to_string(now_seconds()) + "-" + std::to_string(++install_request_seq_);
         command.force = force || tracker_.is_insvc_patching_allowed();
         h.install_request = command;
+        h.install_acked = false;
         h.install_pending = true;
         h.install_status.clear();
         h.install_reason.clear();
@@ -1033,7 +1034,9 @@ PatchService::AgentNews PatchService::agent_news(const std::string& hostname, co
         news.send_report = true;
         return news;
     }
-    news.install = it->second.install_request;
+    if (!it->second.install_acked) {
+        news.install = it->second.install_request;
+    }
     return news;
 }
 
@@ -1068,6 +1071,7 @@ void PatchService::agent_report(const core::protocol::AgentReport& report, const
         // The agent has the request; stop repeating it once it has an outcome.
         h.install_status = report.install->status;
         h.install_reason = report.install->reason;
+        h.install_acked = true;
         if (report.install->status != "running") {
             h.install_request.reset();
             h.install_pending = false;

@@ -149,6 +149,7 @@ private:
         std::optional<core::protocol::AgentReport> agent;  ///< Last full report over the protocol.
         /// host-install request not yet answered by the agent (repeated in every poll reply).
         std::optional<core::protocol::InstallCommand> install_request;
+        bool install_acked = false;  ///< The agent reported it runs install_request: stop repeating it.
         std::string install_status;  ///< Last outcome: "", "running", "ok", "failed", "rejected".
         std::string install_reason;
     };

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace patching::agent {
+
+/// Default location of the agent's configuration file.
+inline constexpr const char* DEFAULT_CONFIG = "/etc/patching/patch-agent.conf";
+
+/// Everything one agent needs, from an INI file (section [agent]), so that several agents can
+/// run side by side in tests, each with its own root and state directory.
+struct AgentConfig {
+    std::string hostname;     ///< Defaults to gethostname().
+    /// The host's personality as the spec spells it: "controller", "worker", "storage",
+    /// "controller-worker", ... Its parts are the subfunctions unless `subfunctions` is given.
+    std::string personality = "controller";
+    std::vector<std::string> subfunctions;
+    std::string nodetype;     ///< Defaults to the first subfunction.
+    std::string sw_version;   ///< The host's running release; required.
+    std::string controller_url;  ///< e.g. http://127.0.0.1:5487 or https://10.0.0.1:5491; required.
+    std::filesystem::path ca_file;  ///< Trust for an https controller_url; empty = system store.
+    std::filesystem::path root = "/";
+    std::filesystem::path state_dir = "/var/lib/patch-agent";
+    /// hostname + host_key (hex), as `patch-controller enrol-host` writes it. Defaults to
+    /// <state_dir>/credentials; written there after self-enrolment.
+    std::filesystem::path credentials_file;
+    /// If set and there are no credentials yet, the agent enrols itself with this token.
+    std::optional<std::filesystem::path> enrolment_token_file;
+    int poll_wait_seconds = 25;  ///< How long the agent asks the controller to hold a poll.
+    /// The agent re-reads the rpmdb this often even without news (and at once when the rpmdb
+    /// directory changes), so packages changed by hand show up.
+    int requery_seconds = 300;
+
+    /// Reads `path`; unknown keys are errors. @throws core::Error naming the file and key.
+    static AgentConfig load(const std::filesystem::path& path);
+
+    /// `<controller_url>/updates/rel-<sw_version>`.
+    std::string repo_url() const;
+};
+
+}  // namespace patching::agent

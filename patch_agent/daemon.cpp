@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemon.hpp"
+
+#include <patch_core/errors.hpp>
+#include <patch_core/rpm/installed.hpp>
+
+#include <signing/mac.hpp>
+
+#include <iostream>
+
+namespace patching::agent {
+
+namespace proto = core::protocol;
+
+namespace {
+
+// How long a rejected install stays "install-rejected" (the reference's 60 s).
+constexpr auto REJECTED_HOLD = std::chrono::seconds(60);
+// Progress reports during an install are at most this frequent.
+constexpr auto PROGRESS_INTERVAL = std::chrono::milliseconds(250);
+
+HttpClientOptions http_options(const AgentConfig& config) {
+    HttpClientOptions o;
+    o.ca_file = config.ca_file;
+    return o;
+}
+
+std::int64_t mtime_ns(const std::filesystem::path& p) {
+    std::error_code ec;
+    const auto t = std::filesystem::last_write_time(p, ec);
+    return ec ? 0 : static_cast<std::int64_t>(t.time_since_epoch().count());
+}
+
+// Forwards installer progress into the report, throttled.
+class ProgressReporter : public InstallProgress {
+public:
+    ProgressReporter(std::function<void(const std::string&, std::size_t, std::size_t, bool)> sink)
+        : sink_(std::move(sink)) {}
+    void on_progress(const std::string& phase, std::size_t done, std::size_t total, const std::string&) override {
+        const auto now = std::chrono::steady_clock::now();
+        const bool phase_changed = phase != phase_;
+        if (!phase_changed && now - last_ < PROGRESS_INTERVAL) {
+            return;
+        }
+        phase_ = phase;
+        last_ = now;
+        sink_(phase, done, total, phase_changed);
+    }
+
+private:
+    std::function<void(const std::string&, std::size_t, std::size_t, bool)> sink_;
+    std::string phase_;
+    std::chrono::steady_clock::time_point last_{};
+};
+
+InstallerConfig installer_config(const AgentConfig& c) {
+    InstallerConfig ic;
+    ic.root = c.root;
+    ic.state_dir = c.state_dir;
+    ic.repo_url = c.repo_url();
+    ic.subfunctions = c.subfunctions;
+    ic.personality = c.personality;
+    return ic;
+}
+
+}  // namespace
+
+AgentDaemon::AgentDaemon(AgentConfig config)
+    : config_(std::move(config)),
+      worker_http_(http_options(config_)),
+      poll_http_(http_options(config_)),
+      installer_(installer_config(config_), worker_http_),
+      session_(config_),
+      boot_id_(proto::to_hex(signing::random_bytes(6))) {}
+
+AgentDaemon::~AgentDaemon() {
+    stop();
+}
+
+void AgentDaemon::log(const std::string& message) const {
+    std::cerr << "patch-agent[" << config_.hostname << "]: " << message << std::endl;
+}
+
+void AgentDaemon::start() {
+    std::filesystem::create_directories(config_.state_dir);
+    interrupted_reason_ = installer_.recover_interrupted_install();
+    if (interrupted_reason_) {
+        log("an install was interrupted: " + *interrupted_reason_);
+    }
+    pending_.requery = true;
+    worker_ = std::thread([this] { work_loop(); });
+    poller_ = std::thread([this] { poll_loop(); });
+}
+
+void AgentDaemon::stop() {
+    if (stopping_.exchange(true)) {
+        return;
+    }
+    wake_.notify_all();
+    if (poller_.joinable()) {
+        poller_.join();
+    }
+    if (worker_.joinable()) {
+        worker_.join();
+    }
+}
+
+bool AgentDaemon::pause(std::chrono::milliseconds d) {
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, d, [this] { return stopping_.load(); });
+    return !stopping_;
+}
+
+void AgentDaemon::queue(const Work& work) {
+    {
+        std::lock_guard lock(mutex_);
+        pending_.requery |= work.requery;
+        pending_.report |= work.report;
+        if (work.install) {
+            pending_.install = work.install;
+        }
+    }
+    wake_.notify_all();
+}
+
+void AgentDaemon::poll_loop() {
+    auto backoff = std::chrono::milliseconds(250);
+    bool enrolled = false;
+    while (!stopping_) {
+        try {
+            if (!enrolled) {
+                session_.ensure_credentials(poll_http_);
+                enrolled = true;
+            }
+            proto::PollRequest request;
+            {
+                std::lock_guard lock(mutex_);
+                request.op_counter = seen_counter_;
+                request.report_id = sent_report_id_;
+            }
+            request.wait_ms = config_.poll_wait_seconds * 1000;
+            // The poll's HTTP timeout is bounded, so stop() waits at most one poll period.
+            const proto::PollReply reply = session_.poll(poll_http_, request);
+            backoff = std::chrono::milliseconds(250);
+            Work work;
+            {
+                std::lock_guard lock(mutex_);
+                if (reply.op_counter != seen_counter_) {
+                    seen_counter_ = reply.op_counter;
+                    work.requery = true;
+                }
+            }
+            work.report = reply.send_report;
+            if (reply.install && reply.install->request_id != last_install_request_) {
+                work.install = reply.install;
+            }
+            if (work.requery || work.report || work.install) {
+                queue(work);
+                // Give the worker a moment to act on it before asking again, so the same news
+                // (an unsent report, an install not yet acknowledged) does not spin the poll.
+                std::unique_lock lock(mutex_);
+                wake_.wait_for(lock, std::chrono::seconds(2), [this] {
+                    return stopping_ || (!worker_busy_ && !pending_.requery && !pending_.report && !pending_.install);
+                });
+                if (installing_) {
+                    // During an install the report changes often; poll at the normal pace.
+                }
+            }
+        } catch (const std::exception& e) {
+            log("cannot reach the controller: " + core::format_error_chain(e) + " (retrying)");
+            if (!pause(backoff)) {
+                break;
+            }
+            backoff = std::min(backoff * 2, std::chrono::milliseconds(10000));
+        }
+    }
+}
+
+void AgentDaemon::work_loop() {
+    auto next_requery = std::chrono::steady_clock::now() + std::chrono::seconds(config_.requery_seconds);
+    const std::filesystem::path rpmdb = rpm::rpmdb_directory(config_.root);
+    std::int64_t rpmdb_mtime = mtime_ns(rpmdb);
+    while (!stopping_) {
+        Work work;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait_for(lock, std::chrono::seconds(2), [this] {
+                return stopping_ || pending_.requery || pending_.report || pending_.install;
+            });
+            if (stopping_) {
+                break;
+            }
+            work = pending_;
+            pending_ = Work{};
+            worker_busy_ = true;
+        }
+        // Someone ran rpm by hand, or the timer is due: look again.
+        const std::int64_t mtime = mtime_ns(rpmdb);
+        if (mtime != rpmdb_mtime || std::chrono::steady_clock::now() >= next_requery) {
+            work.requery = true;
+        }
+        try {
+            if (work.install) {
+                run_install(*work.install);
+            } else if (work.requery) {
+                std::uint64_t counter = 0;
+                {
+                    std::lock_guard lock(mutex_);
+                    counter = seen_counter_;
+                }
+                requery(counter);
+                send_report();
+            } else if (work.report) {
+                send_report();
+            } else if (current_state() != "install-rejected" && install_status_ &&
+                       install_status_->status == "rejected") {
+                send_report();  // the rejected state expired or the node got locked
+            }
+        } catch (const std::exception& e) {
+            log(core::format_error_chain(e));
+            // The report did not get through: the next poll tells us to send it again.
+        }
+        if (work.requery || work.install) {
+            next_requery = std::chrono::steady_clock::now() + std::chrono::seconds(config_.requery_seconds);
+            rpmdb_mtime = mtime_ns(rpmdb);
+        }
+        {
+            std::lock_guard lock(mutex_);
+            worker_busy_ = false;
+        }
+        wake_.notify_all();
+    }
+}
+
+void AgentDaemon::requery(std::uint64_t op_counter) {
+    try {
+        QueryResult result = installer_.query();
+        last_query_ = std::move(result);
+        query_error_.clear();
+    } catch (const std::exception& e) {
+        // Keep the previous answer (as the reference does) and say why it could not be renewed.
+        query_error_ = core::format_error_chain(e);
+        log("query failed: " + query_error_);
+    }
+    query_counter_ = op_counter;
+}
+
+std::string AgentDaemon::current_state() {
+    if (installing_) {
+        return "installing";
+    }
+    if (install_status_ && install_status_->status == "rejected" &&
+        std::chrono::steady_clock::now() - rejected_at_ < REJECTED_HOLD && !installer_.flags().is_locked()) {
+        return "install-rejected";
+    }
+    if (installer_.flags().install_failed()) {
+        return "install-failed";
+    }
+    return "idle";
+}
+
+proto::AgentReport AgentDaemon::build_report() {
+    proto::AgentReport r;
+    r.hostname = config_.hostname;
+    r.report_id = boot_id_ + "-" + std::to_string(++report_seq_);
+    r.op_counter = query_counter_;
+    r.sw_version = config_.sw_version;
+    r.personality = config_.personality;
+    r.subfunctions = config_.subfunctions;
+    r.nodetype = config_.nodetype;
+    r.state = current_state();
+    HostFlags& flags = installer_.flags();
+    r.requires_reboot = flags.is_node_patched();
+    const auto failed = flags.install_failed();
+    r.patch_failed = failed.has_value();
+    r.failure_reason = failed.value_or("");
+    r.locked = flags.is_locked();
+    r.query_error = query_error_;
+    if (last_query_) {
+        const Plan& plan = last_query_->plan;
+        r.repo_revision = last_query_->repo_revision;
+        r.out_of_date = plan.has_changes();
+        r.installed = plan.installed;
+        r.to_remove = plan.to_remove_names;
+        r.missing_pkgs = plan.missing_names;
+        r.duplicated_pkgs = plan.duplicated;
+    }
+    r.install = install_status_;
+    r.agent_version = PATCH_AGENT_VERSION;
+    return r;
+}
+
+void AgentDaemon::send_report() {
+    const proto::AgentReport report = build_report();
+    const proto::PollReply reply = session_.report(worker_http_, report);
+    std::lock_guard lock(mutex_);
+    sent_report_id_ = report.report_id;
+    if (reply.op_counter != seen_counter_) {
+        // The controller moved on while we queried: look again.
+        seen_counter_ = reply.op_counter;
+        pending_.requery = true;
+    }
+}
+
+void AgentDaemon::run_install(const proto::InstallCommand& command) {
+    last_install_request_ = command.request_id;
+    log("install requested (" + command.request_id + (command.force ? ", force" : "") + ")");
+    installing_ = true;
+    install_status_ = proto::InstallStatusReport{command.request_id, "running", "", "query", 0, 0};
+    try {
+        send_report();
+    } catch (const std::exception& e) {
+        log("cannot report the install start: " + core::format_error_chain(e));
+    }
+    ProgressReporter progress([&](const std::string& phase, std::size_t done, std::size_t total, bool) {
+        install_status_->phase = phase;
+        install_status_->done = done;
+        install_status_->total = total;
+        try {
+            send_report();
+        } catch (const std::exception&) {
+            // Progress is best effort; the outcome report is what counts.
+        }
+    });
+    InstallRequest request;
+    request.force = command.force;
+    const InstallOutcome outcome = installer_.install(request, progress);
+    installing_ = false;
+    switch (outcome.status) {
+        case InstallStatus::OK:
+            install_status_->status = "ok";
+            log(std::string("install finished") + (outcome.reboot_required ? "; the host must be rebooted" : ""));
+            break;
+        case InstallStatus::FAILED:
+            install_status_->status = "failed";
+            log("install failed: " + outcome.reason);
+            break;
+        case InstallStatus::REJECTED:
+            install_status_->status = "rejected";
+            rejected_at_ = std::chrono::steady_clock::now();
+            log("install rejected: " + outcome.reason);
+            break;
+    }
+    install_status_->reason = outcome.reason;
+    install_status_->phase.clear();
+    std::uint64_t counter = 0;
+    {
+        std::lock_guard lock(mutex_);
+        counter = seen_counter_;
+    }
+    requery(counter);
+    send_report();
+}
+
+int run_boot_install(const AgentConfig& config) {
+    HttpClient http(http_options(config));
+    Installer installer(installer_config(config), http);
+    installer.recover_interrupted_install();
+    class Printer : public InstallProgress {
+        void on_progress(const std::string& phase, std::size_t done, std::size_t total, const std::string& item) override {
+            if (!item.empty()) {
+                std::cout << phase << " " << done << "/" << total << " " << item << "\n";
+            }
+        }
+    } printer;
+    InstallRequest request;
+    request.force = true;
+    request.boot_time = true;
+    const InstallOutcome outcome = installer.install(request, printer);
+    for (const auto& line : outcome.log) {
+        std::cout << line << "\n";
+    }
+    if (outcome.status != InstallStatus::OK) {
+        std::cerr << "patch-agent: install failed: " << outcome.reason << "\n";
+        return 1;
+    }
+    std::cout << (outcome.changed ? "Patch installation is complete." : "Nothing to install: the host is current.")
+              << "\n";
+    if (outcome.reboot_required) {
+        std::cout << "Please reboot before continuing with configuration.\n";
+    }
+    return 0;
+}
+
+int run_status(const AgentConfig& config) {
+    HttpClient http(http_options(config));
+    Installer installer(installer_config(config), http);
+    const QueryResult result = installer.query();
+    return result.plan.has_changes() ? 1 : 0;
+}
+
+}  // namespace patching::agent

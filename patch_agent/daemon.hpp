@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "agent_config.hpp"
+#include "installer/installer.hpp"
+#include "net/http_client.hpp"
+#include "reporter/agent_session.hpp"
+
+#include <patch_core/messages.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+namespace patching::agent {
+
+/// The agent daemon: keeps a long poll open to the controller (the heartbeat, and how news
+/// reaches it within a second), re-queries the repository and the rpmdb when the controller's
+/// op_counter moves, the rpmdb changes or requery_seconds pass, reports whenever the report
+/// changes, and runs host-install requests one at a time.
+///
+/// Two threads: the poller only talks to the controller and queues work; the worker runs
+/// queries and installs and sends reports. The poller keeps polling during an install, so a
+/// long install never makes the host look stale.
+class AgentDaemon {
+public:
+    explicit AgentDaemon(AgentConfig config);
+    ~AgentDaemon();
+    AgentDaemon(const AgentDaemon&) = delete;
+    AgentDaemon& operator=(const AgentDaemon&) = delete;
+
+    /// Recovers from an interrupted install, starts both threads and returns.
+    void start();
+    /// Stops both threads (an install in progress is finished first). Idempotent.
+    void stop();
+
+private:
+    struct Work {
+        bool requery = false;
+        bool report = false;
+        std::optional<core::protocol::InstallCommand> install;
+    };
+
+    void poll_loop();
+    void work_loop();
+    void requery(std::uint64_t op_counter);
+    void run_install(const core::protocol::InstallCommand& command);
+    void send_report();
+    core::protocol::AgentReport build_report();
+    std::string current_state();
+    void queue(const Work& work);
+    /// Sleeps up to `d` unless stopping. False if stopping.
+    bool pause(std::chrono::milliseconds d);
+    void log(const std::string& message) const;
+
+    AgentConfig config_;
+    HttpClient worker_http_;
+    HttpClient poll_http_;
+    Installer installer_;
+    AgentSession session_;
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    Work pending_;
+    bool worker_busy_ = false;
+    std::atomic<bool> stopping_{false};
+    std::uint64_t seen_counter_ = 0;   ///< Latest op_counter the controller told us.
+
+    // Worker-thread state (guarded by mutex_ where the poller reads it).
+    std::optional<QueryResult> last_query_;
+    std::string query_error_;
+    std::uint64_t query_counter_ = 0;  ///< op_counter the last query was made for.
+    std::string sent_report_id_;       ///< Report the controller has.
+    std::uint64_t report_seq_ = 0;
+    std::string boot_id_;
+    std::optional<core::protocol::InstallStatusReport> install_status_;
+    std::string last_install_request_;
+    std::chrono::steady_clock::time_point rejected_at_{};
+    bool installing_ = false;
+    std::optional<std::string> interrupted_reason_;
+
+    std::thread poller_;
+    std::thread worker_;
+};
+
+/// patch-agent --install (boot time, spec §4.4): installs what the repository says, setting the
+/// reboot-required flag instead of running in-service scripts. Returns the exit code.
+int run_boot_install(const AgentConfig& config);
+/// patch-agent --status: 1 if changes are pending, 0 if the host is current, 2 on error.
+int run_status(const AgentConfig& config);
+
+}  // namespace patching::agent

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+// patch-agent [--config FILE]            run the daemon
+// patch-agent [--config FILE] --install  boot-time install from the controller's repository
+// patch-agent [--config FILE] --status   exit 1 if the host needs patches, 0 if current
+#include "agent_config.hpp"
+#include "daemon.hpp"
+
+#include <patch_core/errors.hpp>
+#include <patch_core/rpm/package.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <string>
+
+namespace {
+constexpr const char* USAGE =
+    "usage: patch-agent [--config FILE] [--install | --status]\n"
+    "  (no option)  run the agent daemon: report to the controller, install on request\n"
+    "  --install    install now what the controller's repository says (boot time: in-service\n"
+    "               scripts are not run, the host is marked reboot-required instead)\n"
+    "  --status     exit 1 if this host needs patches, 0 if it is current, 2 on error\n"
+    "Default configuration: /etc/patching/patch-agent.conf\n";
+}
+
+int main(int argc, char** argv) {
+    using namespace patching;
+    std::string config_path = agent::DEFAULT_CONFIG;
+    std::string mode;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--config" && i + 1 < argc) {
+            config_path = argv[++i];
+        } else if (arg == "--install" || arg == "--status") {
+            mode = arg;
+        } else if (arg == "-h" || arg == "--help") {
+            std::cout << USAGE;
+            return 0;
+        } else {
+            std::cerr << "patch-agent: unknown argument \"" << core::escape_unprintable(arg) << "\"\n" << USAGE;
+            return 2;
+        }
+    }
+    try {
+        // Signals go to one sigwait below; block them before any thread starts.
+        sigset_t signals;
+        sigemptyset(&signals);
+        sigaddset(&signals, SIGTERM);
+        sigaddset(&signals, SIGINT);
+        pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+        std::signal(SIGPIPE, SIG_IGN);
+        rpm::init_librpm();
+        const agent::AgentConfig config = agent::AgentConfig::load(config_path);
+        if (mode == "--install") {
+            return agent::run_boot_install(config);
+        }
+        if (mode == "--status") {
+            return agent::run_status(config);
+        }
+        agent::AgentDaemon daemon(config);
+        daemon.start();
+        std::cerr << "patch-agent[" << config.hostname << "]: running; controller " << config.controller_url
+                  << ", root " << config.root.string() << std::endl;
+        int received = 0;
+        sigwait(&signals, &received);
+        std::cerr << "patch-agent[" << config.hostname << "]: stopping (signal " << received << ")" << std::endl;
+        daemon.stop();
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "patch-agent: error: " << core::format_error_chain(e) << "\n";
+        return mode == "--status" ? 2 : 1;
+    }
+}
