@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+// The agent protocol's shared rules: MAC constructions, the replay window, strict parsers.
+#include <catch2/catch.hpp>
+
+#include <patch_core/messages.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace proto = patching::core::protocol;
+
+TEST_CASE("the replay window accepts each sequence number once, out of order within 64", "[protocol]") {
+    proto::ReplayWindow w;
+    CHECK_FALSE(w.accept(0));
+    CHECK(w.accept(1));
+    CHECK_FALSE(w.accept(1));
+    CHECK(w.accept(5));
+    CHECK(w.accept(3));  // a report overtaken by a poll on another connection
+    CHECK_FALSE(w.accept(3));
+    CHECK(w.accept(2));
+    CHECK(w.accept(100));
+    CHECK_FALSE(w.accept(36));  // 64 behind: too old to tell whether it was seen
+    CHECK(w.accept(37));
+    CHECK_FALSE(w.accept(37));
+    CHECK(w.accept(1000));
+    CHECK_FALSE(w.accept(100));
+    CHECK(w.highest() == 1000);
+}
+
+TEST_CASE("MACs bind key, session, method, path, sequence number and body", "[protocol]") {
+    const std::string key(32, 'k');
+    const std::string base = proto::request_mac(key, "POST", "/v1/agent/report", 7, "{}");
+    CHECK(base.size() == 32);
+    CHECK(proto::mac_equal(base, proto::request_mac(key, "POST", "/v1/agent/report", 7, "{}")));
+    CHECK_FALSE(proto::mac_equal(base, proto::request_mac(std::string(32, 'x'), "POST", "/v1/agent/report", 7, "{}")));
+    CHECK_FALSE(proto::mac_equal(base, proto::request_mac(key, "GET", "/v1/agent/report", 7, "{}")));
+    CHECK_FALSE(proto::mac_equal(base, proto::request_mac(key, "POST", "/v1/agent/poll", 7, "{}")));
+    CHECK_FALSE(proto::mac_equal(base, proto::request_mac(key, "POST", "/v1/agent/report", 8, "{}")));
+    CHECK_FALSE(proto::mac_equal(base, proto::request_mac(key, "POST", "/v1/agent/report", 7, "{ }")));
+    // A response answers one request: its MAC covers the request's sequence number and status.
+    const std::string resp = proto::response_mac(key, 7, 200, "{}");
+    CHECK_FALSE(proto::mac_equal(resp, proto::response_mac(key, 8, 200, "{}")));
+    CHECK_FALSE(proto::mac_equal(resp, proto::response_mac(key, 7, 401, "{}")));
+    // Session keys differ per session and per nonce.
+    const std::string host_key(32, 'h');
+    const std::string s1 = proto::session_key(host_key, "s1", "c", "n");
+    CHECK_FALSE(proto::mac_equal(s1, proto::session_key(host_key, "s2", "c", "n")));
+    CHECK_FALSE(proto::mac_equal(s1, proto::session_key(host_key, "s1", "c", "m")));
+    CHECK_FALSE(proto::mac_equal(proto::hello_mac(host_key, "a", "n"), proto::hello_mac(host_key, "b", "n")));
+}
+
+TEST_CASE("hex round trip and bounds", "[protocol]") {
+    const std::string raw("\x00\x01\xfe\xff", 4);
+    CHECK(proto::to_hex(raw) == "0001feff");
+    CHECK(proto::from_hex("0001FEff", 4) == raw);
+    CHECK_THROWS_AS(proto::from_hex("abc", 4), proto::ProtocolError);
+    CHECK_THROWS_AS(proto::from_hex("zz", 4), proto::ProtocolError);
+    CHECK_THROWS_AS(proto::from_hex("0011223344", 4), proto::ProtocolError);
+}
+
+TEST_CASE("host names follow RFC 1123 and cannot smuggle anything", "[protocol]") {
+    CHECK(proto::is_valid_hostname("controller-0"));
+    CHECK(proto::is_valid_hostname("compute-12.lab.example"));
+    CHECK_FALSE(proto::is_valid_hostname(""));
+    CHECK_FALSE(proto::is_valid_hostname("-x"));
+    CHECK_FALSE(proto::is_valid_hostname("a b"));
+    CHECK_FALSE(proto::is_valid_hostname("a/b"));
+    CHECK_FALSE(proto::is_valid_hostname("a\nb"));
+    CHECK_FALSE(proto::is_valid_hostname(std::string(254, 'a')));
+}
+
+TEST_CASE("a report survives the round trip", "[protocol]") {
+    proto::AgentReport r;
+    r.hostname = "worker-1";
+    r.report_id = "abc-1";
+    r.op_counter = 42;
+    r.sw_version = "22.12";
+    r.personality = "worker";
+    r.subfunctions = {"worker"};
+    r.nodetype = "worker";
+    r.state = "install-failed";
+    r.out_of_date = true;
+    r.requires_reboot = true;
+    r.patch_failed = true;
+    r.failure_reason = "the agent stopped during an install";
+    r.installed = {{"alpha", "1.0-1@noarch"}};
+    r.to_remove = {"gamma"};
+    r.missing_pkgs = {"delta"};
+    r.duplicated_pkgs["beta"]["noarch"] = {"1.0-1@noarch", "1.0-2@noarch"};
+    r.install = proto::InstallStatusReport{"r1", "failed", "why", "", 3, 10};
+    const proto::AgentReport back = proto::parse_agent_report(proto::to_json(r));
+    CHECK(back.hostname == r.hostname);
+    CHECK(back.op_counter == 42);
+    CHECK(back.state == r.state);
+    CHECK(back.installed == r.installed);
+    CHECK(back.to_remove == r.to_remove);
+    CHECK(back.missing_pkgs == r.missing_pkgs);
+    CHECK(back.duplicated_pkgs == r.duplicated_pkgs);
+    REQUIRE(back.install);
+    CHECK(back.install->status == "failed");
+    CHECK(back.install->total == 10);
+}
+
+TEST_CASE("parsers refuse malformed, mistyped, oversized and foreign-version messages", "[protocol]") {
+    using nlohmann::json;
+    const std::string good = proto::to_json(proto::PollRequest{3, "id", 1000});
+    CHECK(proto::parse_poll_request(good).op_counter == 3);
+    CHECK_THROWS_WITH(proto::parse_poll_request("{"), Catch::Contains("not valid JSON"));
+    CHECK_THROWS_WITH(proto::parse_poll_request("[]"), Catch::Contains("not a JSON object"));
+    CHECK_THROWS_WITH(proto::parse_poll_request("{}"), Catch::Contains("no \"protocol\""));
+    CHECK_THROWS_WITH(proto::parse_poll_request(R"({"protocol":2})"), Catch::Contains("protocol version 2"));
+    CHECK_THROWS_WITH(proto::parse_poll_request(R"({"protocol":1,"op_counter":"x"})"),
+                      Catch::Contains("op_counter"));
+    CHECK_THROWS_WITH(proto::parse_poll_request(R"({"protocol":1,"op_counter":-1})"),
+                      Catch::Contains("non-negative"));
+    CHECK_THROWS_WITH(proto::parse_poll_request(R"({"protocol":1,"wait_ms":999999})"), Catch::Contains("wait_ms"));
+    CHECK_THROWS_WITH(proto::parse_poll_request(std::string(proto::MAX_SMALL_MESSAGE + 1, ' ')),
+                      Catch::Contains("limit"));
+    json report = json::parse(proto::to_json(proto::AgentReport{}));
+    report["hostname"] = "h";
+    report["report_id"] = "1";
+    report["sw_version"] = "1.0";
+    CHECK(proto::parse_agent_report(report.dump()).hostname == "h");
+    report["state"] = "exploded";
+    CHECK_THROWS_WITH(proto::parse_agent_report(report.dump()), Catch::Contains("state"));
+    report["state"] = "idle";
+    report["hostname"] = "../etc";
+    CHECK_THROWS_WITH(proto::parse_agent_report(report.dump()), Catch::Contains("host name"));
+    report["hostname"] = "h";
+    report["installed"] = json::array();
+    CHECK_THROWS_WITH(proto::parse_agent_report(report.dump()), Catch::Contains("installed"));
+    report["installed"] = json::object();
+    report["to_remove"] = json::array({1, 2});
+    CHECK_THROWS_WITH(proto::parse_agent_report(report.dump()), Catch::Contains("to_remove"));
+    CHECK_THROWS_WITH(proto::parse_hello_request(R"({"protocol":1,"hostname":"h","client_nonce":"00","mac":"00"})"),
+                      Catch::Contains("client_nonce"));
+}
