@@ -14,11 +14,12 @@
 
 namespace {
 constexpr const char* USAGE =
-    "usage: patch-agent [--config FILE] [--install | --status]\n"
+    "usage: patch-agent [--config FILE] [--controller-url URL] [--install | --status]\n"
     "  (no option)  run the agent daemon: report to the controller, install on request\n"
     "  --install    install now what the controller's repository says (boot time: in-service\n"
     "               scripts are not run, the host is marked reboot-required instead)\n"
     "  --status     exit 1 if this host needs patches, 0 if it is current, 2 on error\n"
+    "  --controller-url URL   use this controller instead of the configured one\n"
     "Default configuration: /etc/patching/patch-agent.conf\n";
 }
 
@@ -26,12 +27,15 @@ int main(int argc, char** argv) {
     using namespace patching;
     std::string config_path = agent::DEFAULT_CONFIG;
     std::string mode;
+    std::string controller_url;  // overrides the configuration (sw-patch install-local)
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--config" && i + 1 < argc) {
             config_path = argv[++i];
         } else if (arg == "--install" || arg == "--status") {
             mode = arg;
+        } else if (arg == "--controller-url" && i + 1 < argc) {
+            controller_url = argv[++i];
         } else if (arg == "-h" || arg == "--help") {
             std::cout << USAGE;
             return 0;
@@ -49,7 +53,13 @@ int main(int argc, char** argv) {
         pthread_sigmask(SIG_BLOCK, &signals, nullptr);
         std::signal(SIGPIPE, SIG_IGN);
         rpm::init_librpm();
-        const agent::AgentConfig config = agent::AgentConfig::load(config_path);
+        agent::AgentConfig config = agent::AgentConfig::load(config_path);
+        if (!controller_url.empty()) {
+            config.controller_url = controller_url;
+            while (config.controller_url.size() > 1 && config.controller_url.back() == '/') {
+                config.controller_url.pop_back();
+            }
+        }
         if (mode == "--install") {
             return agent::run_boot_install(config);
         }

@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "commands/host_commands.hpp"
 
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "context.hpp"
 #include "errors.hpp"
@@ -105,15 +113,50 @@ void setup_drop_host(CLI::App& app, Context& ctx) {
     });
 }
 
+// install-local runs the agent's boot-time install against the local controller, as the
+// reference ran /etc/init.d/sw-patch with "controller" mapped to 127.0.0.1. The agent is a
+// separate program (sw-patch links no librpm), found by SW_PATCH_AGENT or in /usr/sbin or PATH.
 void setup_install_local(CLI::App& app, Context& ctx) {
+    auto agent_config = std::make_shared<std::string>("/etc/patching/patch-agent.conf");
     auto* sub = app.add_subcommand(
         "install-local",
         "Trigger patch install/remove on the local host. This command can only be used for "
         "patch installation prior to initial configuration.");
-    sub->callback([&ctx] {
-        ctx.err << "Error: install-local is not supported yet: it needs the patch agent "
-                   "(issue #4)\n";
-        ctx.exit_code = ExitCode::ERROR;
+    sub->add_option("--agent-config", *agent_config, "The local agent's configuration file")
+        ->capture_default_str();
+    sub->callback([&ctx, agent_config] {
+        const std::string marker = ctx.env.getenv("SW_PATCH_INITIAL_CONFIG_MARKER")
+                                       .value_or("/etc/platform/.initial_controller_config_complete");
+        if (std::filesystem::exists(marker)) {
+            ctx.err << "Error: install-local may only be used before the initial configuration ("
+                    << marker << " exists). Use host-install instead.\n";
+            ctx.exit_code = ExitCode::ERROR;
+            return;
+        }
+        std::string agent = ctx.env.getenv("SW_PATCH_AGENT").value_or("");
+        if (agent.empty()) {
+            agent = std::filesystem::exists("/usr/sbin/patch-agent") ? "/usr/sbin/patch-agent" : "patch-agent";
+        }
+        std::vector<std::string> args{agent, "--config", *agent_config, "--install", "--controller-url",
+                                      ctx.settings().controller};
+        std::vector<char*> argv;
+        for (auto& a : args) {
+            argv.push_back(a.data());
+        }
+        argv.push_back(nullptr);
+        ctx.out.flush();
+        ctx.err.flush();
+        pid_t pid = 0;
+        if (::posix_spawnp(&pid, agent.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+            ctx.err << "Error: cannot run " << agent << ": " << std::strerror(errno)
+                    << " (install patch-agent, or set SW_PATCH_AGENT to its path)\n";
+            ctx.exit_code = ExitCode::ERROR;
+            return;
+        }
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        ctx.exit_code = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? ExitCode::SUCCESS : ExitCode::ERROR;
     });
 }
 

@@ -63,7 +63,7 @@ TEST_CASE("defaults when nothing is configured", "[sw_patch][config]") {
     CHECK_FALSE(s.token);
     CHECK(s.token_hint.empty());
     CHECK(s.timeout_s == 600);
-    CHECK(s.poll_interval_s == 5);
+    CHECK(s.poll_interval_s == 0.5);
 }
 
 TEST_CASE("controller precedence: flag > environment > config", "[sw_patch][config]") {
