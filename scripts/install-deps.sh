@@ -4,7 +4,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential cmake ninja-build pkg-config git
     libarchive-dev zlib1g-dev libssl-dev openssl libpugixml-dev librpm-dev rpm busybox-static libcli11-dev catch2
-    gzip tar bc time python3
+    gzip tar bc time python3 iproute2 procps
     libboost1.81-dev nlohmann-json3-dev libcurl4-openssl-dev libsqlite3-dev createrepo-c dnf curl
 )
 missing=()
