@@ -56,7 +56,9 @@ int run_daemon(const ControllerConfig& config) {
     if (!config.remote_address.empty()) {
         std::uint16_t remote = server.listen(config.remote_address, config.remote_port, false,
                                              TlsFiles{*config.tls_certificate, *config.tls_private_key});
-        endpoints += " https://" + config.remote_address + ":" + std::to_string(remote);
+        const bool v6 = config.remote_address.find(':') != std::string::npos;
+        endpoints += " https://" + (v6 ? "[" + config.remote_address + "]" : config.remote_address) + ":" +
+                     std::to_string(remote);
     }
     server.start();
     // The endpoints line first: api.port tells callers the daemon is up, and they may read the

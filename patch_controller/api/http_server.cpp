@@ -54,6 +54,18 @@ std::string json_error(const std::string& message) {
 }
 
 // Fills method, path, query and headers from a parsed request head. Throws on a bad target.
+// "ip:port" for IPv4 (dual-stack listeners see IPv4 peers as ::ffff:a.b.c.d: unmapped, so the
+// host table shows the address people know), "[ip]:port" for IPv6.
+std::string endpoint_text(const asio::ip::address& address, unsigned short port) {
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+        return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string() + ":" + std::to_string(port);
+    }
+    if (address.is_v6()) {
+        return "[" + address.to_string() + "]:" + std::to_string(port);
+    }
+    return address.to_string() + ":" + std::to_string(port);
+}
+
 template <class Fields>
 void fill_head(HttpRequest& req, const http::request_header<Fields>& head) {
     req.method = std::string(head.method_string());
@@ -484,7 +496,7 @@ private:
         if (!ec) {
             beast::error_code remote_ec;
             auto endpoint = socket.remote_endpoint(remote_ec);
-            std::string remote = remote_ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+            std::string remote = remote_ec ? "unknown" : endpoint_text(endpoint.address(), endpoint.port());
             if (tls_) {
                 std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
                     beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls_), server_, loopback_,
