@@ -73,6 +73,77 @@ if command -v dnf >/dev/null; then
 fi
 step "Remove it again" "$SWP" remove DEMO_22.12_PATCH_0001
 step "Query" "$SWP" query
-step "Hosts (agents come with issue #4)" "$SWP" query-hosts
+
+# --- Agents: three hosts, each managing its own root with its own rpmdb ----------------------
+printf '\n\033[1m== Start three patch agents (controller-0, worker-0, storage-0), each with its own root\033[0m\n'
+echo "demo-enrolment-$RANDOM$RANDOM" >"$CTL_DIR/enrol.token"
+# The controller re-reads its configuration at start: enable self-enrolment and quick stale marking.
+kill "$CTL_PID"; wait "$CTL_PID" 2>/dev/null || true
+cat >>"$CTL_DIR/controller.conf" <<CONF
+enrolment_token_file = $CTL_DIR/enrol.token
+agent_poll_seconds = 5
+agent_stale_seconds = 12
+CONF
+rm -f "$CTL_DIR/state/api.port"
+"$BIN/patch_controller/patch-controller" --config "$CTL_DIR/controller.conf" >>"$CTL_DIR/controller.log" 2>&1 &
+CTL_PID=$!
+AGENT_PIDS=()
+trap 'kill ${AGENT_PIDS[@]+"${AGENT_PIDS[@]}"} $CTL_PID 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 100); do [ -s "$CTL_DIR/state/api.port" ] && break; sleep 0.1; done
+export SW_PATCH_CONTROLLER="http://127.0.0.1:$(cat "$CTL_DIR/state/api.port")"
+for host in controller-0:controller worker-0:worker storage-0:storage; do
+    name="${host%%:*}"
+    personality="${host##*:}"
+    hdir="$WORK/hosts/$name"
+    mkdir -p "$hdir/root"
+    # The host's base install: the release's packages (what a freshly installed host has).
+    rpm --root="$hdir/root" -i --nodeps "$CTL_DIR"/feed/rel-22.12/Packages/*.rpm 2>/dev/null
+    cat >"$hdir/agent.conf" <<CONF
+[agent]
+hostname = $name
+personality = $personality
+sw_version = 22.12
+controller_url = $SW_PATCH_CONTROLLER
+root = $hdir/root
+state_dir = $hdir/state
+enrolment_token_file = $CTL_DIR/enrol.token
+CONF
+    "$BIN/patch_agent/patch-agent" --config "$hdir/agent.conf" >"$hdir/agent.log" 2>&1 &
+    AGENT_PIDS+=($!)
+done
+# Wait until all three have enrolled and reported.
+for _ in $(seq 100); do
+    [ "$("$SWP" query-hosts | grep -c ' 22.12 ')" -ge 3 ] && break
+    sleep 0.1
+done
+step "The hosts report to the controller (authenticated long polls, no open agent port)" "$SWP" query-hosts
+step "Apply the patch again" "$SWP" apply DEMO_22.12_PATCH_0001
+sleep 0.5
+step "Query: Partial-Apply until every host has installed it" "$SWP" query
+step "Hosts: all out of date now" "$SWP" query-hosts
+step "Install on controller-0 (in-service patch: no lock needed)" "$SWP" host-install controller-0
+step "Query" "$SWP" query
+step "Hosts" "$SWP" query-hosts
+step "Install on worker-0" "$SWP" host-install worker-0
+step "Install on storage-0" "$SWP" host-install storage-0
+step "Query: Applied, every host has it" "$SWP" query
+step "Hosts: all current" "$SWP" query-hosts
+step "worker-0's rpmdb: demo-alpha upgraded, demo-delta (worker package) added" \
+    rpm --root="$WORK/hosts/worker-0/root" -q demo-alpha demo-delta
+step "Remove the patch" "$SWP" remove DEMO_22.12_PATCH_0001
+sleep 0.5
+step "Query: Partial-Remove until the hosts are back to the base" "$SWP" query
+for name in controller-0 worker-0 storage-0; do
+    step "Install on $name (back to the base versions)" "$SWP" host-install "$name"
+done
+step "Query: Available again" "$SWP" query
+step "Hosts" "$SWP" query-hosts
+step "worker-0's rpmdb: demo-alpha back to 1.0-1, demo-delta gone" \
+    rpm --root="$WORK/hosts/worker-0/root" -qa
+printf '\n\033[1m== storage-0 stops answering: it is marked stale after agent_stale_seconds (12 s here)\033[0m\n'
+kill -STOP "${AGENT_PIDS[2]}"
+for _ in $(seq 400); do "$SWP" query-hosts | grep -q stale && break; sleep 0.1; done
+step "Hosts" "$SWP" query-hosts
+kill -CONT "${AGENT_PIDS[2]}"
 
 printf '\nDemo finished.\n'
