@@ -151,9 +151,7 @@ void AgentDaemon::poll_loop() {
                 }
             }
             work.report = reply.send_report;
-            if (reply.install && reply.install->request_id != last_install_request_) {
-                work.install = reply.install;
-            }
+            work.install = reply.install;  // the worker runs each request_id once
             if (work.requery || work.report || work.install) {
                 queue(work);
                 // Give the worker a moment to act on it before asking again, so the same news
@@ -162,9 +160,6 @@ void AgentDaemon::poll_loop() {
                 wake_.wait_for(lock, std::chrono::seconds(2), [this] {
                     return stopping_ || (!worker_busy_ && !pending_.requery && !pending_.report && !pending_.install);
                 });
-                if (installing_) {
-                    // During an install the report changes often; poll at the normal pace.
-                }
             }
         } catch (const std::exception& e) {
             log("cannot reach the controller: " + core::format_error_chain(e) + " (retrying)");
@@ -199,6 +194,11 @@ void AgentDaemon::work_loop() {
         if (mtime != rpmdb_mtime || std::chrono::steady_clock::now() >= next_requery) {
             work.requery = true;
         }
+        if (work.install && work.install->request_id == last_install_request_) {
+            // A repeat of a request already run (its answer crossed our report): just report.
+            work.install.reset();
+            work.report = true;
+        }
         try {
             if (work.install) {
                 run_install(*work.install);
@@ -212,9 +212,9 @@ void AgentDaemon::work_loop() {
                 send_report();
             } else if (work.report) {
                 send_report();
-            } else if (current_state() != "install-rejected" && install_status_ &&
-                       install_status_->status == "rejected") {
-                send_report();  // the rejected state expired or the node got locked
+            } else if (rejection_shown_ && current_state() != "install-rejected") {
+                rejection_shown_ = false;
+                send_report();  // the rejected state expired or the node got locked: show idle
             }
         } catch (const std::exception& e) {
             log(core::format_error_chain(e));
@@ -338,6 +338,7 @@ void AgentDaemon::run_install(const proto::InstallCommand& command) {
         case InstallStatus::REJECTED:
             install_status_->status = "rejected";
             rejected_at_ = std::chrono::steady_clock::now();
+            rejection_shown_ = true;
             log("install rejected: " + outcome.reason);
             break;
     }

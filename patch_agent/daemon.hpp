@@ -81,6 +81,7 @@ private:
     std::optional<core::protocol::InstallStatusReport> install_status_;
     std::string last_install_request_;
     std::chrono::steady_clock::time_point rejected_at_{};
+    bool rejection_shown_ = false;  ///< The controller shows install-rejected; report when it ends.
     bool installing_ = false;
     std::optional<std::string> interrupted_reason_;
 
