@@ -1076,6 +1076,14 @@ void PatchService::agent_report(const core::protocol::AgentReport& report, const
             h.install_request.reset();
             h.install_pending = false;
         }
+    } else if (h.install_request && h.install_acked) {
+        // The agent had started this request and now reports without it: it restarted in the
+        // middle (crash, kill, reboot). The request is over; its report says how the host is.
+        h.install_status = "failed";
+        h.install_reason = report.failure_reason.empty() ? "the agent restarted during the install"
+                                                         : report.failure_reason;
+        h.install_request.reset();
+        h.install_pending = false;
     }
     h.report = r;
     h.agent = report;
