@@ -45,7 +45,10 @@ int run_daemon(const ControllerConfig& config) {
     ApiRoutes routes(config, service, auth, store, &agents);
 
     HttpServerOptions options;
-    options.max_memory_body = core::protocol::MAX_REPORT_MESSAGE;
+    // Agent reports carry package lists; every other API body is small.
+    options.memory_body_limit = [](const std::string& path) -> std::uint64_t {
+        return path == core::protocol::PATH_REPORT ? core::protocol::MAX_REPORT_MESSAGE : 1U << 20U;
+    };
     options.worker_threads = config.worker_threads;
     options.max_file_body = config.max_upload_bytes;
     HttpServer server(

@@ -201,12 +201,15 @@ private:
         } else {
             // The header parser had no body limit, and Beast checks a Content-Length against the
             // limit only when it finishes the header: check it here, or it is never checked.
-            if (header_parser_->content_length().value_or(0) > server_.options.max_memory_body) {
+            const std::uint64_t limit = server_.options.memory_body_limit
+                                            ? server_.options.memory_body_limit(request_.path)
+                                            : server_.options.max_memory_body;
+            if (header_parser_->content_length().value_or(0) > limit) {
                 keep_alive_ = false;
                 return respond({413, "application/json", json_error("request body too large"), {}, {}, {}});
             }
             string_parser_.emplace(std::move(*header_parser_));
-            string_parser_->body_limit(server_.options.max_memory_body);
+            string_parser_->body_limit(limit);
             http::async_read(stream_, buffer_, *string_parser_,
                              [self = this->shared_from_this()](beast::error_code e, std::size_t) { self->on_body(e); });
         }

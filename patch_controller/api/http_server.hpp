@@ -88,6 +88,8 @@ struct HttpServerOptions {
     int network_threads = 2;
     int worker_threads = 4;
     std::uint64_t max_memory_body = 1U << 20U;     ///< Larger in-memory bodies get 413.
+    /// If set, the in-memory body limit for a request path (instead of max_memory_body).
+    std::function<std::uint64_t(const std::string& path)> memory_body_limit;
     std::uint64_t max_file_body = 64ULL << 30U;    ///< Larger uploads get 413.
     int idle_timeout_seconds = 300;                ///< Idle keep-alive connections are closed after this.
     int read_timeout_seconds = 60;                 ///< A request must make progress within this.
