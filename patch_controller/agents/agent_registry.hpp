@@ -75,6 +75,7 @@ private:
     mutable std::mutex mutex_;
     std::map<std::string, Session> sessions_;       ///< raw session id -> session
     std::map<std::string, std::vector<std::string>> host_sessions_;  ///< hostname -> session ids, oldest first
+    std::chrono::steady_clock::time_point last_expiry_sweep_{};
 };
 
 }  // namespace patching::controller
