@@ -22,10 +22,11 @@ RpmSpec in_service_package(const std::string& release) {
     RpmSpec spec("e2e-insvc");
     spec.set_version("1.0", release);
     if (release != "1") {
-        spec.add_file(shipped,
-                      "#!/bin/sh\nmkdir -p /var/lib/e2e\necho \"restarted on $PATCH_PERSONALITY\" >> " +
-                          std::string(INSVC_MARKER) + "\n",
-                      0700)
+        spec.add_file(
+                shipped,
+                "#!/bin/sh\nmkdir -p /var/lib/e2e\necho \"restarted on $PATCH_PERSONALITY\" >> " +
+                    std::string(INSVC_MARKER) + "\n",
+                0700)
             .set_post("cp " + shipped + " /run/patching/patch-scripts/")
             .set_preun("cp " + shipped + " /run/patching/patch-scripts/ || :");
     }
@@ -55,17 +56,26 @@ const Packages* packages() {
     p.insvc_1 = build(work, in_service_package("1"));
     p.insvc_2 = build(work, in_service_package("2"));
     p.rr_1 = build(work, RpmSpec("e2e-rr"));
-    p.rr_2 = build(work, RpmSpec("e2e-rr").set_version("1.0", "2").set_post("touch /var/run/node_is_patched_rr"));
+    p.rr_2 = build(
+        work,
+        RpmSpec("e2e-rr").set_version("1.0", "2").set_post("touch /var/run/node_is_patched_rr"));
     p.lib_1 = build(work, RpmSpec("e2e-lib"));
     p.lib_2 = build(work, RpmSpec("e2e-lib").set_version("2.0", "1"));
     p.app_1 = build(work, RpmSpec("e2e-app").add_preamble("Requires: e2e-lib"));
-    p.app_2 = build(work, RpmSpec("e2e-app").set_version("2.0", "1").add_preamble("Requires: e2e-lib >= 2.0"));
+    p.app_2 = build(
+        work, RpmSpec("e2e-app").set_version("2.0", "1").add_preamble("Requires: e2e-lib >= 2.0"));
     p.plugin_1 = build(work, RpmSpec("e2e-plugin").add_preamble("Requires: e2e-app >= 2.0"));
     p.slow_1 = build(work, RpmSpec("e2e-slow"));
-    // Slow only the first time, so the install after the crash does not wait again.
-    p.slow_2 = build(work, RpmSpec("e2e-slow").set_version("1.0", "2").set_post(
-                               "if [ ! -e " + std::string(SLOW_STARTED_MARKER) + " ]; then mkdir -p /var/lib/e2e; "
-                               "touch " + std::string(SLOW_STARTED_MARKER) + "; sleep 5; fi"));
+    // Slow only the first time, so the install after the crash does not wait again. The root's
+    // busybox shell runs "sleep" only as "busybox sleep" (no /proc to re-exec itself through).
+    p.slow_2 = build(
+        work, RpmSpec("e2e-slow")
+                  .set_version("1.0", "2")
+                  .set_post(
+                      "if [ ! -e " + std::string(SLOW_STARTED_MARKER) +
+                      " ]; then mkdir -p /var/lib/e2e; "
+                      "touch " +
+                      std::string(SLOW_STARTED_MARKER) + "; busybox sleep 5; fi"));
     built = p;
     return &*built;
 }
@@ -87,7 +97,8 @@ Cluster::Cluster(const std::vector<HostSpec>& hosts) {
         AgentOptions options;
         options.hostname = host.hostname;
         options.personality = host.personality;
-        auto agent = std::make_unique<AgentHarness>(*controller_, dir_.path() / host.hostname, options);
+        auto agent =
+            std::make_unique<AgentHarness>(*controller_, dir_.path() / host.hostname, options);
         if (!agent->prepare_root(packages_->base(), dir_.path() / "work")) {
             return;
         }
@@ -116,9 +127,13 @@ AgentHarness& Cluster::agent(const std::string& hostname) {
     throw std::runtime_error("no agent " + hostname + " in this cluster");
 }
 
-fs::path Cluster::build_patch(const PatchSpec& spec) const { return controller_->build(spec); }
+fs::path Cluster::build_patch(const PatchSpec& spec) const {
+    return controller_->build(spec);
+}
 
-CommandResult Cluster::sw_patch(const std::string& args) const { return run_sw_patch(*controller_, args); }
+CommandResult Cluster::sw_patch(const std::string& args) const {
+    return run_sw_patch(*controller_, args);
+}
 
 std::string Cluster::logs() const {
     std::string out = "--- controller log:\n" + (controller_ ? controller_->log() : std::string());
@@ -128,9 +143,11 @@ std::string Cluster::logs() const {
     return out;
 }
 
-nlohmann::json Cluster::wait_for_host(const std::string& hostname, const std::string& what,
-                                      const std::function<bool(const nlohmann::json&)>& condition,
-                                      std::chrono::milliseconds timeout) const {
+nlohmann::json Cluster::wait_for_host(
+    const std::string& hostname,
+    const std::string& what,
+    const std::function<bool(const nlohmann::json&)>& condition,
+    std::chrono::milliseconds timeout) const {
     try {
         return test::wait_for_host(*controller_, hostname, what, condition, timeout);
     } catch (const std::runtime_error& e) {
@@ -138,8 +155,8 @@ nlohmann::json Cluster::wait_for_host(const std::string& hostname, const std::st
     }
 }
 
-nlohmann::json Cluster::wait_settled(const std::string& hostname, bool current,
-                                     std::chrono::milliseconds timeout) const {
+nlohmann::json Cluster::wait_settled(
+    const std::string& hostname, bool current, std::chrono::milliseconds timeout) const {
     try {
         return wait_for_host_settled(*controller_, hostname, current, timeout);
     } catch (const std::runtime_error& e) {
@@ -147,8 +164,10 @@ nlohmann::json Cluster::wait_settled(const std::string& hostname, bool current,
     }
 }
 
-void Cluster::wait_patch_state(const std::string& patch_id, const std::string& state,
-                               std::chrono::milliseconds timeout) const {
+void Cluster::wait_patch_state(
+    const std::string& patch_id,
+    const std::string& state,
+    std::chrono::milliseconds timeout) const {
     try {
         wait_for_patch_state(*controller_, patch_id, state, timeout);
     } catch (const std::runtime_error& e) {

@@ -20,14 +20,16 @@ struct Packages {
     // Base (1.0-1 unless said otherwise).
     std::filesystem::path insvc_1, rr_1, lib_1, app_1, slow_1;
     // Patched.
-    std::filesystem::path insvc_2;   ///< 1.0-2: %post and %preun drop a restart script (in service).
-    std::filesystem::path rr_2;      ///< 1.0-2: %post touches /var/run/node_is_patched_rr.
-    std::filesystem::path lib_2;     ///< 2.0-1.
-    std::filesystem::path app_2;     ///< 2.0-1, Requires: e2e-lib >= 2.0.
+    std::filesystem::path insvc_2;  ///< 1.0-2: %post and %preun drop a restart script (in service).
+    std::filesystem::path rr_2;     ///< 1.0-2: %post touches /var/run/node_is_patched_rr.
+    std::filesystem::path lib_2;    ///< 2.0-1.
+    std::filesystem::path app_2;    ///< 2.0-1, Requires: e2e-lib >= 2.0.
     std::filesystem::path plugin_1;  ///< New: Requires: e2e-app >= 2.0.
     std::filesystem::path slow_2;    ///< 1.0-2: %post marks its start, then sleeps 5 s (once).
 
-    std::vector<std::filesystem::path> base() const { return {insvc_1, rr_1, lib_1, app_1, slow_1}; }
+    std::vector<std::filesystem::path> base() const {
+        return {insvc_1, rr_1, lib_1, app_1, slow_1};
+    }
 };
 
 /// Builds the packages the first time (REQUIREs that rpmbuild works); nullptr after a WARN
@@ -69,13 +71,19 @@ public:
     CommandResult sw_patch(const std::string& args) const;
 
     // The harness's waits, with the logs of every process added to a timeout's message.
-    nlohmann::json wait_for_host(const std::string& hostname, const std::string& what,
-                                 const std::function<bool(const nlohmann::json&)>& condition,
-                                 std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
-    nlohmann::json wait_settled(const std::string& hostname, bool current,
-                                std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
-    void wait_patch_state(const std::string& patch_id, const std::string& state,
-                          std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
+    nlohmann::json wait_for_host(
+        const std::string& hostname,
+        const std::string& what,
+        const std::function<bool(const nlohmann::json&)>& condition,
+        std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
+    nlohmann::json wait_settled(
+        const std::string& hostname,
+        bool current,
+        std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
+    void wait_patch_state(
+        const std::string& patch_id,
+        const std::string& state,
+        std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
 
     /// The logs of the controller and every agent (for failure messages).
     std::string logs() const;

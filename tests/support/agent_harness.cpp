@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <csignal>
@@ -46,7 +47,9 @@ std::string trim(const std::string& s) {
     return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
 }
 
-fs::path agent_binary() { return binary_dir() / "patch_agent" / "patch-agent"; }
+fs::path agent_binary() {
+    return binary_dir() / "patch_agent" / "patch-agent";
+}
 
 // waitpid with a deadline: the status (128+signal if killed), or nullopt on timeout.
 std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {
@@ -92,14 +95,18 @@ ControllerHarness::Options agent_controller_options() {
     return o;
 }
 
-fs::path enrolment_token_path(const ControllerHarness& controller) { return controller.root() / "enrolment.token"; }
+fs::path enrolment_token_path(const ControllerHarness& controller) {
+    return controller.root() / "enrolment.token";
+}
 
 std::string write_enrolment_token(const ControllerHarness& controller) {
     const std::string token = proto::to_hex(random_bytes(24));
     write_file(enrolment_token_path(controller), token + "\n");
-    fs::permissions(enrolment_token_path(controller), fs::perms::owner_read | fs::perms::owner_write);
+    fs::permissions(
+        enrolment_token_path(controller), fs::perms::owner_read | fs::perms::owner_write);
     // The controller's configuration gains the key once; ControllerHarness wrote it already.
-    const std::string line = "enrolment_token_file = " + enrolment_token_path(controller).string() + "\n";
+    const std::string line =
+        "enrolment_token_file = " + enrolment_token_path(controller).string() + "\n";
     std::string config = read_file(controller.config_file());
     if (config.find(line) == std::string::npos) {
         write_file(controller.config_file(), config + line);
@@ -107,7 +114,10 @@ std::string write_enrolment_token(const ControllerHarness& controller) {
     return token;
 }
 
-void add_to_feed(const ControllerHarness& controller, const std::vector<fs::path>& rpms, const std::string& release) {
+void add_to_feed(
+    const ControllerHarness& controller,
+    const std::vector<fs::path>& rpms,
+    const std::string& release) {
     const fs::path packages = controller.feed_dir() / ("rel-" + release) / "Packages";
     fs::create_directories(packages);
     for (const auto& rpm : rpms) {
@@ -242,8 +252,9 @@ void AgentHarness::start() {
     // A bad configuration makes it exit at once; say so here rather than as a timeout later.
     if (auto status = wait_for_exit(pid_, 100ms)) {
         pid_ = -1;
-        throw std::runtime_error("patch-agent " + options_.hostname + " exited with status " +
-                                 std::to_string(*status) + " at start; log:\n" + log());
+        throw std::runtime_error(
+            "patch-agent " + options_.hostname + " exited with status " + std::to_string(*status) +
+            " at start; log:\n" + log());
     }
 }
 
@@ -300,9 +311,10 @@ void AgentHarness::unlock() const {
 
 std::string AgentHarness::rpm_query(const std::string& name, const std::string& format) const {
     std::string output;
-    run_command("rpm --root " + shell_quote(root().string()) + " -q --qf " + shell_quote(format + "\\n") + " " +
-                    shell_quote(name),
-                &output);
+    run_command(
+        "rpm --root " + shell_quote(root().string()) + " -q --qf " + shell_quote(format + "\\n") +
+            " " + shell_quote(name),
+        &output);
     return trim(output);
 }
 
@@ -311,9 +323,11 @@ std::string AgentHarness::rpm_query(const std::string& name, const std::string& 
 
 json query_hosts(const ControllerHarness& controller) {
     const Response r = controller.get("/v1/query_hosts");
-    if (r.status != 200 || !r.body.is_object() || !r.body.contains("data") || !r.body["data"].is_array()) {
-        throw std::runtime_error("query_hosts failed: HTTP " + std::to_string(r.status) + " " + r.transport_error +
-                                 " " + r.text);
+    if (r.status != 200 || !r.body.is_object() || !r.body.contains("data") ||
+        !r.body["data"].is_array()) {
+        throw std::runtime_error(
+            "query_hosts failed: HTTP " + std::to_string(r.status) + " " + r.transport_error + " " +
+            r.text);
     }
     return r.body["data"];
 }
@@ -346,8 +360,12 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
     return condition();
 }
 
-json wait_for_host(const ControllerHarness& controller, const std::string& hostname, const std::string& what,
-                   const std::function<bool(const json&)>& condition, std::chrono::milliseconds timeout) {
+json wait_for_host(
+    const ControllerHarness& controller,
+    const std::string& hostname,
+    const std::string& what,
+    const std::function<bool(const json&)>& condition,
+    std::chrono::milliseconds timeout) {
     const auto started = std::chrono::steady_clock::now();
     const auto deadline = started + timeout;
     json last;
@@ -361,24 +379,33 @@ json wait_for_host(const ControllerHarness& controller, const std::string& hostn
         }
         std::this_thread::sleep_for(50ms);
     }
-    throw std::runtime_error("host " + hostname + ": timed out after " +
-                             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()) +
-                             " ms waiting for: " + what + "\nlast query_hosts entry: " + last.dump(2));
+    throw std::runtime_error(
+        "host " + hostname + ": timed out after " +
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()) +
+        " ms waiting for: " + what + "\nlast query_hosts entry: " + last.dump(2));
 }
 
-json wait_for_host_settled(const ControllerHarness& controller, const std::string& hostname, bool current,
-                           std::chrono::milliseconds timeout) {
+json wait_for_host_settled(
+    const ControllerHarness& controller,
+    const std::string& hostname,
+    bool current,
+    std::chrono::milliseconds timeout) {
     return wait_for_host(
-        controller, hostname, std::string("reported, settled and patch_current ") + (current ? "true" : "false"),
+        controller, hostname,
+        std::string("reported, settled and patch_current ") + (current ? "true" : "false"),
         [current](const json& h) {
-            return !h.value("stale", false) && !h.value("interim_state", true) && !h.value("install_pending", true) &&
-                   h.value("state", "") != "installing" && h.value("patch_current", !current) == current;
+            return !h.value("stale", false) && !h.value("interim_state", true) &&
+                   !h.value("install_pending", true) && h.value("state", "") != "installing" &&
+                   h.value("patch_current", !current) == current;
         },
         timeout);
 }
 
-void wait_for_patch_state(const ControllerHarness& controller, const std::string& patch_id, const std::string& state,
-                          std::chrono::milliseconds timeout) {
+void wait_for_patch_state(
+    const ControllerHarness& controller,
+    const std::string& patch_id,
+    const std::string& state,
+    std::chrono::milliseconds timeout) {
     std::string last;
     if (!eventually(
             [&] {
@@ -386,8 +413,9 @@ void wait_for_patch_state(const ControllerHarness& controller, const std::string
                 return last == state;
             },
             timeout)) {
-        throw std::runtime_error("patch " + patch_id + ": timed out waiting for patch state " + state + " (it is \"" +
-                                 last + "\"); hosts: " + query_hosts(controller).dump(2));
+        throw std::runtime_error(
+            "patch " + patch_id + ": timed out waiting for patch state " + state + " (it is \"" +
+            last + "\"); hosts: " + query_hosts(controller).dump(2));
     }
 }
 
@@ -400,8 +428,10 @@ CommandResult run_sw_patch(const ControllerHarness& controller, const std::strin
     if (!fs::exists(config)) {
         write_file(config, "");
     }
+    // Bounded, so a host-install that would wait forever fails the test instead of hanging it.
     const std::string command =
-        "env -u SW_PATCH_TOKEN_FILE -u SW_PATCH_POLL_INTERVAL SW_PATCH_CONFIG=" + shell_quote(config.string()) +
+        "timeout -k 5 90 env -u SW_PATCH_TOKEN_FILE -u SW_PATCH_POLL_INTERVAL SW_PATCH_CONFIG=" +
+        shell_quote(config.string()) +
         " SW_PATCH_CONTROLLER=http://127.0.0.1:" + std::to_string(controller.port()) +
         " SW_PATCH_TOKEN=" + shell_quote(controller.admin_token()) + " " +
         shell_quote((binary_dir() / "sw_patch" / "sw-patch").string()) + " " + args + " </dev/null";
@@ -412,10 +442,11 @@ CommandResult run_sw_patch(const ControllerHarness& controller, const std::strin
 
 CommandResult run_patch_controller(const ControllerHarness& controller, const std::string& args) {
     CommandResult r;
-    r.status = run_command(shell_quote((binary_dir() / "patch_controller" / "patch-controller").string()) +
-                               " --config " + shell_quote(controller.config_file().string()) + " " + args +
-                               " </dev/null",
-                           &r.output);
+    r.status = run_command(
+        shell_quote((binary_dir() / "patch_controller" / "patch-controller").string()) +
+            " --config " + shell_quote(controller.config_file().string()) + " " + args +
+            " </dev/null",
+        &r.output);
     return r;
 }
 
@@ -432,7 +463,8 @@ std::string table_row(const std::string& table, const std::string& hostname) {
 // ------------------------------------------------------------------------------------------
 // ProtocolClient
 
-ProtocolClient::ProtocolClient(const ControllerHarness& controller, const fs::path& credentials_file)
+ProtocolClient::ProtocolClient(
+    const ControllerHarness& controller, const fs::path& credentials_file)
     : controller_(controller) {
     std::istringstream in(read_file(credentials_file));
     for (std::string line; std::getline(in, line);) {
@@ -453,7 +485,8 @@ ProtocolClient::ProtocolClient(const ControllerHarness& controller, const fs::pa
     }
 }
 
-ProtocolClient::ProtocolClient(const ControllerHarness& controller, std::string hostname, std::string host_key)
+ProtocolClient::ProtocolClient(
+    const ControllerHarness& controller, std::string hostname, std::string host_key)
     : controller_(controller), hostname_(std::move(hostname)), host_key_(std::move(host_key)) {}
 
 Response ProtocolClient::hello() {
@@ -461,36 +494,47 @@ Response ProtocolClient::hello() {
     request.hostname = hostname_;
     request.client_nonce = random_bytes(proto::NONCE_BYTES);
     request.mac = proto::hello_mac(host_key_, request.hostname, request.client_nonce);
-    Response r = controller_.request("POST", std::string(proto::PATH_HELLO), "",
-                                     Body::text(proto::to_json(request), "application/json"));
+    Response r = controller_.request(
+        "POST", std::string(proto::PATH_HELLO), "",
+        Body::text(proto::to_json(request), "application/json"));
     if (r.status != 200) {
         return r;
     }
     const proto::HelloReply reply = proto::parse_hello_reply(r.text);
-    if (!proto::mac_equal(reply.mac, proto::hello_reply_mac(host_key_, hostname_, request.client_nonce, reply.session,
-                                                            reply.server_nonce))) {
+    if (!proto::mac_equal(
+            reply.mac,
+            proto::hello_reply_mac(
+                host_key_, hostname_, request.client_nonce, reply.session, reply.server_nonce))) {
         throw std::runtime_error("the hello reply is not signed with " + hostname_ + "'s key");
     }
     session_id_ = proto::to_hex(reply.session);
-    session_key_ = proto::session_key(host_key_, reply.session, request.client_nonce, reply.server_nonce);
+    session_key_ =
+        proto::session_key(host_key_, reply.session, request.client_nonce, reply.server_nonce);
     next_seq_ = 1;
     return r;
 }
 
-Response ProtocolClient::send(const std::string& path, const std::string& body, std::uint64_t seq,
-                              const std::string& mac_hex) const {
+Response ProtocolClient::send(
+    const std::string& path,
+    const std::string& body,
+    std::uint64_t seq,
+    const std::string& mac_hex) {
+    next_seq_ = std::max(next_seq_, seq + 1);
     RequestOptions options;
     options.timeout_seconds = 30;
     options.headers = {
         std::string(proto::HEADER_SESSION) + ": " + session_id_,
         std::string(proto::HEADER_SEQ) + ": " + std::to_string(seq),
         std::string(proto::HEADER_MAC) + ": " +
-            (mac_hex.empty() ? proto::to_hex(proto::request_mac(session_key_, "POST", path, seq, body)) : mac_hex),
+            (mac_hex.empty()
+                 ? proto::to_hex(proto::request_mac(session_key_, "POST", path, seq, body))
+                 : mac_hex),
     };
     return controller_.request("POST", path, "", Body::text(body, "application/json"), options);
 }
 
-std::string ProtocolClient::report_body(const std::string& hostname, const std::string& state) const {
+std::string ProtocolClient::report_body(
+    const std::string& hostname, const std::string& state) const {
     proto::AgentReport report;
     report.hostname = hostname.empty() ? hostname_ : hostname;
     report.report_id = "forged-" + proto::to_hex(random_bytes(4));

@@ -35,8 +35,10 @@ std::filesystem::path enrolment_token_path(const ControllerHarness& controller);
 /// Writes a fresh enrolment token to enrolment_token_path() and returns it.
 std::string write_enrolment_token(const ControllerHarness& controller);
 /// Copies `rpms` into the controller's base feed of `release` (before the controller starts).
-void add_to_feed(const ControllerHarness& controller, const std::vector<std::filesystem::path>& rpms,
-                 const std::string& release = "22.12");
+void add_to_feed(
+    const ControllerHarness& controller,
+    const std::vector<std::filesystem::path>& rpms,
+    const std::string& release = "22.12");
 
 /// What one agent is.
 struct AgentOptions {
@@ -54,7 +56,8 @@ struct AgentOptions {
 /// under `dir` (which the caller owns). The destructor stops the agent.
 class AgentHarness {
 public:
-    AgentHarness(const ControllerHarness& controller, std::filesystem::path dir, AgentOptions options);
+    AgentHarness(
+        const ControllerHarness& controller, std::filesystem::path dir, AgentOptions options);
     ~AgentHarness();
     AgentHarness(const AgentHarness&) = delete;
     AgentHarness& operator=(const AgentHarness&) = delete;
@@ -63,7 +66,8 @@ public:
     /// `work`) and installs `base_rpms` into it in one librpm transaction, as a freshly
     /// installed host would have them. Fails the test (REQUIRE) if that does not work; returns
     /// false (after a WARN) if busybox or rpmbuild is missing.
-    bool prepare_root(const std::vector<std::filesystem::path>& base_rpms, const std::filesystem::path& work);
+    bool prepare_root(
+        const std::vector<std::filesystem::path>& base_rpms, const std::filesystem::path& work);
 
     /// Writes the configuration (again: the controller's port may have changed) and starts
     /// the agent in its own process group. @throws std::runtime_error if it exits at once.
@@ -101,7 +105,8 @@ public:
 
     /// `rpm --root ROOT -q --qf FORMAT NAME`: the output without the trailing newline, or
     /// "package NAME is not installed". Default format: "%{VERSION}-%{RELEASE}".
-    std::string rpm_query(const std::string& name, const std::string& format = "%{VERSION}-%{RELEASE}") const;
+    std::string rpm_query(
+        const std::string& name, const std::string& format = "%{VERSION}-%{RELEASE}") const;
 
 private:
     void write_config() const;
@@ -124,16 +129,25 @@ std::string patch_state(const ControllerHarness& controller, const std::string& 
 /// Polls query_hosts every 50 ms until `condition` holds for the entry of `hostname` (never
 /// called with a null entry) and returns that entry. @throws std::runtime_error naming `what`,
 /// with the last entry seen, if `timeout` passes first.
-nlohmann::json wait_for_host(const ControllerHarness& controller, const std::string& hostname, const std::string& what,
-                             const std::function<bool(const nlohmann::json&)>& condition,
-                             std::chrono::milliseconds timeout = std::chrono::seconds(30));
+nlohmann::json wait_for_host(
+    const ControllerHarness& controller,
+    const std::string& hostname,
+    const std::string& what,
+    const std::function<bool(const nlohmann::json&)>& condition,
+    std::chrono::milliseconds timeout = std::chrono::seconds(30));
 /// Waits until the host has reported (it is in the table, not stale, not in any interim list,
 /// not installing and no install pending) and its patch_current is `current`.
-nlohmann::json wait_for_host_settled(const ControllerHarness& controller, const std::string& hostname, bool current,
-                                     std::chrono::milliseconds timeout = std::chrono::seconds(30));
+nlohmann::json wait_for_host_settled(
+    const ControllerHarness& controller,
+    const std::string& hostname,
+    bool current,
+    std::chrono::milliseconds timeout = std::chrono::seconds(30));
 /// Waits until the patch state of `patch_id` is `state`. @throws std::runtime_error on timeout.
-void wait_for_patch_state(const ControllerHarness& controller, const std::string& patch_id, const std::string& state,
-                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
+void wait_for_patch_state(
+    const ControllerHarness& controller,
+    const std::string& patch_id,
+    const std::string& state,
+    std::chrono::milliseconds timeout = std::chrono::seconds(30));
 /// Polls `condition` every 20 ms until it holds; false if `timeout` passes first.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
@@ -145,7 +159,7 @@ struct CommandResult {
 };
 
 /// Runs the real sw-patch against `controller` with its admin token (no config file, no
-/// environment leaking in). `args` are passed to the shell as they are.
+/// environment leaking in), killed after 90 s. `args` are passed to the shell as they are.
 CommandResult run_sw_patch(const ControllerHarness& controller, const std::string& args);
 /// Runs `patch-controller --config <controller's config> ARGS`.
 CommandResult run_patch_controller(const ControllerHarness& controller, const std::string& args);
@@ -160,7 +174,8 @@ class ProtocolClient {
 public:
     /// Reads `hostname = ...` and `host_key = ...` from a credentials file.
     /// @throws std::runtime_error if the file is not a credentials file.
-    ProtocolClient(const ControllerHarness& controller, const std::filesystem::path& credentials_file);
+    ProtocolClient(
+        const ControllerHarness& controller, const std::filesystem::path& credentials_file);
     /// A client with a made-up identity (a stranger with a key nobody issued).
     ProtocolClient(const ControllerHarness& controller, std::string hostname, std::string host_key);
 
@@ -171,15 +186,21 @@ public:
     bool has_session() const { return !session_id_.empty(); }
 
     /// One request inside the session: `seq` and the MAC headers as given. `mac_hex` empty =
-    /// the correct MAC for (path, seq, body).
-    Response send(const std::string& path, const std::string& body, std::uint64_t seq,
-                  const std::string& mac_hex = "") const;
+    /// the correct MAC for (path, seq, body). Later send()s without a `seq` use higher numbers.
+    Response send(
+        const std::string& path,
+        const std::string& body,
+        std::uint64_t seq,
+        const std::string& mac_hex = "");
     /// send() with the next sequence number.
-    Response send(const std::string& path, const std::string& body) { return send(path, body, next_seq_++); }
+    Response send(const std::string& path, const std::string& body) {
+        return send(path, body, next_seq_);
+    }
     std::uint64_t next_seq() const { return next_seq_; }
 
     /// A minimal valid report body for `hostname` (defaults to this client's).
-    std::string report_body(const std::string& hostname = "", const std::string& state = "idle") const;
+    std::string report_body(
+        const std::string& hostname = "", const std::string& state = "idle") const;
 
 private:
     const ControllerHarness& controller_;

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+// End to end: what host-install does with dependencies between patches and between their RPMs,
+// and how an agent killed in the middle of an install recovers.
+#include "patch_agent/e2e_cluster.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <future>
+#include <string>
+
+using namespace patching::test;
+using namespace patching::test::e2e;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* LIB_ID = "E2E_22.12_PATCH_0010";
+constexpr const char* APP_ID = "E2E_22.12_PATCH_0011";
+constexpr const char* SLOW_ID = "E2E_22.12_PATCH_0020";
+
+}  // namespace
+
+TEST_CASE(
+    "A patch chain installs in one transaction: B requires A, RPMs require RPMs", "[agent][e2e]") {
+    Cluster cluster({{"controller-0", "controller"}, {"worker-0", "worker"}});
+    if (!cluster.ok()) {
+        return;
+    }
+    const auto& rpms = cluster.rpms();
+    PatchSpec a;
+    a.id = LIB_ID;
+    a.rpms = {{"all-nodes", rpms.lib_2}};
+    PatchSpec b;
+    b.id = APP_ID;
+    b.required = {LIB_ID};
+    // e2e-app 2.0 needs e2e-lib 2.0 (patch A); e2e-plugin, new and for controllers only, needs
+    // e2e-app 2.0 from the same patch.
+    b.rpms = {{"all-nodes", rpms.app_2}, {"controller", rpms.plugin_1}};
+    const CommandResult up = cluster.sw_patch(
+        "upload " + cluster.build_patch(a).string() + " " + cluster.build_patch(b).string());
+    INFO(up.output);
+    REQUIRE(up.status == 0);
+
+    // B alone is refused: it requires A.
+    const CommandResult alone = cluster.sw_patch("apply " + std::string(APP_ID));
+    INFO(alone.output);
+    CHECK(alone.status == 1);
+    CHECK(contains(alone.output, LIB_ID));
+    CHECK(patch_state(cluster.controller(), APP_ID) == "Available");
+
+    const CommandResult apply =
+        cluster.sw_patch("apply " + std::string(LIB_ID) + " " + std::string(APP_ID));
+    INFO(apply.output);
+    REQUIRE(apply.status == 0);
+    // A cannot go while B, which requires it, is applied.
+    const CommandResult remove_a = cluster.sw_patch("remove " + std::string(LIB_ID));
+    INFO(remove_a.output);
+    CHECK(remove_a.status == 1);
+    CHECK(contains(remove_a.output, APP_ID));
+
+    const json c = cluster.wait_settled("controller-0", false);
+    CHECK(c["installed"]["e2e-lib"] == "1.0-1@noarch");
+    CHECK(c["installed"]["e2e-app"] == "1.0-1@noarch");
+    CHECK(c["missing_pkgs"] == json::array({"e2e-plugin"}));
+    const json w = cluster.wait_settled("worker-0", false);
+    CHECK(w["missing_pkgs"] == json::array());
+
+    for (const char* host : {"controller-0", "worker-0"}) {
+        AgentHarness& agent = cluster.agent(host);
+        const CommandResult install = cluster.sw_patch("host-install " + std::string(host));
+        INFO(install.output << "\n" << agent.log());
+        REQUIRE(install.status == 0);
+        cluster.wait_settled(host, true);
+        CHECK(agent.rpm_query("e2e-lib") == "2.0-1");
+        CHECK(agent.rpm_query("e2e-app") == "2.0-1");
+        // One librpm transaction: every package carries the same transaction ID.
+        const std::string tid = agent.rpm_query("e2e-lib", "%{INSTALLTID}");
+        CHECK(agent.rpm_query("e2e-app", "%{INSTALLTID}") == tid);
+        if (std::string(host) == "controller-0") {
+            CHECK(agent.rpm_query("e2e-plugin") == "1.0-1");
+            CHECK(agent.rpm_query("e2e-plugin", "%{INSTALLTID}") == tid);
+        } else {
+            CHECK(agent.rpm_query("e2e-plugin") == "package e2e-plugin is not installed");
+        }
+    }
+    cluster.wait_patch_state(LIB_ID, "Applied");
+    cluster.wait_patch_state(APP_ID, "Applied");
+}
+
+TEST_CASE(
+    "An agent killed during an install reports it after a restart and a new install repairs the "
+    "host",
+    "[agent][e2e]") {
+    Cluster cluster(std::vector<HostSpec>{{"controller-0", "controller"}});
+    if (!cluster.ok()) {
+        return;
+    }
+    PatchSpec spec;
+    spec.id = SLOW_ID;
+    spec.rpms = {{"all-nodes", cluster.rpms().slow_2}};
+    REQUIRE(cluster.sw_patch("upload " + cluster.build_patch(spec).string()).status == 0);
+    REQUIRE(cluster.sw_patch("apply " + std::string(SLOW_ID)).status == 0);
+    cluster.wait_settled("controller-0", false);
+    AgentHarness& agent = cluster.agent("controller-0");
+
+    // The operator's host-install waits while the agent installs; e2e-slow's %post marks its
+    // start and sleeps, and the agent is killed (with its scriptlet) right then.
+    auto first = std::async(
+        std::launch::async, [&] { return cluster.sw_patch("host-install controller-0"); });
+    const auto started = agent.in_root(SLOW_STARTED_MARKER);
+    REQUIRE(eventually([&] { return std::filesystem::exists(started); }, 30s));
+    CHECK(host_entry(cluster.controller(), "controller-0")["state"] == "installing");
+    INFO(agent.log());
+    REQUIRE(std::filesystem::exists(agent.in_root("/var/run/patch_installing")));
+    agent.kill9();
+    agent.start();
+
+    const json failed = cluster.wait_for_host(
+        "controller-0", "install-failed after the restart", [](const json& h) {
+            return h.value("state", "") == "install-failed" && !h.value("stale", true);
+        });
+    CHECK(failed["patch_failed"] == true);
+    const std::string reason = failed.value("failure_reason", "");
+    INFO(reason);
+    CHECK(contains(reason, "was interrupted"));
+    CHECK_FALSE(std::filesystem::exists(agent.in_root("/var/run/patch_installing")));
+    CHECK(contains(agent.log(), "an install was interrupted"));
+    // The operator's command learns that the install it waited for failed.
+    REQUIRE(first.wait_for(30s) == std::future_status::ready);
+    const CommandResult interrupted = first.get();
+    INFO(interrupted.output);
+    CHECK(interrupted.status == 1);
+    CHECK(contains(interrupted.output, "Installation failed"));
+    CHECK(contains(interrupted.output, "was interrupted"));
+    const CommandResult hosts = cluster.sw_patch("query-hosts");
+    INFO(hosts.output);
+    CHECK(contains(table_row(hosts.output, "controller-0"), "Failed"));
+    CHECK(contains(table_row(hosts.output, "controller-0"), "install-failed"));
+
+    const CommandResult again = cluster.sw_patch("host-install controller-0");
+    INFO(again.output << "\n" << agent.log());
+    REQUIRE(again.status == 0);
+    CHECK(contains(again.output, "Installation was successful."));
+    const json h = cluster.wait_settled("controller-0", true);
+    CHECK(h["patch_failed"] == false);
+    CHECK(h["state"] == "idle");
+    CHECK(h["duplicated_pkgs"] == json::object());
+    // One copy of the package, the patched one.
+    CHECK(agent.rpm_query("e2e-slow") == "1.0-2");
+    cluster.wait_patch_state(SLOW_ID, "Applied");
+    CHECK(contains(table_row(cluster.sw_patch("query-hosts").output, "controller-0"), "Yes"));
+}
