@@ -25,14 +25,13 @@ namespace patching::test {
 inline constexpr int E2E_AGENT_POLL_SECONDS = 2;
 inline constexpr int E2E_AGENT_STALE_SECONDS = 4;
 
-/// ControllerHarness options for agent tests: the short timings above and an enrolment token
-/// (enrolment_token_path()) agents may enrol with. The token file is written by
-/// write_enrolment_token() before the controller starts, so the daemon is created with
-/// `start = false`; call ControllerHarness::start() after adding feed packages.
+/// ControllerHarness options for agent tests: the short timings above, and `start = false` so
+/// that write_enrolment_token() and add_to_feed() can run before ControllerHarness::start().
 ControllerHarness::Options agent_controller_options();
-/// Where agent_controller_options() points enrolment_token_file.
+/// Where write_enrolment_token() puts the controller's enrolment token.
 std::filesystem::path enrolment_token_path(const ControllerHarness& controller);
-/// Writes a fresh enrolment token to enrolment_token_path() and returns it.
+/// Writes a fresh enrolment token to enrolment_token_path(), points the controller's
+/// configuration at it (takes effect at the next start()) and returns the token.
 std::string write_enrolment_token(const ControllerHarness& controller);
 /// Copies `rpms` into the controller's base feed of `release` (before the controller starts).
 void add_to_feed(
