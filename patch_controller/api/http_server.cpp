@@ -206,7 +206,12 @@ private:
                                             : server_.options.max_memory_body;
             if (header_parser_->content_length().value_or(0) > limit) {
                 keep_alive_ = false;
-                return respond({413, "application/json", json_error("request body too large"), {}, {}, {}});
+                std::cerr << "patch-controller: refused " << request_.method << " " << request_.path << " from " << remote_
+                          << ": body of " << *header_parser_->content_length() << " bytes over the " << limit
+                          << "-byte limit" << std::endl;
+                std::cerr << "patch-controller: refused " << request_.method << " " << request_.path << " from " << remote_
+                      << ": body over the limit" << std::endl;
+            return respond({413, "application/json", json_error("request body too large"), {}, {}, {}});
             }
             string_parser_.emplace(std::move(*header_parser_));
             string_parser_->body_limit(limit);
@@ -219,6 +224,8 @@ private:
         if (ec == http::error::body_limit) {
             discard_upload();
             keep_alive_ = false;
+            std::cerr << "patch-controller: refused " << request_.method << " " << request_.path << " from " << remote_
+                      << ": body over the limit" << std::endl;
             return respond({413, "application/json", json_error("request body too large"), {}, {}, {}});
         }
         if (ec) {
