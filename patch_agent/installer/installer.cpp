@@ -10,10 +10,8 @@
 #include <patch_core/rpm/installed.hpp>
 #include <patch_core/rpm/transaction.hpp>
 
-// signing/ offers only SHA-256 and MD5; a repository may name sha512 or sha1 (createrepo_c -s),
-// so file digests use OpenSSL's EVP directly, behind file_digest() below.
-#include <openssl/err.h>
-#include <openssl/evp.h>
+#include <signing/digest.hpp>
+#include <signing/errors.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -80,69 +78,13 @@ void append_lines(
 
 // ---- digests
 
-struct EvpMdCtxFree {
-    void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
-};
-
-const EVP_MD* digest_of_type(const std::string& type) {
-    if (type == "sha256") {
-        return EVP_sha256();
-    }
-    if (type == "sha512") {
-        return EVP_sha512();
-    }
-    if (type == "sha1" || type == "sha") {  // "sha" is yum's old name for SHA-1
-        return EVP_sha1();
-    }
-    if (type == "md5") {
-        return EVP_md5();
-    }
-    return nullptr;
-}
-
-/// Lower-case hex digest of the whole file. @throws core::Error / SystemError naming it.
+/// Lower-case hex digest of the whole file. @throws core::Error naming it.
 std::string file_digest(const fs::path& file, const std::string& type) {
-    const EVP_MD* md = digest_of_type(type);
-    if (md == nullptr) {
-        throw core::Error("unsupported checksum type \"" + core::escape_unprintable(type) + "\"");
+    try {
+        return signing::file_digest_hex(file, type);
+    } catch (const signing::Error& e) {
+        throw core::Error(e.what());
     }
-    core::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        throw core::SystemError(errno, "cannot open", file);
-    }
-    ERR_clear_error();
-    std::unique_ptr<EVP_MD_CTX, EvpMdCtxFree> ctx(EVP_MD_CTX_new());
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1) {
-        throw core::Error("OpenSSL cannot compute " + type + " for " + file.string());
-    }
-    std::array<char, 65536> buf{};
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            throw core::SystemError(errno, "cannot read", file);
-        }
-        if (n == 0) {
-            break;
-        }
-        if (EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n)) != 1) {
-            throw core::Error("OpenSSL cannot compute " + type + " for " + file.string());
-        }
-    }
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned len = 0;
-    if (EVP_DigestFinal_ex(ctx.get(), digest.data(), &len) != 1) {
-        throw core::Error("OpenSSL cannot compute " + type + " for " + file.string());
-    }
-    static constexpr char HEX[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned i = 0; i < len; ++i) {
-        hex += HEX[digest[i] >> 4U];
-        hex += HEX[digest[i] & 0xfU];
-    }
-    return hex;
 }
 
 /// Why `file` is not the repository's `pkg`, or "" if it is.

@@ -3,7 +3,11 @@
 
 #include "ossl_handles.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <stdexcept>
+#include <vector>
 
 namespace patching::signing {
 
@@ -78,6 +82,46 @@ std::string to_hex(std::span<const std::uint8_t> bytes) {
         out += DIGITS[b & 0x0f];
     }
     return out;
+}
+
+std::string file_digest_hex(const std::filesystem::path& file, std::string_view algorithm) {
+    const EVP_MD* md = nullptr;
+    if (algorithm == "sha256") {
+        md = EVP_sha256();
+    } else if (algorithm == "sha512") {
+        md = EVP_sha512();
+    } else if (algorithm == "sha1" || algorithm == "sha") {
+        md = EVP_sha1();
+    } else if (algorithm == "md5") {
+        md = EVP_md5();
+    } else {
+        throw Error("unsupported checksum type \"" + std::string(algorithm) + "\"");
+    }
+    std::FILE* f = std::fopen(file.c_str(), "rbe");
+    if (f == nullptr) {
+        throw Error("cannot open " + file.string() + ": " + std::strerror(errno));
+    }
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f, &std::fclose);
+    DigestState state(md);
+    std::vector<std::byte> buf(64U << 10U);
+    for (;;) {
+        const std::size_t n = std::fread(buf.data(), 1, buf.size(), f);
+        if (n > 0) {
+            state.update(std::span<const std::byte>(buf.data(), n));
+        }
+        if (n < buf.size()) {
+            if (std::ferror(f) != 0) {
+                throw Error("cannot read " + file.string() + ": " + std::strerror(errno));
+            }
+            break;
+        }
+    }
+    unsigned int len = 0;
+    std::array<std::uint8_t, EVP_MAX_MD_SIZE> digest{};
+    if (EVP_DigestFinal_ex(state.ctx.get(), digest.data(), &len) != 1) {
+        detail::throw_openssl("cannot finish the " + std::string(algorithm) + " of " + file.string());
+    }
+    return to_hex(std::span<const std::uint8_t>(digest.data(), len));
 }
 
 }  // namespace patching::signing

@@ -4,9 +4,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace patching::signing {
 
@@ -44,6 +46,11 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+/// Lower-case hex digest of a whole file with a repodata checksum algorithm: "sha256", "sha512",
+/// "sha1" (or yum's old name "sha") or "md5". Reads in 64 KiB blocks.
+/// @throws Error for an unknown algorithm or a file that cannot be read (naming it).
+std::string file_digest_hex(const std::filesystem::path& file, std::string_view algorithm);
 
 /// Lowercase hex of arbitrary bytes.
 std::string to_hex(std::span<const std::uint8_t> bytes);
