@@ -25,10 +25,22 @@ HttpClientOptions http_options(const AgentConfig& config) {
     return o;
 }
 
-std::int64_t mtime_ns(const std::filesystem::path& p) {
+// The newest modification time in the rpmdb directory: rpm changes its database files in
+// place, which does not always touch the directory itself.
+std::int64_t rpmdb_mtime_ns(const std::filesystem::path& dir) {
     std::error_code ec;
-    const auto t = std::filesystem::last_write_time(p, ec);
-    return ec ? 0 : static_cast<std::int64_t>(t.time_since_epoch().count());
+    auto newest = std::filesystem::last_write_time(dir, ec);
+    if (ec) {
+        return 0;
+    }
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        std::error_code entry_ec;
+        const auto t = entry.last_write_time(entry_ec);
+        if (!entry_ec && t > newest) {
+            newest = t;
+        }
+    }
+    return static_cast<std::int64_t>(newest.time_since_epoch().count());
 }
 
 // Forwards installer progress into the report, throttled.
@@ -174,7 +186,7 @@ void AgentDaemon::poll_loop() {
 void AgentDaemon::work_loop() {
     auto next_requery = std::chrono::steady_clock::now() + std::chrono::seconds(config_.requery_seconds);
     const std::filesystem::path rpmdb = rpm::rpmdb_directory(config_.root);
-    std::int64_t rpmdb_mtime = mtime_ns(rpmdb);
+    std::int64_t rpmdb_mtime = rpmdb_mtime_ns(rpmdb);
     while (!stopping_) {
         Work work;
         {
@@ -190,7 +202,7 @@ void AgentDaemon::work_loop() {
             worker_busy_ = true;
         }
         // Someone ran rpm by hand, or the timer is due: look again.
-        const std::int64_t mtime = mtime_ns(rpmdb);
+        const std::int64_t mtime = rpmdb_mtime_ns(rpmdb);
         if (mtime != rpmdb_mtime || std::chrono::steady_clock::now() >= next_requery) {
             work.requery = true;
         }
@@ -222,7 +234,7 @@ void AgentDaemon::work_loop() {
         }
         if (work.requery || work.install) {
             next_requery = std::chrono::steady_clock::now() + std::chrono::seconds(config_.requery_seconds);
-            rpmdb_mtime = mtime_ns(rpmdb);
+            rpmdb_mtime = rpmdb_mtime_ns(rpmdb);
         }
         {
             std::lock_guard lock(mutex_);
@@ -237,12 +249,13 @@ void AgentDaemon::requery(std::uint64_t op_counter) {
         QueryResult result = installer_.query();
         last_query_ = std::move(result);
         query_error_.clear();
+        // Only a successful query answers for this counter (a failed one keeps the old answer).
+        query_counter_ = op_counter;
     } catch (const std::exception& e) {
         // Keep the previous answer (as the reference does) and say why it could not be renewed.
         query_error_ = core::format_error_chain(e);
         log("query failed: " + query_error_);
     }
-    query_counter_ = op_counter;
 }
 
 std::string AgentDaemon::current_state() {
