@@ -1,0 +1,480 @@
+#!/usr/bin/env bash
+# Benchmark the agent protocol and the agent (issue #4, "Scale and speed"):
+#  1. one controller, HOSTS (5,000) simulated agents speaking the real protocol in one process
+#     (bench/agent_loadgen): sw-patch query-hosts latency (target <= 300 ms), controller RSS
+#     (<= 200 MiB) and CPU while they poll at the default interval, and apply with the fleet
+#     connected: the apply itself and the re-report wave it triggers (reports/s, controller CPU per
+#     report at 1/5 and all of the fleet: equal costs mean the state recompute is incremental);
+#  2. AGENTS (50) real patch-agent processes on loopback, each with its own root: apply -> every
+#     host reported out of date, interim cleared, Partial-Apply (target <= 3 s); host-install of
+#     all of them at once -> Applied;
+#  3. host-install of a 10-RPM patch (10 x 1 MiB) into a root vs rpm -U of the same 10 files into
+#     an identical root (median of RUNS; target ratio <= 1.2);
+#  4. idle patch-agent RSS after it has reported (target <= 20 MiB).
+# Targets missed print FAIL but do not fail the script; a step that breaks exits non-zero.
+#
+# Usage: bench/agent_bench.sh [-H HOSTS] [-a AGENTS] [-r RUNS] [-w STEADY_SECONDS] [-b BUILD_DIR]
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SHARED="${PATCHING_SHARED_DIR:-$HERE/../shared}"
+HOSTS=5000
+AGENTS=50
+RUNS=5
+STEADY=30
+BUILD="$HERE/build/release"
+while getopts "H:a:r:w:b:h" opt; do
+    case "$opt" in
+        H) HOSTS="$OPTARG" ;;
+        a) AGENTS="$OPTARG" ;;
+        r) RUNS="$OPTARG" ;;
+        w) STEADY="$OPTARG" ;;
+        b) BUILD="$OPTARG" ;;
+        *) sed -n '2,17p' "$0"; exit 2 ;;
+    esac
+done
+[ "$(id -u)" = 0 ] || { echo "agent_bench.sh: run as root (patch-agent installs into its roots)" >&2; exit 1; }
+for tool in rpm rpmbuild createrepo_c python3 bc; do
+    command -v "$tool" >/dev/null || { echo "agent_bench.sh: $tool is missing" >&2; exit 1; }
+done
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+    cmake -S "$HERE" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+cmake --build "$BUILD" --target patch-controller sw-patch patch-build patch-agent patch-agent-loadgen >/dev/null
+CTL="$BUILD/patch_controller/patch-controller"
+SWP="$BUILD/sw_patch/sw-patch"
+PB="$BUILD/patch_build/patch-build"
+AGENT="$BUILD/patch_agent/patch-agent"
+LOADGEN="$BUILD/bench/agent_loadgen/patch-agent-loadgen"
+WATCH=(python3 "$HERE/bench/agent_bench_watch.py")
+KEY="$SHARED/fixtures/keys/fixture-signing-key.pem"
+FIX="$SHARED/fixtures/rpms"
+OUT="$HERE/bench/out"
+mkdir -p "$OUT"
+WORK="$(mktemp -d /tmp/agent-bench.XXXXXX)"
+TICK=$(getconf CLK_TCK)
+BENCH_START=$(date +%s)
+LOAD_AT_START=$(cut -d' ' -f1 /proc/loadavg)
+
+# --- processes and cleanup ----------------------------------------------------------------------
+PIDS=()     # everything started here, killed by PID on exit
+CTL_PID=""
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+die() { echo "agent_bench.sh: $*" >&2; exit 1; }
+log() { printf '[%3ds] %s\n' $(($(date +%s) - BENCH_START)) "$*" >&2; }
+stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+# stop_agents PID...: SIGTERM, then SIGKILL whatever still runs 2 s later (an agent finishes its
+# held long poll before it exits, up to poll_wait_seconds); sets KILLED to how many needed it.
+stop_agents() {
+    local pid i alive
+    for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+    for ((i = 0; i < 40; i++)); do
+        alive=0
+        for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=$((alive + 1)); done
+        [ "$alive" = 0 ] && break
+        sleep 0.05
+    done
+    KILLED=0
+    for pid in "$@"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -KILL "$pid" 2>/dev/null || true
+            KILLED=$((KILLED + 1))
+        fi
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
+now() { date +%s.%N; }
+ms() { echo "($2 - $1) * 1000 / 1" | bc; }
+secs() { printf '%.2f' "$(echo "$2 - $1" | bc -l)"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+machine_busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+rss_mib() { awk '/^VmRSS/{printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+hwm_mib() { awk '/^VmHWM/{printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+maximum() { printf '%s\n' "$@" | sort -g | tail -1; }
+# verdict MEASURED OP TARGET -> OK/FAIL (OP is <= or >=)
+verdict() { if [ "$(echo "$1 $2 $3" | bc -l)" = 1 ]; then echo OK; else echo FAIL; fi; }
+
+# wait_count FILE REGEX N TIMEOUT_S PID: until FILE has N lines matching REGEX (PID must live).
+wait_count() {
+    local file="$1" re="$2" n="$3" timeout="$4" pid="$5" i
+    for ((i = 0; i < timeout * 50; i++)); do
+        [ "$(grep -cE "$re" "$file" || true)" -ge "$n" ] && return 0
+        kill -0 "$pid" 2>/dev/null || { tail -20 "$file" >&2; die "process $pid died waiting for '$re' in $file"; }
+        sleep 0.02
+    done
+    tail -20 "$file" >&2
+    die "timed out after ${timeout}s waiting for $n x '$re' in $file"
+}
+
+# new_controller DIR BASE_RPM...: a controller with self-enrolment, base feed = the RPMs; started.
+new_controller() {
+    local dir="$1"
+    shift
+    mkdir -p "$dir"/{feed/rel-22.12/Packages,trust,state,repo}
+    cp "$@" "$dir/feed/rel-22.12/Packages/"
+    cp "$SHARED/fixtures/keys/fixture-signing-cert.pem" "$dir/trust/"
+    head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/enrolment.token"
+    cat >"$dir/controller.conf" <<CONF
+[controller]
+state_dir = $dir/state
+repo_dir = $dir/repo
+feed_dir = $dir/feed
+trust_dir = $dir/trust
+running_release = 22.12
+listen_port = 0
+tokens_file = $dir/tokens
+local_token_file = $dir/admin.token
+enrolment_token_file = $dir/enrolment.token
+CONF
+    "$CTL" --config "$dir/controller.conf" >"$dir/controller.log" 2>&1 &
+    CTL_PID=$!
+    PIDS+=("$CTL_PID")
+    for _ in $(seq 200); do
+        [ -s "$dir/state/api.port" ] && break
+        kill -0 "$CTL_PID" 2>/dev/null || { cat "$dir/controller.log" >&2; die "the controller did not start"; }
+        sleep 0.05
+    done
+    [ -s "$dir/state/api.port" ] || die "the controller did not write api.port"
+    export SW_PATCH_CONTROLLER="http://127.0.0.1:$(cat "$dir/state/api.port")"
+    export SW_PATCH_TOKEN_FILE="$dir/admin.token"
+}
+
+# make_patch ID RPM...: a signed in-service (RR=N) patch for every personality -> $WORK/ID.patch
+make_patch() {
+    local id="$1" args=()
+    shift
+    for r in "$@"; do args+=(--all-nodes "$r"); done
+    SOURCE_DATE_EPOCH=1700000000 "$PB" --id "$id" --release 22.12 --status REL --reboot-required N \
+        --sign-key "$KEY" -o "$WORK" "${args[@]}" >/dev/null
+}
+
+# seed_root ROOT RPM...: a managed root holding the base packages, as the brief's hosts have.
+seed_root() {
+    local root="$1"
+    shift
+    mkdir -p "$root"
+    rpm --root "$root" -i --nodeps "$@" 2>/dev/null || die "rpm -i into $root failed"
+}
+
+# start_agent NAME ROOT CONTROLLER_DIR: patch-agent with its own root and state, self-enrolling.
+start_agent() {
+    local name="$1" root="$2" cdir="$3" dir="$WORK/agents/$1"
+    mkdir -p "$dir/state"
+    cat >"$dir/agent.conf" <<CONF
+[agent]
+hostname = $name
+sw_version = 22.12
+controller_url = $SW_PATCH_CONTROLLER
+root = $root
+state_dir = $dir/state
+enrolment_token_file = $cdir/enrolment.token
+CONF
+    "$AGENT" --config "$dir/agent.conf" >"$dir/agent.log" 2>&1 &
+    AGENT_PID=$!
+    PIDS+=("$AGENT_PID")
+}
+
+ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" -ge $((2 * HOSTS + 256)) ] ||
+    die "the controller needs $((2 * HOSTS + 256)) descriptors for $HOSTS agents (two connections each); ulimit -Hn is $(ulimit -Hn)"
+
+# ==== 1. 5,000 simulated agents ==================================================================
+log "1. controller + $HOSTS simulated agents"
+S1="$WORK/s1"
+BASE=("$FIX"/fixture-{alpha,beta,gamma}-1.0-1.noarch.rpm)
+new_controller "$S1" "${BASE[@]}"
+# PA adds a package to every host's group (missing_pkgs) and upgrades one (installed), PB and PC
+# upgrade more: each simulated host's report lists a few packages, as an out-of-date host's does.
+make_patch AGB_22.12_PATCH_0001 "$FIX/fixture-alpha-1.0-2.noarch.rpm" "$FIX/fixture-delta-1.0-1.noarch.rpm"
+make_patch AGB_22.12_PATCH_0002 "$FIX/fixture-beta-1.0-2.noarch.rpm"
+make_patch AGB_22.12_PATCH_0003 "$FIX/fixture-alpha-1.0-3.noarch.rpm"
+"$SWP" upload "$WORK"/AGB_22.12_PATCH_000{1,2,3}.patch >/dev/null
+t0=$(now); "$SWP" apply AGB_22.12_PATCH_0001 >/dev/null; t1=$(now)
+apply0_ms=$(ms "$t0" "$t1")
+
+FIRST=$((HOSTS / 5))
+LG_OUT="$S1/loadgen.out"
+"$LOADGEN" --controller "$SW_PATCH_CONTROLLER" --enrolment-token-file "$S1/enrolment.token" --hosts "$HOSTS" \
+    --first-batch "$FIRST" --prefix sim \
+    --installed fixture-alpha-1.0-1.noarch --installed fixture-beta-1.0-1.noarch --installed fixture-gamma-1.0-1.noarch \
+    >"$LG_OUT" 2>&1 &
+LG_PID=$!
+PIDS+=("$LG_PID")
+wait_count "$LG_OUT" "^ready $FIRST " 1 120 "$LG_PID"
+
+# wave ID HOSTS: applies ID with HOSTS simulated agents connected; sets apply_ms, wave_s (first
+# host told -> every host reported), total_s (apply start -> every host reported), rate (reports/s),
+# cpu_ms_per_report (controller CPU during the apply and the wave / HOSTS), lg_cpu_s (the loadgen's),
+# other_cpu_s (every other process on the machine meanwhile: the cores are shared), told_ms (apply
+# start -> the first agent told: the apply's own work, including waking every held poll).
+wave() {
+    local id="$1" n="$2" before c0 l0 m0 ta tb line news_ts all_ts out
+    before=$(grep -c '^all-reported' "$LG_OUT" || true)
+    sleep 1
+    c0=$(cpu_ticks "$CTL_PID"); l0=$(cpu_ticks "$LG_PID"); m0=$(machine_busy_ticks)
+    ta=$(now); out=$("$SWP" apply "$id"); tb=$(now)
+    grep -q "is now in the repo" <<<"$out" || die "apply $id failed: $out"
+    wait_count "$LG_OUT" '^all-reported' $((before + 1)) 120 "$LG_PID"
+    local dc dl dm
+    dc=$(($(cpu_ticks "$CTL_PID") - c0)); dl=$(($(cpu_ticks "$LG_PID") - l0)); dm=$(($(machine_busy_ticks) - m0))
+    cpu_ms_per_report=$(echo "scale=3; $dc * 1000 / $TICK / $n" | bc)
+    lg_cpu_s=$(echo "scale=2; $dl / $TICK" | bc)
+    other_cpu_s=$(echo "scale=2; ($dm - $dc - $dl) / $TICK" | bc)
+    line=$(grep '^all-reported' "$LG_OUT" | tail -1)
+    all_ts=$(echo "$line" | awk '{print $3}')
+    news_ts=$(grep '^news' "$LG_OUT" | tail -1 | awk '{print $3}')
+    apply_ms=$(ms "$ta" "$tb")
+    told_ms=$(ms "$ta" "$news_ts")
+    wave_s=$(secs "$news_ts" "$all_ts")
+    total_s=$(secs "$ta" "$all_ts")
+    rate=$(echo "$n / ($all_ts - $news_ts)" | bc)
+    wave_p50=$(echo "$line" | awk '{print $4}'); wave_p99=$(echo "$line" | awk '{print $5}')
+}
+log "   apply with $FIRST hosts"
+wave AGB_22.12_PATCH_0002 "$FIRST"
+apply1_ms=$apply_ms; wave1_s=$wave_s; total1_s=$total_s; rate1=$rate; cpu1=$cpu_ms_per_report; lgcpu1=$lg_cpu_s
+told1_ms=$told_ms; other1=$other_cpu_s
+
+log "   the other $((HOSTS - FIRST)) hosts join"
+kill -USR1 "$LG_PID"
+wait_count "$LG_OUT" "^ready $HOSTS " 1 300 "$LG_PID"
+join_s=$(grep "^ready $HOSTS " "$LG_OUT" | awk '{print $3}')
+sleep 3
+log "   steady state: ${STEADY}s of polls at the default interval"
+c0=$(cpu_ticks "$CTL_PID"); l0=$(cpu_ticks "$LG_PID"); t0=$(now)
+sleep "$STEADY"
+steady_cpu=$(echo "scale=1; ($(cpu_ticks "$CTL_PID") - $c0) * 100 / $TICK / ($(now) - $t0)" | bc)
+steady_lg_cpu=$(echo "scale=1; ($(cpu_ticks "$LG_PID") - $l0) * 100 / $TICK / ($(now) - $t0)" | bc)
+steady_rss=$(rss_mib "$CTL_PID")
+steady_threads=$(awk '/^Threads/{print $2}' "/proc/$CTL_PID/status")
+steady_fds=$(ls "/proc/$CTL_PID/fd" | wc -l)
+polls_line=$(grep '^stats' "$LG_OUT" | tail -1)
+
+log "   sw-patch query-hosts x 10"
+QH=()
+for ((r = 0; r < 10; r++)); do
+    t0=$(now); "$SWP" query-hosts >"$S1/query-hosts.txt"; t1=$(now)
+    QH+=("$(ms "$t0" "$t1")")
+done
+listed=$(($(wc -l <"$S1/query-hosts.txt") - 2))
+[ "$listed" -eq "$HOSTS" ] || die "query-hosts lists $listed hosts, expected $HOSTS"
+QJ=()
+for ((r = 0; r < 5; r++)); do
+    t0=$(now)
+    curl -sf -o /dev/null -H "Authorization: Bearer $(cat "$SW_PATCH_TOKEN_FILE")" "$SW_PATCH_CONTROLLER/v1/query_hosts"
+    t1=$(now)
+    QJ+=("$(ms "$t0" "$t1")")
+done
+qh_bytes=$(curl -sf -H "Authorization: Bearer $(cat "$SW_PATCH_TOKEN_FILE")" "$SW_PATCH_CONTROLLER/v1/query_hosts" | wc -c)
+
+log "   apply with $HOSTS hosts"
+wave AGB_22.12_PATCH_0003 "$HOSTS"
+apply5_ms=$apply_ms; wave5_s=$wave_s; total5_s=$total_s; rate5=$rate; cpu5=$cpu_ms_per_report; lgcpu5=$lg_cpu_s
+told5_ms=$told_ms; other5=$other_cpu_s
+p50_5=$wave_p50; p99_5=$wave_p99
+# Every host out of date, nobody pending, all three patches partially applied.
+"${WATCH[@]}" wait --hosts "$HOSTS" --prefix sim- --current no --no-interim --timeout 10 \
+    --patch AGB_22.12_PATCH_0001=Partial-Apply --patch AGB_22.12_PATCH_0002=Partial-Apply \
+    --patch AGB_22.12_PATCH_0003=Partial-Apply >/dev/null || die "patch states after the apply wave are wrong"
+end_rss=$(rss_mib "$CTL_PID")
+end_hwm=$(hwm_mib "$CTL_PID")
+stop_pid "$LG_PID"
+lg_errors=$(grep '^stats' "$LG_OUT" | tail -1 | sed -n 's/.* errors=\([0-9]*\).*/\1/p')
+stop_pid "$CTL_PID"
+
+# ==== 2. 50 real agents =========================================================================
+log "2. $AGENTS real patch-agent processes"
+S2="$WORK/s2"
+new_controller "$S2" "${BASE[@]}"
+make_patch AGB_22.12_PATCH_0010 "$FIX/fixture-alpha-1.0-2.noarch.rpm"
+"$SWP" upload "$WORK/AGB_22.12_PATCH_0010.patch" >/dev/null
+names=()
+for ((i = 1; i <= AGENTS; i++)); do names+=("$(printf 'agent-%03d' "$i")"); done
+for ((i = 0; i < AGENTS; i += 4)); do   # rpm -i, a few at a time
+    seeding=()
+    for name in "${names[@]:i:4}"; do
+        seed_root "$S2/roots/$name" "${BASE[@]}" &
+        seeding+=($!)
+    done
+    for pid in "${seeding[@]}"; do wait "$pid" || die "seeding a root failed"; done
+done
+for name in "${names[@]}"; do
+    [ -n "$(ls -A "$S2/roots/$name")" ] || die "seeding $S2/roots/$name failed"
+done
+AGENT_PIDS=()
+for name in "${names[@]}"; do
+    start_agent "$name" "$S2/roots/$name" "$S2"
+    AGENT_PIDS+=("$AGENT_PID")
+done
+"${WATCH[@]}" wait --hosts "$AGENTS" --prefix agent- --current yes --timeout 60 >/dev/null ||
+    { tail -5 "$WORK"/agents/agent-001/agent.log >&2; die "the $AGENTS agents did not all report"; }
+sleep 2
+RSS0=()
+for pid in "${AGENT_PIDS[@]}"; do RSS0+=("$(rss_mib "$pid")"); done
+
+t0=$(now)
+out=$("$SWP" apply AGB_22.12_PATCH_0010)
+grep -q "is now in the repo" <<<"$out" || die "apply failed: $out"
+reported_s=$("${WATCH[@]}" wait --hosts "$AGENTS" --prefix agent- --current no --no-interim \
+    --patch AGB_22.12_PATCH_0010=Partial-Apply --since "$t0" --timeout 60) || die "the agents did not all report the apply"
+
+"${WATCH[@]}" install "${names[@]}" --since-file "$S2/install.since"
+installed_s=$("${WATCH[@]}" wait --hosts "$AGENTS" --prefix agent- --current yes --installed ok \
+    --patch AGB_22.12_PATCH_0010=Applied --since "$(cat "$S2/install.since")" --timeout 120) ||
+    die "host-install on all agents did not reach Applied"
+for name in "${names[@]}"; do
+    [ "$(rpm --root "$S2/roots/$name" -q fixture-alpha)" = fixture-alpha-1.0-2.noarch ] ||
+        die "$name does not have fixture-alpha-1.0-2 after host-install"
+done
+sleep 3
+RSS1=()
+for pid in "${AGENT_PIDS[@]}"; do RSS1+=("$(rss_mib "$pid")"); done
+stop_agents "${AGENT_PIDS[@]}"
+slow_stops=$KILLED
+stop_pid "$CTL_PID"
+
+# ==== 3. agent overhead: host-install vs rpm -U ================================================
+log "3. host-install of 10 x 1 MiB RPMs vs rpm -U, $RUNS runs each"
+RPMS10="$OUT/agent-bench-rpms"
+mkdir -p "$RPMS10"
+for rel in 1 2; do
+    for i in $(seq -w 1 10); do
+        name="agbench-pkg$i"
+        [ -f "$RPMS10/$name-1.0-$rel.noarch.rpm" ] && continue
+        top="$WORK/rpmbuild"
+        SOURCE_DATE_EPOCH=1700000000 rpmbuild -bb --quiet --define "_topdir $top" \
+            --define "pkgname $name" --define "pkgver 1.0" --define "pkgrel $rel" \
+            --define "payload_kind random" --define "payload_bytes 1048576" --define "_binary_payload w.ufdio" \
+            --define "_build_id_links none" "$SHARED/fixtures/test-rpm.spec" >/dev/null 2>&1 ||
+            die "rpmbuild of $name-1.0-$rel failed"
+        mv "$top/RPMS/noarch/$name-1.0-$rel.noarch.rpm" "$RPMS10/"
+    done
+done
+S3="$WORK/s3"
+new_controller "$S3" "$RPMS10"/agbench-pkg*-1.0-1.noarch.rpm
+make_patch AGB_22.12_PATCH_0020 "$RPMS10"/agbench-pkg*-1.0-2.noarch.rpm
+"$SWP" upload "$WORK/AGB_22.12_PATCH_0020.patch" >/dev/null
+out=$("$SWP" apply AGB_22.12_PATCH_0020)
+grep -q "is now in the repo" <<<"$out" || die "apply failed: $out"
+seed_root "$S3/template" "$RPMS10"/agbench-pkg*-1.0-1.noarch.rpm
+# overhead_runs LABEL HOME: RUNS x (host-install on a fresh agent and root; rpm -U into a fresh
+# root), with HOME set for both (it selects ~/.rpmmacros). Sets AGENT_T, RPM_T (s) and SPLIT_MED
+# (ms: request -> agent starts, query, download + transaction set-up, transaction -> reported).
+overhead_runs() {
+    local label="$1" home="$2" r name pid res total phases split c
+    AGENT_T=(); RPM_T=(); local results=()
+    for ((r = 1; r <= RUNS; r++)); do
+        name=$(printf 'ovh-%s-%02d' "$label" "$r")
+        cp -a "$S3/template" "$S3/root-$name"
+        HOME="$home" start_agent "$name" "$S3/root-$name" "$S3"
+        pid=$AGENT_PID
+        "${WATCH[@]}" wait --hosts 1 --prefix "$name" --current no --no-interim --timeout 60 >/dev/null ||
+            die "agent $name did not report"
+        sync
+        res=$("${WATCH[@]}" time-install "$name" --timeout 120) || die "host-install on $name failed"
+        read -r total phases <<<"$res"
+        AGENT_T+=("$total"); results+=("$res")
+        [ "$(rpm --root "$S3/root-$name" -qa 'agbench-pkg*' | grep -c -- '-1.0-2.noarch$')" = 10 ] ||
+            die "host-install on $name did not upgrade the 10 packages"
+        stop_agents "$pid"
+
+        cp -a "$S3/template" "$S3/root-rpm-$name"
+        sync
+        t0=$(now)
+        HOME="$home" rpm --root "$S3/root-rpm-$name" -U "$RPMS10"/agbench-pkg*-1.0-2.noarch.rpm 2>/dev/null ||
+            die "rpm -U failed"
+        t1=$(now)
+        RPM_T+=("$(echo "$t1 - $t0" | bc -l)")
+        rm -rf "$S3/root-$name" "$S3/root-rpm-$name"
+    done
+    # "total query:T download:T transaction:T ..." (s after the request each phase was first seen).
+    split=$(printf '%s\n' "${results[@]}" | awk '{
+        delete t
+        for (i = 2; i <= NF; i++) { split($i, kv, ":"); t[kv[1]] = kv[2] }
+        printf "%d %d %d %d\n", 1000 * t["query"], 1000 * (t["download"] - t["query"]),
+            1000 * (t["transaction"] - t["download"]), 1000 * ($1 - t["transaction"]) }')
+    SPLIT_MED=()
+    for c in 1 2 3 4; do SPLIT_MED+=("$(median $(awk -v c="$c" '{print $c}' <<<"$split"))"); done
+}
+# Debian's rpm computes %_dbpath with a shell (%(bash -c 'echo ~/.rpmdb')) at every expansion; on
+# RPM-based hosts it is a literal. The second variant gives both tools a literal one.
+LITERAL_HOME="$WORK/literal-dbpath-home"
+mkdir -p "$LITERAL_HOME"
+echo "%_dbpath $(rpm --eval '%_dbpath')" >"$LITERAL_HOME/.rpmmacros"
+overhead_runs deb "$HOME"
+agent_med=$(printf '%.3f' "$(median "${AGENT_T[@]}")"); rpm_med=$(printf '%.3f' "$(median "${RPM_T[@]}")")
+ratio=$(echo "scale=2; $agent_med / $rpm_med" | bc)
+AGENT_T_DEB=("${AGENT_T[@]}"); RPM_T_DEB=("${RPM_T[@]}"); split_med=("${SPLIT_MED[@]}")
+overhead_runs lit "$LITERAL_HOME"
+agent_med_lit=$(printf '%.3f' "$(median "${AGENT_T[@]}")"); rpm_med_lit=$(printf '%.3f' "$(median "${RPM_T[@]}")")
+ratio_lit=$(echo "scale=2; $agent_med_lit / $rpm_med_lit" | bc)
+split_med_lit=("${SPLIT_MED[@]}")
+stop_pid "$CTL_PID"
+
+# ==== report ===================================================================================
+q_med=$(median "${QH[@]}"); q_max=$(maximum "${QH[@]}")
+qj_med=$(median "${QJ[@]}")
+rss0_med=$(median "${RSS0[@]}"); rss0_max=$(maximum "${RSS0[@]}")
+rss1_med=$(median "${RSS1[@]}"); rss1_max=$(maximum "${RSS1[@]}")
+inc_ratio=$(echo "scale=2; $cpu5 / $cpu1" | bc)
+printf '\nMachine: %s, %s cores, load average %s at the start; %d simulated agents (one loadgen process\n' \
+    "$(lscpu | sed -n 's/^Model name: *//p')" "$(nproc)" "$LOAD_AT_START" "$HOSTS"
+printf 'sharing the cores with the controller), %d real agents\n' "$AGENTS"
+
+printf '\n1. One controller, %d simulated agents (2 connections each, polls held %s s)\n' "$HOSTS" 25
+printf '   enrol + hello + first reports: %d hosts in %s s, %d more in %s s\n' "$FIRST" \
+    "$(grep "^ready $FIRST " "$LG_OUT" | awk '{print $3}')" $((HOSTS - FIRST)) "$join_s"
+printf '   steady: controller %s %% of a core, loadgen %s %%; %s threads, %s descriptors\n' \
+    "$steady_cpu" "$steady_lg_cpu" "$steady_threads" "$steady_fds"
+printf '   query-hosts runs (ms): %s; the REST call alone (curl): median %s ms for %d bytes\n' "${QH[*]}" "$qj_med" "$qh_bytes"
+printf '   %-12s %9s %9s %8s %12s %10s %15s %13s %11s\n' "apply with" "apply ms" "told ms" "wave s" "apply->all s" \
+    "reports/s" "ctl CPU/report" "loadgen CPU s" "others' s"
+printf '   %-12s %9s\n' "0 hosts" "$apply0_ms"
+printf '   %-12s %9s %9s %8s %12s %10s %12s ms %13s %11s\n' "$FIRST hosts" "$apply1_ms" "$told1_ms" "$wave1_s" "$total1_s" \
+    "$rate1" "$cpu1" "$lgcpu1" "$other1"
+printf '   %-12s %9s %9s %8s %12s %10s %12s ms %13s %11s\n' "$HOSTS hosts" "$apply5_ms" "$told5_ms" "$wave5_s" "$total5_s" \
+    "$rate5" "$cpu5" "$lgcpu5" "$other5"
+printf '   (apply ms: sw-patch apply; told ms: until the first agent hears of it; wave: first agent told ->\n'
+printf '   every agent reported; others'"'"': CPU used meanwhile by processes other than the controller and the loadgen)\n'
+printf '   (a report = the agent'"'"'s repomd/primary/comps GETs + the authenticated report; report round trip in the %d-host wave: p50 %s ms, p99 %s ms)\n' \
+    "$HOSTS" "$p50_5" "$p99_5"
+printf '   controller RSS: %s MiB steady, %s MiB after the queries and apply waves (peak %s MiB); loadgen errors: %s\n' \
+    "$steady_rss" "$end_rss" "$end_hwm" "${lg_errors:-?}"
+printf '\n2. %d real agents: apply -> all reported %s s; host-install of all -> Applied %s s\n' "$AGENTS" "$reported_s" "$installed_s"
+printf '\n3. 10 x 1 MiB RPMs, %d runs each; host-install = request -> the agent reported success\n' "$RUNS"
+printf '   Debian rpm config:  host-install %s s, rpm -U %s s (medians %s / %s)\n' \
+    "$(printf '%.3f/' "${AGENT_T_DEB[@]}" | sed 's:/$::')" "$(printf '%.3f/' "${RPM_T_DEB[@]}" | sed 's:/$::')" "$agent_med" "$rpm_med"
+printf '     median split (ms): request -> agent starts %s, query %s, download + transaction set-up %s,\n' \
+    "${split_med[0]}" "${split_med[1]}" "${split_med[2]}"
+printf '     transaction + scripts + re-query + final report %s\n' "${split_med[3]}"
+printf '   literal %%_dbpath:   host-install %s s, rpm -U %s s (medians %s / %s)\n' \
+    "$(printf '%.3f/' "${AGENT_T[@]}" | sed 's:/$::')" "$(printf '%.3f/' "${RPM_T[@]}" | sed 's:/$::')" "$agent_med_lit" "$rpm_med_lit"
+printf '     median split (ms): %s, %s, %s, %s\n' "${split_med_lit[@]}"
+printf '   %d of %d agents were still running 2 s after SIGTERM (stop() waits for the held poll) and were killed\n' \
+    "$slow_stops" "$AGENTS"
+printf '\n4. idle agent VmRSS (MiB): after its first report median %s, max %s; after host-install median %s, max %s\n' \
+    "$rss0_med" "$rss0_max" "$rss1_med" "$rss1_max"
+
+printf '\n%-62s %14s %12s %s\n' "figure" "measured" "target" "verdict"
+row() { printf '%-62s %14s %12s %s\n' "$1" "$2" "$3" "$4"; }
+row "sw-patch query-hosts, $HOSTS hosts (median / max of 10)" "$q_med / $q_max ms" "<= 300 ms" "$(verdict "$q_max" '<=' 300)"
+row "controller RSS, $HOSTS agents connected (steady)" "$steady_rss MiB" "<= 200 MiB" "$(verdict "$steady_rss" '<=' 200)"
+row "controller RSS after 16 query_hosts calls and the apply waves" "$end_rss MiB" "<= 200 MiB" "$(verdict "$end_rss" '<=' 200)"
+row "controller CPU, steady polling (% of one core)" "$steady_cpu %" "-" "info"
+row "apply with $HOSTS hosts (sw-patch apply; 0 hosts: $apply0_ms ms)" "$apply5_ms ms" "-" "info"
+row "$HOSTS hosts re-report after apply (first told -> all)" "$wave5_s s" "-" "info"
+row "controller throughput in the re-report wave" "$rate5 reports/s" "-" "info"
+row "incremental: CPU/report at $HOSTS vs $FIRST hosts" "${inc_ratio}x" "<= 1.5x" "$(verdict "$inc_ratio" '<=' 1.5)"
+row "$AGENTS agents: apply -> all reported, Partial-Apply" "$reported_s s" "<= 3 s" "$(verdict "$reported_s" '<=' 3)"
+row "$AGENTS agents: host-install all -> Applied" "$installed_s s" "-" "info"
+row "host-install 10 RPMs / rpm -U (median of $RUNS)" "${ratio}x" "<= 1.2x" "$(verdict "$ratio" '<=' 1.2)"
+row "  the same with a literal %_dbpath (as on RPM-based hosts)" "${ratio_lit}x" "<= 1.2x" "$(verdict "$ratio_lit" '<=' 1.2)"
+row "idle patch-agent VmRSS (max of $AGENTS, after host-install)" "$rss1_max MiB" "<= 20 MiB" "$(verdict "$rss1_max" '<=' 20)"
+printf '\nTotal: %d s\n' $(($(date +%s) - BENCH_START))
