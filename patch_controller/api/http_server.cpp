@@ -504,6 +504,10 @@ private:
             return;
         }
         if (!ec) {
+            // Responses are written whole; without this, a response of more than one segment on a
+            // keep-alive connection waits ~40 ms for the client's delayed ACK (Nagle).
+            beast::error_code nodelay_ec;
+            socket.set_option(tcp::no_delay(true), nodelay_ec);
             beast::error_code remote_ec;
             auto endpoint = socket.remote_endpoint(remote_ec);
             std::string remote = remote_ec ? "unknown" : endpoint_text(endpoint.address(), endpoint.port());

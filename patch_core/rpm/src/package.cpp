@@ -74,6 +74,13 @@ void init_librpm() {
         if (rpmReadConfigFiles(nullptr, nullptr) != 0) {
             throw RpmError("librpm: cannot read the rpm configuration (rpmReadConfigFiles failed)");
         }
+        // Debian defines %_dbpath as %(bash -c 'echo ~/.rpmdb'): every expansion (each database
+        // open, each transaction) would start a shell. Expand it once and pin the result.
+        char* dbpath = rpmExpand("%{_dbpath}", nullptr);
+        if (dbpath != nullptr && dbpath[0] == '/') {
+            rpmPushMacro(nullptr, "_dbpath", nullptr, dbpath, RMIL_CMDLINE);
+        }
+        free(dbpath);  // NOLINT(cppcoreguidelines-no-malloc): rpmExpand's contract
     });
 }
 
