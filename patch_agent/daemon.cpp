@@ -19,9 +19,10 @@ constexpr auto REJECTED_HOLD = std::chrono::seconds(60);
 // Progress reports during an install are at most this frequent.
 constexpr auto PROGRESS_INTERVAL = std::chrono::milliseconds(250);
 
-HttpClientOptions http_options(const AgentConfig& config) {
+HttpClientOptions http_options(const AgentConfig& config, const std::atomic<bool>* abort = nullptr) {
     HttpClientOptions o;
     o.ca_file = config.ca_file;
+    o.abort = abort;
     return o;
 }
 
@@ -80,7 +81,7 @@ InstallerConfig installer_config(const AgentConfig& c) {
 AgentDaemon::AgentDaemon(AgentConfig config)
     : config_(std::move(config)),
       worker_http_(http_options(config_)),
-      poll_http_(http_options(config_)),
+      poll_http_(http_options(config_, &stopping_)),
       installer_(installer_config(config_), worker_http_),
       session_(config_),
       boot_id_(proto::to_hex(signing::random_bytes(6))) {}
@@ -174,6 +175,9 @@ void AgentDaemon::poll_loop() {
                 });
             }
         } catch (const std::exception& e) {
+            if (stopping_) {
+                break;
+            }
             log("cannot reach the controller: " + core::format_error_chain(e) + " (retrying)");
             if (!pause(backoff)) {
                 break;

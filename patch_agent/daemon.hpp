@@ -59,6 +59,7 @@ private:
     void log(const std::string& message) const;
 
     AgentConfig config_;
+    std::atomic<bool> stopping_{false};  ///< Before the clients: the poll client watches it.
     HttpClient worker_http_;
     HttpClient poll_http_;
     Installer installer_;
@@ -68,7 +69,6 @@ private:
     std::condition_variable wake_;
     Work pending_;
     bool worker_busy_ = false;
-    std::atomic<bool> stopping_{false};
     std::uint64_t seen_counter_ = 0;   ///< Latest op_counter the controller told us.
 
     // Worker-thread state (guarded by mutex_ where the poller reads it).

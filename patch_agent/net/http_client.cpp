@@ -143,6 +143,11 @@ std::string advice(CURLcode rc) {
     }
 }
 
+// libcurl calls this about once a second while idle and on every transfer; non-zero aborts.
+int abort_check(void* flag, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    return static_cast<const std::atomic<bool>*>(flag)->load() ? 1 : 0;
+}
+
 }  // namespace
 
 struct HttpClient::Impl {
@@ -228,7 +233,15 @@ long HttpClient::Impl::perform(const Request& request, Sink& sink) {
         curl_easy_setopt(handle, CURLOPT_HTTPHEADER, header_list.get());
     }
 
+    if (options.abort != nullptr) {
+        curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, abort_check);
+        curl_easy_setopt(handle, CURLOPT_XFERINFODATA, options.abort);
+    }
     CURLcode rc = curl_easy_perform(handle);
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+        throw core::Error("request to " + shown + " abandoned: the agent is stopping");
+    }
     if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         throw core::Error(
             "response from " + shown + " is larger than " + std::to_string(sink.max_bytes) +

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -15,6 +16,9 @@ struct HttpClientOptions {
     std::chrono::milliseconds connect_timeout{5000};
     std::filesystem::path ca_file;  ///< Trust for https:// URLs; empty = the system store.
     std::uint64_t max_response_bytes = 64ULL << 20U;  ///< In-memory bodies larger than this fail.
+    /// When set and true, a running request is abandoned within about a second (it throws): lets a
+    /// daemon stop without waiting out a long poll.
+    const std::atomic<bool>* abort = nullptr;
 };
 
 struct HttpResult {
