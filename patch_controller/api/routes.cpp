@@ -198,7 +198,7 @@ HttpResponse ApiRoutes::handle(const HttpRequest& request) {
     } else if (verb == "show") {
         response = json_response(200, service_.show(args));
     } else if (verb == "query_hosts") {
-        response = json_response(200, service_.query_hosts());
+        response = {200, "application/json", service_.query_hosts(flag(request, "brief")), {}, {}, {}};
     } else if (verb == "what_requires") {
         response = op_response(service_.what_requires(args));
     } else if (verb == "query_dependencies") {

@@ -1087,6 +1087,7 @@ void PatchService::agent_report(const core::protocol::AgentReport& report, const
     }
     h.report = r;
     h.agent = report;
+    cache_report_json(h);
     // A report computed before the last apply/remove was published says nothing about it: it
     // updates the host but does not take the host out of the interim lists.
     if (report.op_counter >= interim_counter_) {
@@ -1105,6 +1106,7 @@ void PatchService::host_report(core::HostReport report, bool detailed) {
     }
     h.last_seen = now_seconds();
     h.report = report;
+    cache_report_json(h);
     if (detailed) {
         tracker_.host_reported(std::move(report));
     } else {
@@ -1175,50 +1177,74 @@ nlohmann::json PatchService::show(std::vector<std::string> ids) {
     return json{{"metadata", metadata}, {"contents", contents}, {"error", error}};
 }
 
-nlohmann::json PatchService::query_hosts() {
-    std::shared_lock data(data_mutex_);
-    json hosts = json::array();
-    std::int64_t now = now_seconds();
-    for (const auto& [id, h] : hosts_) {
-        bool out_of_date = h.report.out_of_date;
-        const bool stale = is_stale(h, now);
-        json host = {{"ip", h.ip},
-                     {"hostname", h.hostname},
-                     {"patch_current", !out_of_date},
-                     {"requires_reboot", out_of_date && !tracker_.is_insvc_patching_allowed() ? true : h.requires_reboot},
-                     {"allow_insvc_patching", tracker_.is_insvc_patching_allowed()},
-                     {"secs_since_ack", now - h.last_seen},
-                     {"patch_failed", h.patch_failed},
-                     {"stale_details", false},
-                     {"installed", h.report.installed},
-                     {"to_remove", h.report.to_remove},
-                     {"missing_pkgs", h.report.missing_pkgs},
-                     {"duplicated_pkgs", h.agent ? json(h.agent->duplicated_pkgs) : json::object()},
-                     {"nodetype", h.report.nodetype},
-                     {"subfunctions", h.report.subfunctions},
-                     {"sw_version", h.report.sw_version},
-                     {"state", h.state},
-                     {"install_pending", h.install_pending},
-                     {"install_status", h.install_status},
-                     {"install_reject_reason", h.install_status == "rejected" ? h.install_reason : std::string()},
-                     {"interim_state", tracker_.is_host_in_interim(id)},
-                     {"stale", stale}};
-        if (h.agent) {
-            host["personality"] = h.agent->personality;
-            host["locked"] = h.agent->locked;
-            host["failure_reason"] = h.agent->failure_reason;
-            host["query_error"] = h.agent->query_error;
-            host["repo_revision"] = h.agent->repo_revision;
-            host["agent_version"] = h.agent->agent_version;
-            if (h.agent->install && h.agent->install->status == "running") {
-                host["install_progress"] = {{"phase", h.agent->install->phase},
-                                            {"done", h.agent->install->done},
-                                            {"total", h.agent->install->total}};
-            }
+void PatchService::cache_report_json(HostStatus& h) {
+    // Members of an object without its braces: query_hosts() splices them into each entry.
+    auto members = [](const json& object) {
+        std::string text = object.dump(-1, ' ', false, json::error_handler_t::replace);
+        return text.size() > 2 ? text.substr(1, text.size() - 2) : std::string();
+    };
+    json brief = {{"hostname", h.hostname},
+                  {"nodetype", h.report.nodetype},
+                  {"subfunctions", h.report.subfunctions},
+                  {"sw_version", h.report.sw_version}};
+    json lists = {{"installed", h.report.installed},
+                  {"to_remove", h.report.to_remove},
+                  {"missing_pkgs", h.report.missing_pkgs},
+                  {"duplicated_pkgs", h.agent ? json(h.agent->duplicated_pkgs) : json::object()}};
+    if (h.agent) {
+        brief["personality"] = h.agent->personality;
+        brief["locked"] = h.agent->locked;
+        brief["failure_reason"] = h.agent->failure_reason;
+        brief["query_error"] = h.agent->query_error;
+        brief["repo_revision"] = h.agent->repo_revision;
+        brief["agent_version"] = h.agent->agent_version;
+        if (h.agent->install && h.agent->install->status == "running") {
+            brief["install_progress"] = {{"phase", h.agent->install->phase},
+                                         {"done", h.agent->install->done},
+                                         {"total", h.agent->install->total}};
         }
-        hosts.push_back(std::move(host));
     }
-    return json{{"data", hosts}};
+    h.brief_json = members(brief);
+    h.lists_json = members(lists);
+}
+
+std::string PatchService::query_hosts(bool brief) {
+    std::shared_lock data(data_mutex_);
+    const std::int64_t now = now_seconds();
+    const bool insvc = tracker_.is_insvc_patching_allowed();
+    std::string out = "{\"data\": [";
+    bool first = true;
+    for (const auto& [id, h] : hosts_) {
+        const bool out_of_date = h.report.out_of_date;
+        // The live fields: they change without a report (time, interim lists, install requests).
+        const json live = {{"ip", h.ip},
+                           {"patch_current", !out_of_date},
+                           {"requires_reboot", out_of_date && !insvc ? true : h.requires_reboot},
+                           {"allow_insvc_patching", insvc},
+                           {"secs_since_ack", now - h.last_seen},
+                           {"patch_failed", h.patch_failed},
+                           {"stale_details", false},
+                           {"state", h.state},
+                           {"install_pending", h.install_pending},
+                           {"install_status", h.install_status},
+                           {"install_reject_reason", h.install_status == "rejected" ? h.install_reason : std::string()},
+                           {"interim_state", tracker_.is_host_in_interim(id)},
+                           {"stale", is_stale(h, now)}};
+        std::string entry = live.dump(-1, ' ', false, json::error_handler_t::replace);
+        entry.pop_back();  // '}'
+        if (!h.brief_json.empty()) {
+            entry += ',' + h.brief_json;
+        }
+        if (!brief && !h.lists_json.empty()) {
+            entry += ',' + h.lists_json;
+        }
+        entry += '}';
+        out += first ? "" : ", ";
+        out += entry;
+        first = false;
+    }
+    out += "]}";
+    return out;
 }
 
 bool PatchService::all_in_state(std::vector<std::string> ids, const std::string& state) {

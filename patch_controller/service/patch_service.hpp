@@ -68,7 +68,10 @@ public:
     // Queries (JSON in the reference's shapes).
     nlohmann::json query(const std::string& show, const std::string& release);
     nlohmann::json show(std::vector<std::string> ids);
-    nlohmann::json query_hosts();
+    /// The host table as JSON text (`{"data": [...]}`, spec §3.7 fields plus ours). `brief`
+    /// leaves out the package lists (installed, to_remove, missing_pkgs, duplicated_pkgs): what
+    /// a table needs, a fraction of the bytes with thousands of hosts.
+    std::string query_hosts(bool brief = false);
     nlohmann::json query_dependencies(std::vector<std::string> ids, bool recursive);
     nlohmann::json query_app_dependencies();
     /// True if every ID exists and its patch state is exactly `state` (is_applied/is_available).
@@ -152,7 +155,12 @@ private:
         bool install_acked = false;  ///< The agent reported it runs install_request: stop repeating it.
         std::string install_status;  ///< Last outcome: "", "running", "ok", "failed", "rejected".
         std::string install_reason;
+        /// The report's part of the query_hosts entry, serialised when the report arrives (members
+        /// only, no braces), so a query over thousands of hosts only adds the live fields.
+        std::string brief_json;
+        std::string lists_json;  ///< The package lists, for the full view.
     };
+    static void cache_report_json(HostStatus& h);
     bool is_stale(const HostStatus& h, std::int64_t now) const;
     void notify_agents(const std::string& hostname) const {
         if (notify_agents_) {

@@ -42,7 +42,7 @@ ExitCode wait_for_install_complete(Context& ctx, const std::string& host) {
         ctx.sleep(interval);
         HostInstallPoller::Step step;
         try {
-            step = poller.observe(ctx.client().get(api_target("query_hosts")));
+            step = poller.observe(ctx.client().get(api_target("query_hosts", {}, {{"brief", "yes"}})));
         } catch (const TransportError&) {
             step = poller.observe_unreachable();
         }
@@ -73,7 +73,11 @@ void setup_query_hosts(CLI::App& app, Context& ctx) {
     auto* sub = app.add_subcommand("query-hosts", "Query patch states for hosts in the system.");
     add_format_option(sub, *opts);
     sub->callback([&ctx, opts] {
-        Response response = ctx.client().get(api_target("query_hosts"));
+        // The table needs no package lists: ask for the brief view (a reference controller
+        // ignores the parameter and sends everything, which the table handles too).
+        const bool table = !opts->json() && !ctx.global.debug;
+        Response response = ctx.client().get(
+            table ? api_target("query_hosts", {}, {{"brief", "yes"}}) : api_target("query_hosts"));
         if (opts->json()) {
             ctx.print(format_json(response.body));
         } else if (ctx.global.debug) {

@@ -312,7 +312,7 @@ TEST_CASE("host-install polls query_hosts until the host is idle", "[sw_patch][c
     cli.vars["SW_PATCH_POLL_INTERVAL"] = "0.25";
     CHECK(cli.run({"host-install", "--force", "compute-0"}) == 0);
     CHECK(server.targets().front() == "POST /v1/host_install_async/compute-0/force");
-    CHECK(server.targets().back() == "GET /v1/query_hosts");
+    CHECK(server.targets().back() == "GET /v1/query_hosts?brief=yes");
     CHECK(cli.out.str() == "..\nInstallation was successful.\n");
     CHECK(cli.sleeps == std::vector<double>{0.25, 0.25, 0.25});
 }
