@@ -248,9 +248,11 @@ void AgentDaemon::work_loop() {
     }
 }
 
-void AgentDaemon::requery(std::uint64_t op_counter) {
+void AgentDaemon::requery(std::uint64_t op_counter, bool rpmdb_only) {
     try {
-        QueryResult result = installer_.query();
+        // After an install the repository is the one the install just read (the op_counter has
+        // not moved): only the rpmdb changed.
+        QueryResult result = rpmdb_only && last_query_ ? installer_.query(last_query_->repo) : installer_.query();
         last_query_ = std::move(result);
         query_error_.clear();
         // Only a successful query answers for this counter (a failed one keeps the old answer).
@@ -321,6 +323,11 @@ void AgentDaemon::send_report() {
 
 void AgentDaemon::run_install(const proto::InstallCommand& command) {
     last_install_request_ = command.request_id;
+    std::uint64_t counter_at_start = 0;
+    {
+        std::lock_guard lock(mutex_);
+        counter_at_start = seen_counter_;
+    }
     log("install requested (" + command.request_id + (command.force ? ", force" : "") + ")");
     installing_ = true;
     install_status_ = proto::InstallStatusReport{command.request_id, "running", "", "query", 0, 0};
@@ -362,11 +369,14 @@ void AgentDaemon::run_install(const proto::InstallCommand& command) {
     install_status_->reason = outcome.reason;
     install_status_->phase.clear();
     std::uint64_t counter = 0;
+    bool counter_moved = false;
     {
         std::lock_guard lock(mutex_);
+        counter_moved = seen_counter_ != counter_at_start;
         counter = seen_counter_;
     }
-    requery(counter);
+    // The last query's index is still the repository if no operation happened since it.
+    requery(counter, !counter_moved && query_counter_ == counter_at_start && query_error_.empty());
     send_report();
 }
 

@@ -425,8 +425,12 @@ Installer::Installer(InstallerConfig config, HttpClient& http)
 }
 
 QueryResult Installer::query() {
+    return query(fetch_repo_index(http_, config_.repo_url, config_.limits));
+}
+
+QueryResult Installer::query(RepoIndex repo) {
     QueryResult result;
-    result.repo = fetch_repo_index(http_, config_.repo_url, config_.limits);
+    result.repo = std::move(repo);
     result.installed = rpm::list_installed(config_.root);
     result.repo_revision = result.repo.revision;
     result.plan =
