@@ -47,12 +47,14 @@ std::int64_t rpmdb_mtime_ns(const std::filesystem::path& dir) {
 // Forwards installer progress into the report, throttled.
 class ProgressReporter : public InstallProgress {
 public:
-    ProgressReporter(std::function<void(const std::string&, std::size_t, std::size_t, bool)> sink)
-        : sink_(std::move(sink)) {}
+    explicit ProgressReporter(std::function<void(const std::string&, std::size_t, std::size_t, bool)> sink)
+        : sink_(std::move(sink)), last_(std::chrono::steady_clock::now()) {}
     void on_progress(const std::string& phase, std::size_t done, std::size_t total, const std::string&) override {
+        // Every report is a round trip that the install waits for: a quick install sends only
+        // its start and end, a long one a report per interval.
         const auto now = std::chrono::steady_clock::now();
         const bool phase_changed = phase != phase_;
-        if (!phase_changed && now - last_ < PROGRESS_INTERVAL) {
+        if (now - last_ < PROGRESS_INTERVAL) {
             return;
         }
         phase_ = phase;

@@ -180,6 +180,9 @@ long HttpClient::Impl::perform(const Request& request, Sink& sink) {
     curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer);
     // Without NOSIGNAL libcurl uses SIGALRM for DNS timeouts, which is unsafe in threads.
     curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+    // 16 KiB (the default) means 64 reads and writes per MiB of package; 512 KiB is libcurl's
+    // maximum and cuts a loopback download of ten 1 MiB packages by about a third.
+    curl_easy_setopt(handle, CURLOPT_BUFFERSIZE, 512L * 1024L);
     curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https,file");
     curl_easy_setopt(handle, CURLOPT_USERAGENT, "patch-agent/1");
     curl_easy_setopt(
