@@ -425,7 +425,10 @@ Installer::Installer(InstallerConfig config, HttpClient& http)
 }
 
 QueryResult Installer::query() {
-    return query(fetch_repo_index(http_, config_.repo_url, config_.limits));
+    RepoIndex index = fetch_repo_index(http_, config_.repo_url, config_.limits,
+                                       last_index_ ? &*last_index_ : nullptr);
+    last_index_ = index;
+    return query(std::move(index));
 }
 
 QueryResult Installer::query(RepoIndex repo) {

@@ -124,6 +124,7 @@ private:
     InstallerConfig config_;
     HttpClient& http_;
     HostFlags flags_;
+    std::optional<RepoIndex> last_index_;  ///< Reused while repomd names the same files.
 };
 
 }  // namespace patching::agent

@@ -413,6 +413,11 @@ std::map<std::string, std::vector<std::string>> parse_comps(
 
 RepoIndex fetch_repo_index(
     HttpClient& http, const std::string& base_url, const RepoLimits& limits) {
+    return fetch_repo_index(http, base_url, limits, nullptr);
+}
+
+RepoIndex fetch_repo_index(
+    HttpClient& http, const std::string& base_url, const RepoLimits& limits, const RepoIndex* previous) {
     std::string base = base_url;
     while (base.ends_with('/')) {
         base.pop_back();
@@ -427,6 +432,18 @@ RepoIndex fetch_repo_index(
         fail(
             repomd_url, "repomd.xml lists no primary metadata: check the repository on the server");
     }
+    auto group_entry = repomd.data.find("group");
+    if (group_entry == repomd.data.end()) {
+        group_entry = repomd.data.find("group_gz");
+    }
+    if (previous != nullptr && group_entry != repomd.data.end() && !previous->primary_checksum.empty() &&
+        previous->primary_checksum == primary->second.checksum &&
+        previous->group_checksum == group_entry->second.checksum) {
+        RepoIndex same = *previous;
+        same.revision = repomd.revision;
+        return same;
+    }
+    index.primary_checksum = primary->second.checksum;
     std::string primary_url = base + "/" + primary->second.location;
     std::string raw = *fetch(http, primary_url, limits, false);
     verify_checksum(raw, primary->second, primary_url);
@@ -439,6 +456,7 @@ RepoIndex fetch_repo_index(
         group = repomd.data.find("group_gz");
     }
     if (group != repomd.data.end()) {
+        index.group_checksum = group->second.checksum;
         std::string group_url = base + "/" + group->second.location;
         std::string group_raw = *fetch(http, group_url, limits, false);
         verify_checksum(group_raw, group->second, group_url);

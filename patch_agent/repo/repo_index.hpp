@@ -38,6 +38,10 @@ struct RepoIndex {
     std::vector<RepoPackage> packages;  ///< Source packages left out.
     /// comps group id (e.g. "updates-controller-worker") -> package names, in file order.
     std::map<std::string, std::vector<std::string>> groups;
+    /// repomd.xml's checksums of the primary and group files this index was read from ("" when
+    /// the groups came from a plain comps.xml): equal checksums mean an unchanged index.
+    std::string primary_checksum;
+    std::string group_checksum;
 };
 
 /// Limits that keep a hostile or broken repository from exhausting the host.
@@ -84,5 +88,10 @@ std::map<std::string, std::vector<std::string>> parse_comps(
 /// status, checksum mismatch, unsupported compression, parse error, limits).
 RepoIndex fetch_repo_index(
     HttpClient& http, const std::string& base_url, const RepoLimits& limits = {});
+/// The same, but when repomd.xml names the same primary and group files as `previous` (same
+/// checksums), returns `previous` without fetching or parsing them again: a query then costs
+/// one small GET.
+RepoIndex fetch_repo_index(HttpClient& http, const std::string& base_url, const RepoLimits& limits,
+                           const RepoIndex* previous);
 
 }  // namespace patching::agent

@@ -291,6 +291,30 @@ TEST_CASE("A createrepo_c repository is read through file:// URLs", "[agent][rep
     }
 }
 
+TEST_CASE("An unchanged repository is not fetched again; a changed one is", "[agent][repo]") {
+    if (!have_createrepo()) {
+        return;
+    }
+    Repo repo;
+    HttpClient http;
+    RepoIndex first = fetch_repo_index(http, repo.url(), {}, nullptr);
+    CHECK_FALSE(first.primary_checksum.empty());
+    CHECK_FALSE(first.group_checksum.empty());
+    // Proof that primary is not read again: make it unreadable garbage. The index still comes
+    // back whole, because repomd names the same checksum.
+    write_file(repo.data_file("primary"), "garbage");
+    RepoIndex again = fetch_repo_index(http, repo.url(), {}, &first);
+    CHECK(again.packages.size() == first.packages.size());
+    CHECK(again.groups == first.groups);
+    // A republished repository (one package fewer) names another primary: read afresh.
+    fs::remove(repo.dir() / "fixture-delta-1.0-1.noarch.rpm");
+    std::string out;
+    REQUIRE(run_command("createrepo_c --quiet '" + repo.dir().string() + "'", &out) == 0);
+    RepoIndex changed = fetch_repo_index(http, repo.url(), {}, &first);
+    CHECK(changed.packages.size() == first.packages.size() - 1);
+    CHECK(changed.primary_checksum != first.primary_checksum);
+}
+
 TEST_CASE("Groups come from <base>/comps.xml when repomd has none", "[agent][repo]") {
     if (!have_createrepo()) {
         return;
