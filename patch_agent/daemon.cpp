@@ -47,24 +47,21 @@ std::int64_t rpmdb_mtime_ns(const std::filesystem::path& dir) {
 // Forwards installer progress into the report, throttled.
 class ProgressReporter : public InstallProgress {
 public:
-    explicit ProgressReporter(std::function<void(const std::string&, std::size_t, std::size_t, bool)> sink)
+    explicit ProgressReporter(std::function<void(const std::string&, std::size_t, std::size_t)> sink)
         : sink_(std::move(sink)), last_(std::chrono::steady_clock::now()) {}
     void on_progress(const std::string& phase, std::size_t done, std::size_t total, const std::string&) override {
         // Every report is a round trip that the install waits for: a quick install sends only
         // its start and end, a long one a report per interval.
         const auto now = std::chrono::steady_clock::now();
-        const bool phase_changed = phase != phase_;
         if (now - last_ < PROGRESS_INTERVAL) {
             return;
         }
-        phase_ = phase;
         last_ = now;
-        sink_(phase, done, total, phase_changed);
+        sink_(phase, done, total);
     }
 
 private:
-    std::function<void(const std::string&, std::size_t, std::size_t, bool)> sink_;
-    std::string phase_;
+    std::function<void(const std::string&, std::size_t, std::size_t)> sink_;
     std::chrono::steady_clock::time_point last_{};
 };
 
@@ -250,11 +247,10 @@ void AgentDaemon::work_loop() {
     }
 }
 
-void AgentDaemon::requery(std::uint64_t op_counter, bool rpmdb_only) {
+void AgentDaemon::requery(std::uint64_t op_counter) {
     try {
-        // After an install the repository is the one the install just read (the op_counter has
-        // not moved): only the rpmdb changed.
-        QueryResult result = rpmdb_only && last_query_ ? installer_.query(last_query_->repo) : installer_.query();
+        // An unchanged repository costs one GET of repomd.xml (the installer keeps the index).
+        QueryResult result = installer_.query();
         last_query_ = std::move(result);
         query_error_.clear();
         // Only a successful query answers for this counter (a failed one keeps the old answer).
@@ -325,11 +321,6 @@ void AgentDaemon::send_report() {
 
 void AgentDaemon::run_install(const proto::InstallCommand& command) {
     last_install_request_ = command.request_id;
-    std::uint64_t counter_at_start = 0;
-    {
-        std::lock_guard lock(mutex_);
-        counter_at_start = seen_counter_;
-    }
     log("install requested (" + command.request_id + (command.force ? ", force" : "") + ")");
     installing_ = true;
     install_status_ = proto::InstallStatusReport{command.request_id, "running", "", "query", 0, 0};
@@ -338,7 +329,7 @@ void AgentDaemon::run_install(const proto::InstallCommand& command) {
     } catch (const std::exception& e) {
         log("cannot report the install start: " + core::format_error_chain(e));
     }
-    ProgressReporter progress([&](const std::string& phase, std::size_t done, std::size_t total, bool) {
+    ProgressReporter progress([&](const std::string& phase, std::size_t done, std::size_t total) {
         install_status_->phase = phase;
         install_status_->done = done;
         install_status_->total = total;
@@ -371,14 +362,11 @@ void AgentDaemon::run_install(const proto::InstallCommand& command) {
     install_status_->reason = outcome.reason;
     install_status_->phase.clear();
     std::uint64_t counter = 0;
-    bool counter_moved = false;
     {
         std::lock_guard lock(mutex_);
-        counter_moved = seen_counter_ != counter_at_start;
         counter = seen_counter_;
     }
-    // The last query's index is still the repository if no operation happened since it.
-    requery(counter, !counter_moved && query_counter_ == counter_at_start && query_error_.empty());
+    requery(counter);
     send_report();
 }
 

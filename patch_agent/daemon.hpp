@@ -48,7 +48,7 @@ private:
 
     void poll_loop();
     void work_loop();
-    void requery(std::uint64_t op_counter, bool rpmdb_only = false);
+    void requery(std::uint64_t op_counter);
     void run_install(const core::protocol::InstallCommand& command);
     void send_report();
     core::protocol::AgentReport build_report();

@@ -81,9 +81,6 @@ public:
     /// Fetches the repository index and compares it with the rpmdb. Throws core::Error (naming
     /// the URL or the rpmdb) if either cannot be read.
     QueryResult query();
-    /// query() against an index already fetched: re-reads only the rpmdb (after an install, the
-    /// repository has not changed unless the controller says so).
-    QueryResult query(RepoIndex repo);
 
     /// Runs an install. Unless the node is locked or `request.force`, it is REJECTED with the
     /// reference's reason "Node must be locked." and nothing is touched. Otherwise: installing
@@ -123,6 +120,9 @@ private:
 
     InstallerConfig config_;
     HttpClient& http_;
+    /// The plan of `repo` against the rpmdb as it is now.
+    QueryResult query(RepoIndex repo);
+
     HostFlags flags_;
     std::optional<RepoIndex> last_index_;  ///< Reused while repomd names the same files.
 };

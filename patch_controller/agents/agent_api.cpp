@@ -67,8 +67,13 @@ HttpResponse AgentApi::handle(const HttpRequest& request) {
             return refuse(request, refusal->status, refusal->message);
         }
         const AgentCaller& caller = std::get<AgentCaller>(auth);
-        service_.agent_seen(caller.hostname, address_of(request.remote));
-        HttpResponse response = request.path == proto::PATH_POLL ? poll(caller, request) : report(caller, request);
+        HttpResponse response;
+        if (request.path == proto::PATH_POLL) {
+            service_.agent_seen(caller.hostname, address_of(request.remote));  // a report records it itself
+            response = poll(caller, request);
+        } else {
+            response = report(caller, request);
+        }
         if (!response.deferred) {
             AgentRegistry::sign(caller, response);
         }
@@ -131,9 +136,7 @@ std::optional<HttpResponse> AgentApi::news_for(const AgentCaller& caller, std::u
     reply.op_counter = news.op_counter;
     reply.send_report = news.send_report;
     reply.install = news.install;
-    HttpResponse response = json_reply(200, proto::to_json(reply));
-    AgentRegistry::sign(caller, response);
-    return response;
+    return json_reply(200, proto::to_json(reply));
 }
 
 HttpResponse AgentApi::poll(const AgentCaller& caller, const HttpRequest& request) {
@@ -203,6 +206,7 @@ void AgentApi::notify(const std::string& hostname) {
             continue;
         }
         if (auto news = news_for(held.caller, held.op_counter, held.report_id)) {
+            AgentRegistry::sign(held.caller, *news);
             if (held.response->complete(std::move(*news))) {
                 std::lock_guard lock(polls_mutex_);
                 auto it = polls_.find(held.caller.hostname);

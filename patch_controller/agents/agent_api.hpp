@@ -45,7 +45,7 @@ private:
     HttpResponse hello(const HttpRequest& request);
     HttpResponse poll(const AgentCaller& caller, const HttpRequest& request);
     HttpResponse report(const AgentCaller& caller, const HttpRequest& request);
-    /// The poll reply if the agent has news, else nullopt.
+    /// The poll reply (unsigned) if the agent has news, else nullopt.
     std::optional<HttpResponse> news_for(const AgentCaller& caller, std::uint64_t op_counter,
                                          const std::string& report_id) const;
     HttpResponse refuse(const HttpRequest& request, int status, const std::string& message) const;

@@ -52,24 +52,6 @@ fs::path agent_binary() {
 }
 
 // waitpid with a deadline: the status (128+signal if killed), or nullopt on timeout.
-std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (true) {
-        int status = 0;
-        const pid_t r = ::waitpid(pid, &status, WNOHANG);
-        if (r == pid) {
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        if (r < 0 && errno != EINTR) {
-            return -1;
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            return std::nullopt;
-        }
-        std::this_thread::sleep_for(5ms);
-    }
-}
-
 // Random bytes for nonces and tokens (tests only: std::random_device is good enough here).
 std::string random_bytes(std::size_t n) {
     static std::random_device device;

@@ -67,24 +67,6 @@ fs::path controller_binary() { return binary_dir() / "patch_controller" / "patch
 fs::path builder_binary() { return binary_dir() / "patch_build" / "patch-build"; }
 
 // waitpid with a deadline; returns the status code (128+signal) or nullopt on timeout.
-std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (true) {
-        int status = 0;
-        pid_t r = ::waitpid(pid, &status, WNOHANG);
-        if (r == pid) {
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        if (r < 0 && errno != EINTR) {
-            return -1;
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            return std::nullopt;
-        }
-        std::this_thread::sleep_for(5ms);
-    }
-}
-
 }  // namespace
 
 // ------------------------------------------------------------------------------------------

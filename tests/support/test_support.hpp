@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace patching::test {
@@ -32,5 +36,9 @@ void write_file(const std::filesystem::path& path, const std::string& data);
 
 /// Runs a shell command, returns its exit status; stdout+stderr are captured into `output`.
 int run_command(const std::string& command, std::string* output = nullptr);
+
+/// Reaps child `pid` if it exits within `timeout`: its exit code (128 + signal if killed), -1 if
+/// it is not our child, nullopt if it still runs.
+std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout);
 
 }  // namespace patching::test
