@@ -33,9 +33,8 @@ while getopts "H:a:r:w:b:h" opt; do
     esac
 done
 [ "$(id -u)" = 0 ] || { echo "agent_bench.sh: run as root (patch-agent installs into its roots)" >&2; exit 1; }
-for tool in rpm rpmbuild createrepo_c python3 bc; do
-    command -v "$tool" >/dev/null || { echo "agent_bench.sh: $tool is missing" >&2; exit 1; }
-done
+source "$HERE/scripts/lib.sh"
+need_tools cmake ninja rpm rpmbuild createrepo_c python3 bc awk getconf lscpu
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then
     cmake -S "$HERE" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi

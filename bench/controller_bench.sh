@@ -10,6 +10,8 @@
 # Usage: bench/controller_bench.sh [-n PATCHES] [-r RUNS] [-b BUILD_DIR]
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$HERE/scripts/lib.sh"
+need_tools cmake ninja rpmbuild createrepo_c python3 bc awk lscpu
 SHARED="${PATCHING_SHARED_DIR:-$HERE/../shared}"
 N=1000
 RUNS=3

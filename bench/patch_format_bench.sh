@@ -8,6 +8,8 @@
 # Targets (issue #2): build <= 2.0 s, verify <= 1.2 s, each < 64 MiB peak RSS, output <= 0.5 % larger.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$HERE/scripts/lib.sh"
+need_tools cmake ninja rpmbuild tar gzip md5sum sha256sum bc lscpu /usr/bin/time
 SHARED="${PATCHING_SHARED_DIR:-$HERE/../shared}"
 RUNS=3
 BUILD="$HERE/build/release"

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Configures and builds into build/<preset-like dir> (default build/release, Release with tests).
+# Configures and builds into $BUILD_DIR (default build/release: Release, tests configured).
+#   usage: scripts/build.sh [TARGET...]     (no targets: everything, tests included)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${BUILD_DIR:-$HERE/build/release}"
 cmake -S "$HERE" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" \
     -DPATCHING_FIXTURES_DIR="${PATCHING_FIXTURES_DIR:-$HERE/../shared/fixtures}" >/dev/null
-cmake --build "$BUILD" -j "$(nproc)"
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
+cmake --build "$BUILD" -j "$(nproc)" ${targets[@]+"${targets[@]}"}

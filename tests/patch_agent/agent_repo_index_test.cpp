@@ -67,7 +67,7 @@ const char* const COMPS = R"(<?xml version="1.0" encoding="UTF-8"?>
 
 bool have_createrepo() {
     if (run_command("command -v createrepo_c") != 0) {
-        WARN("skipped: createrepo_c is not installed (scripts/install-deps.sh installs it)");
+        patching::test::skip_test("createrepo_c is not installed (scripts/install-deps.sh installs it)");
         return false;
     }
     return true;

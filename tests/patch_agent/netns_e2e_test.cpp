@@ -342,11 +342,11 @@ TEST_CASE(
     "TLS",
     "[agent][e2e][netns]") {
     if (::geteuid() != 0) {
-        WARN("skipped: network namespaces need root");
+        patching::test::skip_test("network namespaces need root");
         return;
     }
     if (run_command("command -v ip && command -v openssl && command -v createrepo_c") != 0) {
-        WARN("skipped: ip (iproute2), openssl and createrepo_c are needed");
+        patching::test::skip_test("ip (iproute2), openssl and createrepo_c are needed");
         return;
     }
     if (!patching::test::have_rpmbuild()) {
@@ -356,7 +356,7 @@ TEST_CASE(
     try {
         net.emplace();
     } catch (const NetnsUnavailable& e) {
-        WARN(std::string("skipped: cannot create a network namespace: ") + e.what());
+        patching::test::skip_test(std::string("cannot create a network namespace: ") + e.what());
         return;
     }
 

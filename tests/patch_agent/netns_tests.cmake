@@ -10,5 +10,5 @@ if(TARGET patch-agent AND TARGET patch-controller AND TARGET sw-patch AND TARGET
     target_link_libraries(test_agent_netns PRIVATE
         test_rpm_factory test_support Catch2::Catch2 Threads::Threads patching::warnings)
     add_dependencies(test_agent_netns patch-agent patch-controller sw-patch patch-build patch-keys)
-    catch_discover_tests(test_agent_netns PROPERTIES TIMEOUT 180)
+    patching_discover_tests(test_agent_netns PROPERTIES TIMEOUT 180)
 endif()

@@ -12,7 +12,7 @@ if(TARGET patch_agent_lib)
             $<TARGET_OBJECTS:test_main>)
         target_link_libraries(test_agent PRIVATE
             patch_agent_lib test_rpm_factory test_support Catch2::Catch2 patching::warnings)
-        catch_discover_tests(test_agent)
+        patching_discover_tests(test_agent)
     endif()
 endif()
 
@@ -36,6 +36,6 @@ if(TARGET patch-agent AND TARGET patch-controller AND TARGET patch-build AND TAR
             test_support test_rpm_factory patching::core patching::core_rpm Catch2::Catch2 CURL::libcurl
             nlohmann_json::nlohmann_json Threads::Threads patching::warnings)
         add_dependencies(test_agent_e2e patch-controller patch-agent patch-build sw-patch)
-        catch_discover_tests(test_agent_e2e)
+        patching_discover_tests(test_agent_e2e)
     endif()
 endif()

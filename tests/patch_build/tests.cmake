@@ -6,4 +6,4 @@ add_executable(test_patch_build
 target_link_libraries(test_patch_build PRIVATE
     patch_build_lib test_forge test_support LibArchive::LibArchive Catch2::Catch2 patching::warnings)
 add_dependencies(test_patch_build patch-build)
-catch_discover_tests(test_patch_build)
+patching_discover_tests(test_patch_build)

@@ -7,5 +7,5 @@ if(TARGET controller_repo)
         $<TARGET_OBJECTS:test_main>)
     target_link_libraries(test_controller_repo PRIVATE
         controller_repo test_support Catch2::Catch2 patching::warnings)
-    catch_discover_tests(test_controller_repo)
+    patching_discover_tests(test_controller_repo)
 endif()

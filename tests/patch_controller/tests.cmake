@@ -17,5 +17,5 @@ if(TARGET patch-controller AND TARGET patch-build)
     if(TARGET sw-patch)
         add_dependencies(test_controller sw-patch)  # controller_cli_test drives the real CLI
     endif()
-    catch_discover_tests(test_controller)
+    patching_discover_tests(test_controller)
 endif()

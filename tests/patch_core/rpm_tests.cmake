@@ -7,4 +7,4 @@ add_executable(test_rpm_transaction
     $<TARGET_OBJECTS:test_main>)
 target_link_libraries(test_rpm_transaction PRIVATE
     patching::core_rpm test_rpm_factory test_support Catch2::Catch2 patching::warnings)
-catch_discover_tests(test_rpm_transaction)
+patching_discover_tests(test_rpm_transaction)

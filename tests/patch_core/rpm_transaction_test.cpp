@@ -36,7 +36,7 @@ namespace {
 
 bool running_as_root() {
     if (::geteuid() != 0) {
-        WARN("skipped: installing RPMs into a root directory needs root (CI runs as root)");
+        patching::test::skip_test("installing RPMs into a root directory needs root (CI runs as root)");
         return false;
     }
     return true;
@@ -287,7 +287,7 @@ TEST_CASE("two versions installed side by side are duplicates", "[rpm][transacti
         return;
     }
     if (patching::test::run_command("command -v rpm") != 0) {
-        WARN("skipped: the rpm tool is needed to install side by side");
+        patching::test::skip_test("the rpm tool is needed to install side by side");
         return;
     }
     TempDir root;
@@ -584,7 +584,7 @@ TEST_CASE(
         return;
     }
     if (patching::test::run_command("command -v rpm") != 0) {
-        WARN("skipped: the rpm tool is needed to install side by side");
+        patching::test::skip_test("the rpm tool is needed to install side by side");
         return;
     }
     TempDir root;

@@ -13,4 +13,4 @@ add_executable(test_patch_core
 target_link_libraries(test_patch_core PRIVATE
     patching::core patching::core_rpm patching::signing test_forge test_support Catch2::Catch2
     LibArchive::LibArchive ZLIB::ZLIB PkgConfig::RPM patching::warnings)
-catch_discover_tests(test_patch_core)
+patching_discover_tests(test_patch_core)

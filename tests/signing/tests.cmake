@@ -9,4 +9,4 @@ target_link_libraries(test_signing PRIVATE
     patching::signing test_support Catch2::Catch2 patching::warnings)
 # The tool test runs the built patch-keys binary.
 add_dependencies(test_signing patch-keys)
-catch_discover_tests(test_signing)
+patching_discover_tests(test_signing)

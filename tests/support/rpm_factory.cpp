@@ -31,7 +31,7 @@ std::string scriptlet(const char* section, const std::string& body) {
 
 bool have_rpmbuild() {
     if (run_command("command -v rpmbuild") != 0) {
-        WARN("skipped: rpmbuild is not installed (scripts/install-deps.sh installs it)");
+        skip_test("rpmbuild is not installed (scripts/install-deps.sh installs it)");
         return false;
     }
     return true;
@@ -87,9 +87,7 @@ std::optional<fs::path> build_rpm(const fs::path& work, const RpmSpec& spec) {
 bool prepare_scriptlet_root(const fs::path& root, const fs::path& work) {
     const fs::path busybox = "/bin/busybox";
     if (!fs::exists(busybox)) {
-        WARN(
-            "skipped: /bin/busybox (Debian package busybox-static) is needed as the root's "
-            "/bin/sh");
+        skip_test("/bin/busybox (Debian package busybox-static) is needed as the root's /bin/sh");
         return false;
     }
     auto shell = build_rpm(work, RpmSpec("fixture-shell").add_preamble("Provides: /bin/sh"));

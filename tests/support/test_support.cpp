@@ -3,6 +3,8 @@
 
 #include <sys/wait.h>
 
+#include <catch2/catch.hpp>
+
 #include <array>
 #include <cerrno>
 #include <thread>
@@ -71,6 +73,10 @@ int run_command(const std::string& command, std::string* output) {
         *output = collected;
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void skip_test(const std::string& reason) {
+    WARN("SKIPPED: " << reason);
 }
 
 std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {

@@ -37,6 +37,11 @@ void write_file(const std::filesystem::path& path, const std::string& data);
 /// Runs a shell command, returns its exit status; stdout+stderr are captured into `output`.
 int run_command(const std::string& command, std::string* output = nullptr);
 
+/// Reports the running test case as skipped: prints "SKIPPED: <reason>", which CTest's
+/// SKIP_REGULAR_EXPRESSION (set for every suite in tests/CMakeLists.txt) turns into a "Skipped"
+/// result instead of a pass. The caller then returns. CI fails when anything is skipped.
+void skip_test(const std::string& reason);
+
 /// Reaps child `pid` if it exits within `timeout`: its exit code (128 + signal if killed), -1 if
 /// it is not our child, nullopt if it still runs.
 std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout);

@@ -131,17 +131,32 @@ TEST_CASE("explicit token files must be readable and not empty", "[sw_patch][con
 
 TEST_CASE(
     "an unreadable default token file sends no token and explains why", "[sw_patch][config]") {
-    if (::geteuid() == 0) {
-        // root reads anything; the mode bits cannot make the file unreadable.
-        SUCCEED("skipped as root");
-        return;
-    }
     FakeEnv fake;
     write_file(fake.dir / "admin.token", "secret");
     ::chmod((fake.dir / "admin.token").c_str(), 0);
-    Settings s = resolve_settings({}, fake.env());
-    CHECK_FALSE(s.token);
-    CHECK_THAT(s.token_hint, Catch::Contains("run as root or set SW_PATCH_TOKEN"));
+    if (::geteuid() != 0) {
+        Settings s = resolve_settings({}, fake.env());
+        CHECK_FALSE(s.token);
+        CHECK_THAT(s.token_hint, Catch::Contains("run as root or set SW_PATCH_TOKEN"));
+        return;
+    }
+    // root reads anything, so the check runs in a child that has become an ordinary user;
+    // its exit status carries the verdict (0: no token, and the hint says what to do).
+    ::chmod(fake.dir.path().c_str(), 0755);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        constexpr uid_t NOBODY = 65534;
+        if (::setgid(NOBODY) != 0 || ::setuid(NOBODY) != 0) {
+            ::_exit(3);
+        }
+        Settings s = resolve_settings({}, fake.env());
+        const bool hinted = s.token_hint.find("run as root or set SW_PATCH_TOKEN") != std::string::npos;
+        ::_exit(s.token ? 1 : hinted ? 0 : 2);
+    }
+    const auto status = patching::test::wait_for_exit(child, std::chrono::seconds(30));
+    INFO("child exit status (1: a token was read, 2: no hint, 3: could not become nobody)");
+    CHECK(status == std::optional<int>(0));
 }
 
 TEST_CASE("poll interval from SW_PATCH_POLL_INTERVAL", "[sw_patch][config]") {

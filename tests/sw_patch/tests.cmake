@@ -17,4 +17,4 @@ target_compile_definitions(test_sw_patch PRIVATE
     SW_PATCH_COMPLETION_SCRIPT="${PROJECT_SOURCE_DIR}/sw_patch/completion/sw-patch.bash")
 add_dependencies(test_sw_patch sw-patch)
 # The prefix keeps the names unique across modules and lets `ctest -R sw_patch` pick these.
-catch_discover_tests(test_sw_patch TEST_PREFIX "sw_patch: ")
+patching_discover_tests(test_sw_patch TEST_PREFIX "sw_patch: ")

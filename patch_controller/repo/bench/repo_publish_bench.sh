@@ -26,9 +26,8 @@ while getopts "n:r:lb:h" opt; do
         *) sed -n '2,12p' "$0"; exit 2 ;;
     esac
 done
-for tool in rpmbuild createrepo_c; do
-    command -v "$tool" >/dev/null || { echo "$tool missing (scripts/install-deps.sh)" >&2; exit 1; }
-done
+source "$HERE/scripts/lib.sh"
+need_tools cmake ninja rpmbuild createrepo_c
 
 RPMS="$HERE/bench/out/repo-rpms"
 mkdir -p "$RPMS"

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Runs the README's two commands as a newcomer would: each in its own fresh Debian 12 root
+# (debootstrap --variant=minbase bookworm), with this working tree and ../shared copied in, and
+# prints how long each took, apt-get included. Run as root on a Debian machine with network access
+# to a Debian mirror (the one in /etc/apt; MIRROR= to override).
+#
+# usage: scripts/fresh-root.sh [demo|test|both]   (default: both)
+#   FRESH_DIR=/var/tmp/patching-fresh   where roots are made (the pristine debootstrap is kept as
+#                                       base/ and copied for each run; REBOOTSTRAP=1 makes it anew)
+#   KEEP=1                              keep the roots afterwards (for a look inside)
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SHARED="$(cd "$HERE/../shared" && pwd)"
+WHAT="${1:-both}"
+FRESH="${FRESH_DIR:-/var/tmp/patching-fresh}"
+MIRROR="${MIRROR:-http://deb.debian.org/debian}"
+case "$WHAT" in demo | test | both) ;; *) sed -n '2,12p' "$0"; exit 2 ;; esac
+[ "$(id -u)" = 0 ] || { echo "fresh-root.sh: run as root (debootstrap and chroot need it)" >&2; exit 1; }
+if ! command -v debootstrap >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+fi
+mkdir -p "$FRESH"
+
+if [ ! -x "$FRESH/base/bin/bash" ] || [ "${REBOOTSTRAP:-0}" = 1 ]; then
+    rm -rf "$FRESH/base.new"
+    echo "fresh-root: debootstrap --variant=minbase bookworm ($MIRROR)"
+    debootstrap --variant=minbase bookworm "$FRESH/base.new" "$MIRROR" >"$FRESH/debootstrap.log" 2>&1 ||
+        { tail -5 "$FRESH/debootstrap.log" >&2; exit 1; }
+    rm -rf "$FRESH/base"
+    mv "$FRESH/base.new" "$FRESH/base"
+fi
+
+MOUNTS=()
+unmount_all() {
+    local i
+    for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
+        umount -l "${MOUNTS[$i]}" 2>/dev/null || true
+    done
+    MOUNTS=()
+}
+trap unmount_all EXIT
+mount_in() {  # mount_in ROOT TARGET mount-args...
+    local target="$1/$2"
+    shift 2
+    mkdir -p "$target"
+    mount "$@" "$target"
+    MOUNTS+=("$target")
+}
+
+# run_fresh NAME COMMAND: a copy of the pristine root, the project inside, COMMAND timed there.
+run_fresh() {
+    local name="$1" command="$2" root="$FRESH/$1"
+    rm -rf "$root"
+    cp -a "$FRESH/base" "$root"
+    # The machine's Debian sources (security updates included), as a real install would have them.
+    if ls /etc/apt/sources.list.d/*.sources >/dev/null 2>&1 && grep -lq 'debian' /etc/apt/sources.list.d/*.sources; then
+        rm -f "$root/etc/apt/sources.list"
+        grep -l 'deb.debian.org\|debian-security' /etc/apt/sources.list.d/*.sources | xargs -r cp -t "$root/etc/apt/sources.list.d/"
+    fi
+    cp /etc/resolv.conf "$root/etc/resolv.conf"
+    mkdir -p "$root/work/main" "$root/work/shared"
+    # The working tree as git sees it (tracked and new files, nothing ignored: no build output).
+    git -C "$HERE" ls-files -z --cached --others --exclude-standard |
+        (cd "$HERE" && xargs -0 tar -cf - --no-recursion) | tar -xf - -C "$root/work/main"
+    cp -a "$SHARED/." "$root/work/shared/"
+    mount_in "$root" proc -t proc proc
+    mount_in "$root" sys -t sysfs sysfs
+    mount_in "$root" dev --bind /dev
+    mount_in "$root" dev/pts -t devpts devpts
+    mount_in "$root" dev/shm -t tmpfs tmpfs
+    mount_in "$root" run -t tmpfs tmpfs
+    local start end rc=0
+    start=$(date +%s.%N)
+    chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        HOME=/root TERM=dumb LANG=C.UTF-8 bash -c "cd /work/main && $command" >"$FRESH/$name.log" 2>&1 || rc=$?
+    end=$(date +%s.%N)
+    unmount_all
+    [ "${KEEP:-0}" = 1 ] || rm -rf "$root"
+    local secs
+    secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%d", b - a }')
+    RESULTS+=("$(printf '%-22s %2dm%02ds  exit %d  (log: %s)' "$command" $((secs / 60)) $((secs % 60)) "$rc" "$FRESH/$name.log")")
+    [ "$rc" -eq 0 ] || { echo "fresh-root: '$command' failed (exit $rc); last lines of $FRESH/$name.log:" >&2; tail -20 "$FRESH/$name.log" >&2; }
+    return "$rc"
+}
+
+RESULTS=()
+status=0
+echo "fresh-root: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) at start"
+if [ "$WHAT" = demo ] || [ "$WHAT" = both ]; then
+    run_fresh demo-root "bash scripts/demo.sh" || status=1
+fi
+if [ "$WHAT" = test ] || [ "$WHAT" = both ]; then
+    run_fresh test-root "bash scripts/test.sh" || status=1
+fi
+echo "fresh-root: from a fresh debootstrap --variant=minbase bookworm root, $(nproc) cores:"
+printf '  %s\n' "${RESULTS[@]}"
+echo "fresh-root: load $(cut -d' ' -f1-3 /proc/loadavg) at the end (other work on the machine slows these figures)"
+exit "$status"
