@@ -4,10 +4,10 @@
 #include "agents/agent_api.hpp"
 #include "agents/agent_registry.hpp"
 #include "api/auth.hpp"
-#include "api/http_server.hpp"
 #include "api/routes.hpp"
-#include "service/patch_service.hpp"
-#include "store/state_store.hpp"
+#include "controller.hpp"
+#include "http/http_server.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
@@ -29,20 +29,21 @@ int run_daemon(const ControllerConfig& config) {
 
     rpm::init_librpm();
     std::filesystem::create_directories(config.state_dir);
-    StateStore store(config.database());
+    SqliteStore store(config.database());
     signing::TrustOptions trust_options;
     trust_options.dev_marker = config.dev_marker;
     if (!std::filesystem::is_directory(config.trust_dir)) {
         throw core::Error("trust directory " + config.trust_dir.string() +
                           " does not exist: create it and put the certificates that sign patches in it");
     }
-    PatchService service(config, store, signing::TrustStore::load(config.trust_dir, trust_options));
-    service.recover();
+    CreaterepoPublisher publisher(config.repo_dir);
+    Controller controller(config, store, signing::TrustStore::load(config.trust_dir, trust_options), publisher);
+    controller.recover();
     Authenticator auth(config);
     AgentRegistry agent_registry(store);
-    AgentApi agents(config, service, agent_registry);
-    service.set_agent_notifier([&agents](const std::string& host) { agents.notify(host); });
-    ApiRoutes routes(config, service, auth, store, &agents);
+    AgentApi agents(config, controller.hosts(), agent_registry);
+    controller.notifier().set([&agents](const std::string& host) { agents.notify(host); });
+    ApiRoutes routes(config, controller, auth);
 
     HttpServerOptions options;
     // Agent reports carry package lists; every other API body is small.
@@ -52,7 +53,11 @@ int run_daemon(const ControllerConfig& config) {
     options.worker_threads = config.worker_threads;
     options.max_file_body = config.max_upload_bytes;
     HttpServer server(
-        options, [&routes](const HttpRequest& r) { return routes.handle(r); },
+        options,
+        [&routes, &agents](const HttpRequest& r) {
+            // The agent protocol authenticates with its own keys; everything else is the REST API.
+            return AgentApi::handles(r.path) ? agents.handle(r) : routes.handle(r);
+        },
         [&routes](const HttpRequest& r) { return routes.body_policy(r); });
     std::uint16_t port = server.listen(config.listen_address, config.listen_port, true);
     std::string endpoints = "http://" + config.listen_address + ":" + std::to_string(port);
@@ -73,7 +78,7 @@ int run_daemon(const ControllerConfig& config) {
     sigwait(&signals, &received);
     std::cout << "patch-controller: stopping (signal " << received << ")" << std::endl;
     server.stop();
-    service.set_agent_notifier(nullptr);
+    controller.notifier().set(nullptr);
     return 0;
 }
 

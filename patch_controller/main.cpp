@@ -5,7 +5,7 @@
 // patch-controller [--config FILE] revoke-host NAME      forget a host's key
 #include "agents/agent_registry.hpp"
 #include "api/auth.hpp"
-#include "store/state_store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "config.hpp"
 #include "daemon.hpp"
 
@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
                 throw core::Error("\"" + core::escape_unprintable(host) + "\" is not a valid host name");
             }
             std::filesystem::create_directories(config.state_dir);
-            controller::StateStore store(config.database());
+            controller::SqliteStore store(config.database());
             controller::AgentRegistry registry(store);
             auto key = registry.enrol(host);
             if (!key) {
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (rest.size() == 2 && rest[0] == "revoke-host") {
-            controller::StateStore store(config.database());
+            controller::SqliteStore store(config.database());
             controller::AgentRegistry registry(store);
             if (!registry.revoke(rest[1])) {
                 throw core::Error("host " + core::escape_unprintable(rest[1]) + " is not enrolled");

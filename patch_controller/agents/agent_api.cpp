@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agents/agent_api.hpp"
 
-#include "service/patch_service.hpp"
+#include "hosts/host_service.hpp"
 
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
@@ -35,7 +35,7 @@ std::string address_of(const std::string& remote) {
 
 }  // namespace
 
-AgentApi::AgentApi(const ControllerConfig& config, PatchService& service, AgentRegistry& registry)
+AgentApi::AgentApi(const ControllerConfig& config, HostService& service, AgentRegistry& registry)
     : config_(config), service_(service), registry_(registry) {}
 
 bool AgentApi::handles(const std::string& path) {
@@ -128,7 +128,7 @@ HttpResponse AgentApi::hello(const HttpRequest& request) {
 
 std::optional<HttpResponse> AgentApi::news_for(const AgentCaller& caller, std::uint64_t op_counter,
                                                const std::string& report_id) const {
-    const PatchService::AgentNews news = service_.agent_news(caller.hostname, report_id);
+    const HostService::AgentNews news = service_.agent_news(caller.hostname, report_id);
     if (news.op_counter == op_counter && !news.send_report && !news.install) {
         return std::nullopt;
     }

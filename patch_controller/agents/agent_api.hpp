@@ -2,7 +2,7 @@
 #pragma once
 
 #include "agents/agent_registry.hpp"
-#include "api/http_server.hpp"
+#include "http/http_server.hpp"
 #include "config.hpp"
 
 #include <map>
@@ -12,7 +12,7 @@
 
 namespace patching::controller {
 
-class PatchService;
+class HostService;
 
 /// The controller's end of the agent protocol (patch_agent/PROTOCOL.md): enrolment, hello,
 /// long polls and reports under /v1/agent/. Polls are answered at once when the agent has news
@@ -21,7 +21,7 @@ class PatchService;
 /// times out. Every refusal is logged with the peer's address.
 class AgentApi {
 public:
-    AgentApi(const ControllerConfig& config, PatchService& service, AgentRegistry& registry);
+    AgentApi(const ControllerConfig& config, HostService& service, AgentRegistry& registry);
 
     /// True for paths this class serves.
     static bool handles(const std::string& path);
@@ -51,7 +51,7 @@ private:
     HttpResponse refuse(const HttpRequest& request, int status, const std::string& message) const;
 
     const ControllerConfig& config_;
-    PatchService& service_;
+    HostService& service_;
     AgentRegistry& registry_;
     mutable std::mutex polls_mutex_;
     std::map<std::string, HeldPoll> polls_;  ///< hostname -> its held poll (one per host)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agents/agent_registry.hpp"
 
-#include "store/state_store.hpp"
+#include "store/store.hpp"
 
 #include <signing/mac.hpp>
 
@@ -31,7 +31,7 @@ std::string header(const HttpRequest& r, std::string_view name) {
 
 }  // namespace
 
-AgentRegistry::AgentRegistry(StateStore& store) : store_(store) {}
+AgentRegistry::AgentRegistry(Store& store) : store_(store) {}
 
 std::optional<std::string> AgentRegistry::stored_key(const std::string& hostname) const {
     auto hex = store_.host_key(hostname);

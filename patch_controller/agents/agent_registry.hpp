@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include "api/http_server.hpp"
+#include "http/http_server.hpp"
 
 #include <patch_core/messages.hpp>
 
@@ -16,7 +16,7 @@
 
 namespace patching::controller {
 
-class StateStore;
+class Store;
 
 /// An authenticated agent request: who sent it and how to sign the answer.
 struct AgentCaller {
@@ -33,13 +33,13 @@ struct AgentRefusal {
 
 /// Enrolled hosts and their sessions (patch_agent/PROTOCOL.md): issues host keys, opens
 /// sessions with the hello handshake, and authenticates every later request (session, sequence
-/// number in a replay window, HMAC). Keys live only in the StateStore, which is read at each
+/// number in a replay window, HMAC). Keys live only in the Store, which is read at each
 /// hello and again for each session once a minute, so `patch-controller enrol-host` and
 /// `revoke-host` take effect on a running daemon. Sessions live only in memory: after a
 /// controller restart agents say hello again, which they do on the first 401. Thread-safe.
 class AgentRegistry {
 public:
-    explicit AgentRegistry(StateStore& store);
+    explicit AgentRegistry(Store& store);
 
     /// Issues a key for a host that has none. nullopt if the host is already enrolled (revoke
     /// it first: a second key for one name would let a newcomer take over a host).
@@ -71,7 +71,7 @@ private:
     void drop_sessions_locked(const std::string& hostname);
     std::optional<std::string> stored_key(const std::string& hostname) const;
 
-    StateStore& store_;
+    Store& store_;
     mutable std::mutex mutex_;
     std::map<std::string, Session> sessions_;       ///< raw session id -> session
     std::map<std::string, std::vector<std::string>> host_sessions_;  ///< hostname -> session ids, oldest first

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include "api/http_server.hpp"
+#include "http/http_server.hpp"
 #include "config.hpp"
 
 #include <map>

@@ -1,101 +1,213 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "api/routes.hpp"
 
-#include "agents/agent_api.hpp"
-
-#include "service/patch_service.hpp"
-#include "store/state_store.hpp"
+#include "controller.hpp"
 
 #include <patch_core/errors.hpp>
 #include <patch_core/patch_id.hpp>
-
-#include <nlohmann/json.hpp>
+#include <patch_core/rest.hpp>
 
 #include <algorithm>
-#include <atomic>
-#include <set>
 
 namespace patching::controller {
 
-using nlohmann::json;
-
 namespace {
 
-// Verbs a reader may call: they change nothing.
-const std::set<std::string>& read_only_verbs() {
-    static const std::set<std::string> verbs = {
-        "",           "query",        "show",         "query_hosts",          "what_requires",
-        "query_dependencies", "is_applied", "is_available", "query_app_dependencies", "commit_dry_run",
-        "audit"};
-    return verbs;
-}
-
-HttpResponse json_response(int status, const json& body) { return {status, "application/json", body.dump(), {}, {}, {}}; }
-
-HttpResponse op_response(const OpResult& r) {
-    return json_response(r.status, json{{"info", r.info}, {"warning", r.warning}, {"error", r.error}});
-}
-
-HttpResponse error_response(int status, const std::string& message) {
-    return json_response(status, json{{"info", ""}, {"warning", ""}, {"error", message}});
-}
-
-bool flag(const HttpRequest& r, const std::string& name) {
-    auto it = r.query.find(name);
-    return it != r.query.end() && (it->second == "yes" || it->second == "true" || it->second == "1");
-}
-
-std::string param(const HttpRequest& r, const std::string& name) {
-    auto it = r.query.find(name);
-    return it == r.query.end() ? std::string() : it->second;
-}
-
-struct Route {
+struct ParsedPath {
     std::string verb;
     std::vector<std::string> args;
 };
 
 // "/v1/apply/A/B" -> {apply, [A, B]}; nullopt for paths outside the API.
-std::optional<Route> parse_route(const std::string& path) {
-    for (const char* prefix : {"/v1", "/patch"}) {
-        std::string p(prefix);
+std::optional<ParsedPath> parse_path(const std::string& path) {
+    for (const std::string p : {"/v1", "/patch"}) {
         if (path == p || path == p + "/") {
-            return Route{"", {}};
+            return ParsedPath{"", {}};
         }
-        if (path.rfind(p + "/", 0) == 0) {
-            Route route;
-            std::string rest = path.substr(p.size() + 1);
-            size_t start = 0;
-            bool first = true;
-            while (start <= rest.size()) {
-                size_t end = rest.find('/', start);
-                std::string seg = rest.substr(start, end == std::string::npos ? std::string::npos : end - start);
-                if (first) {
-                    route.verb = seg;
-                    first = false;
-                } else if (!seg.empty()) {
-                    route.args.push_back(seg);
-                }
-                if (end == std::string::npos) {
-                    break;
-                }
-                start = end + 1;
+        if (path.rfind(p + "/", 0) != 0) {
+            continue;
+        }
+        ParsedPath parsed;
+        const std::string rest = path.substr(p.size() + 1);
+        size_t start = 0;
+        bool first = true;
+        while (start <= rest.size()) {
+            size_t end = rest.find('/', start);
+            std::string seg = rest.substr(start, end == std::string::npos ? std::string::npos : end - start);
+            if (first) {
+                parsed.verb = seg;
+                first = false;
+            } else if (!seg.empty()) {
+                parsed.args.push_back(seg);
             }
-            return route;
+            if (end == std::string::npos) {
+                break;
+            }
+            start = end + 1;
         }
+        return parsed;
     }
     return std::nullopt;
 }
 
+HttpResponse ok_json(std::string body) { return json_response(200, std::move(body)); }
+
+// A refusal by the API layer itself (a missing argument): {"error": message} without the
+// newline of service errors, as the reference's handlers answer.
+struct ApiRefusal {
+    int status;
+    std::string message;
+    std::optional<std::string> body;  ///< A body of another shape, when the reference uses one.
+};
+
 }  // namespace
 
-ApiRoutes::ApiRoutes(const ControllerConfig& config, PatchService& service, Authenticator& auth, StateStore& store,
-                     AgentApi* agents)
-    : config_(config), service_(service), auth_(auth), store_(store), agents_(agents) {}
+std::string RouteCall::param(const std::string& name) const {
+    auto it = request.query.find(name);
+    return it == request.query.end() ? std::string() : it->second;
+}
+
+bool RouteCall::flag(const std::string& name) const {
+    const std::string v = param(name);
+    return v == "yes" || v == "true" || v == "1";
+}
+
+ApiRoutes::ApiRoutes(const ControllerConfig& config, Controller& controller, Authenticator& auth)
+    : config_(config), controller_(controller), auth_(auth) {
+    add_query_routes();
+    add_operation_routes();
+}
+
+void ApiRoutes::add(Route route) {
+    std::string verb = route.verb;
+    routes_.emplace(std::move(verb), std::move(route));
+}
+
+void ApiRoutes::add_query_routes() {
+    QueryService& q = controller_.queries();
+    auto query = [&q](const RouteCall& c) {
+        return ok_json(core::rest::to_json(q.query({c.param("show"), c.param("release")})));
+    };
+    add({"", {"GET"}, true, Role::READER, false, query});
+    add({"query", {"GET"}, true, Role::READER, false, query});
+    add({"show", {"GET"}, true, Role::READER, false,
+         [&q](const RouteCall& c) { return ok_json(core::rest::to_json(q.show(c.args))); }});
+    add({"query_hosts", {"GET"}, true, Role::READER, false, [this](const RouteCall& c) {
+             return ok_json(host_renderer_.render(controller_.hosts().list(), c.flag("brief")));
+         }});
+    add({"what_requires", {"GET"}, true, Role::READER, false,
+         [&q](const RouteCall& c) { return op_response(q.what_requires(c.args)); }});
+    add({"query_dependencies", {"GET"}, true, Role::READER, false, [&q](const RouteCall& c) {
+             return ok_json(core::rest::to_json(q.query_dependencies(c.args, c.flag("recursive"))));
+         }});
+    for (const std::string verb : {"is_applied", "is_available"}) {
+        const std::string state = verb == "is_applied" ? "Applied" : "Available";
+        add({verb, {"GET"}, true, Role::READER, false, [&q, state](const RouteCall& c) {
+                 return ok_json(q.all_in_state(c.args, state) ? "true" : "false");
+             }});
+    }
+    add({"query_app_dependencies", {"GET"}, true, Role::READER, false,
+         [&q](const RouteCall&) { return ok_json(core::rest::to_json(q.app_dependencies())); }});
+    add({"commit_dry_run", {"GET", "POST"}, true, Role::READER, false, [this](const RouteCall& c) {
+             return op_response(controller_.lifecycle().commit({c.args, true}));
+         }});
+    // The audit log names callers and their addresses: admins only, though it changes nothing.
+    add({"audit", {"GET"}, true, Role::ADMIN, false, [this](const RouteCall& c) {
+             const std::string after = c.param("after");
+             if (after.size() > 18 || after.find_first_not_of("0123456789") != std::string::npos) {
+                 throw ApiRefusal{400, "after must be an audit sequence number", {}};
+             }
+             core::rest::AuditReply reply;
+             for (const auto& r : controller_.store().audit_log(std::stoll("0" + after), 1000)) {
+                 reply.audit.push_back({r.seq, r.time, r.caller, r.role, r.remote, r.action, r.target, r.outcome});
+             }
+             return ok_json(core::rest::to_json(reply));
+         }});
+}
+
+void ApiRoutes::add_operation_routes() {
+    LifecycleService& life = controller_.lifecycle();
+    add({"upload", {"POST"}, true, Role::ADMIN, true, [this](const RouteCall& c) {
+             if (!c.request.body_file || !c.request.read_body) {
+                 throw ApiRefusal{400, "no file uploaded: POST the patch as the request body with ?filename=NAME.patch", {}};
+             }
+             // The upload's private directory goes whatever happens, an exception included.
+             struct RemoveDir {
+                 std::filesystem::path dir;
+                 ~RemoveDir() {
+                     std::error_code ec;
+                     std::filesystem::remove_all(dir, ec);
+                 }
+             } remove_dir{c.request.body_file->parent_path()};
+             return op_response(controller_.imports().upload({*c.request.body_file, c.request.read_body}));
+         }});
+    add({"upload_dir", {"POST"}, true, Role::ADMIN, true, [this](const RouteCall& c) {
+             std::vector<std::string> dirs;
+             for (const auto& [k, v] : c.request.query) {
+                 if (k.rfind("dir", 0) == 0) {
+                     dirs.push_back(v);
+                 }
+             }
+             return op_response(controller_.imports().upload_dir(dirs));
+         }});
+    add({"apply", {"POST"}, true, Role::ADMIN, true, [&life](const RouteCall& c) {
+             return op_response(life.apply({c.args, c.flag("skip-semantic")}));
+         }});
+    add({"remove", {"POST"}, true, Role::ADMIN, true, [&life](const RouteCall& c) {
+             return op_response(life.remove(
+                 {c.args, c.flag("removeunremovable"), c.flag("skipappcheck"), c.flag("skip-semantic")}));
+         }});
+    add({"delete", {"POST"}, true, Role::ADMIN, true,
+         [&life](const RouteCall& c) { return op_response(life.delete_patches({c.args})); }});
+    add({"commit", {"POST"}, true, Role::ADMIN, true,
+         [&life](const RouteCall& c) { return op_response(life.commit({c.args, false})); }});
+    for (const std::string verb : {"init_release", "del_release"}) {
+        add({verb, {"POST"}, true, Role::ADMIN, true, [this, verb](const RouteCall& c) {
+                 if (c.args.size() != 1) {
+                     throw ApiRefusal{400, "Release must be specified", {}};
+                 }
+                 ReleaseService& releases = controller_.releases();
+                 return op_response(verb == "init_release" ? releases.init_release(c.args[0])
+                                                           : releases.del_release(c.args[0]));
+             }});
+    }
+    add({"host_install", {"POST"}, true, Role::ADMIN, true,
+         [](const RouteCall&) -> HttpResponse { throw ApiRefusal{400, "Deprecated: Use host_install_async", {}}; }});
+    add({"host_install_async", {"POST"}, true, Role::ADMIN, true, [this](const RouteCall& c) {
+             if (c.args.empty()) {
+                 throw ApiRefusal{400, "Host must be specified for install", {}};
+             }
+             return op_response(controller_.hosts().install(c.args[0], c.args.size() > 1 && c.args[1] == "force"));
+         }});
+    add({"drop_host", {"POST"}, true, Role::ADMIN, true, [this](const RouteCall& c) {
+             if (c.args.empty()) {
+                 throw ApiRefusal{400, "Host must be specified", {}};
+             }
+             controller_.hosts().drop(c.args[0]);
+             return op_response({});
+         }});
+    add({"report_app_dependencies", {"POST"}, true, Role::ADMIN, true, [&life](const RouteCall& c) {
+             const std::string app = c.param("app");
+             if (app.empty()) {
+                 // The reference's own shape for this refusal.
+                 const char* message = "Application name must be given with ?app=NAME";
+                 throw ApiRefusal{400, message, std::string(R"({"error":")") + message + R"(","status":500})"};
+             }
+             life.set_app_dependencies({app, c.args});
+             return ok_json("true");
+         }});
+}
+
+bool ApiRoutes::method_allowed(const Route& route, const HttpRequest& request) {
+    // TODO(issue-9 follow-up): our clients will mark themselves with a header and get 405 for
+    // a method the route does not list; until then every caller may be a reference client.
+    return route.reference ||
+           std::find(route.methods.begin(), route.methods.end(), request.method) != route.methods.end();
+}
 
 std::optional<std::filesystem::path> ApiRoutes::body_policy(const HttpRequest& head) {
-    auto route = parse_route(head.path);
-    if (!route || route->verb != "upload") {
+    auto parsed = parse_path(head.path);
+    if (!parsed || parsed->verb != "upload") {
         return std::nullopt;
     }
     auto caller = auth_.authenticate(head);
@@ -107,7 +219,8 @@ std::optional<std::filesystem::path> ApiRoutes::body_policy(const HttpRequest& h
         throw core::Error("multipart uploads are not supported yet: POST the file itself as application/octet-stream "
                           "with ?filename=NAME.patch (sw-patch upload does this)");
     }
-    std::string name = param(head, "filename");
+    auto it = head.query.find("filename");
+    const std::string name = it == head.query.end() ? std::string() : it->second;
     if (name.size() < 7 || name.substr(name.size() - 6) != ".patch" || !core::is_safe_basename(name)) {
         throw core::Error("File must end in .patch extension: " + core::escape_unprintable(name) +
                           " (give ?filename=NAME.patch)");
@@ -127,17 +240,17 @@ HttpResponse ApiRoutes::serve_repository_file(const std::string& relative) {
     // "/updates//etc/passwd" and "/updates/%2Fetc/passwd" give an absolute path, which
     // operator/ below would put in place of repo_dir: only relative paths are served.
     if (rel.has_root_path()) {
-        return error_response(404, "not found");
+        return refusal_response(404, "not found");
     }
     for (const auto& part : rel) {
         if (part == ".." || part == "." || part.empty()) {
-            return error_response(404, "not found");
+            return refusal_response(404, "not found");
         }
     }
     std::filesystem::path full = config_.repo_dir / rel;
     std::error_code ec;
     if (rel.empty() || !std::filesystem::is_regular_file(full, ec)) {
-        return error_response(404, "not found");
+        return refusal_response(404, "not found");
     }
     std::string type = "application/octet-stream";
     if (full.extension() == ".xml") {
@@ -145,8 +258,19 @@ HttpResponse ApiRoutes::serve_repository_file(const std::string& relative) {
     } else if (full.extension() == ".gz") {
         type = "application/gzip";
     }
-    HttpResponse r{200, type, "", {}, full, {}};
-    return r;
+    return {200, type, "", {}, full, {}};
+}
+
+void ApiRoutes::audit(const RouteCall& call, const std::string& verb, const std::string& outcome) {
+    std::string target;
+    for (const auto& a : call.args) {
+        target += (target.empty() ? "" : " ") + a;
+    }
+    for (const auto& [k, v] : call.request.query) {
+        target += (target.empty() ? "" : " ") + k + "=" + v;
+    }
+    controller_.store().audit(
+        {0, 0, call.caller.name, to_string(call.caller.role), call.request.remote, verb, target, outcome});
 }
 
 HttpResponse ApiRoutes::handle(const HttpRequest& request) {
@@ -156,26 +280,47 @@ HttpResponse ApiRoutes::handle(const HttpRequest& request) {
     if (request.path.rfind("/updates/", 0) == 0 && (request.method == "GET" || request.method == "HEAD")) {
         return serve_repository_file(request.path.substr(9));
     }
-    if (agents_ != nullptr && AgentApi::handles(request.path)) {
-        return agents_->handle(request);
-    }
-    auto route = parse_route(request.path);
-    if (!route) {
-        return error_response(404, "unknown path " + core::escape_unprintable(request.path) + " (the API is under /v1/)");
+    auto parsed = parse_path(request.path);
+    if (!parsed) {
+        return refusal_response(404, "unknown path " + core::escape_unprintable(request.path) +
+                                         " (the API is under /v1/)");
     }
     auto caller = auth_.authenticate(request);
     if (!caller) {
-        return error_response(401, request.headers.contains("authorization")
-                                       ? "the token was rejected: check SW_PATCH_TOKEN or the token file"
-                                       : "authentication required: send 'Authorization: Bearer TOKEN' (sw-patch reads "
-                                         "/etc/patching/admin.token when run as root)");
+        return refusal_response(401, request.headers.contains("authorization")
+                                         ? "the token was rejected: check SW_PATCH_TOKEN or the token file"
+                                         : "authentication required: send 'Authorization: Bearer TOKEN' (sw-patch "
+                                           "reads /etc/patching/admin.token when run as root)");
     }
-    const std::string& verb = route->verb;
-    const bool mutating = !read_only_verbs().contains(verb);
-    // The audit log names callers and their addresses: admins only, though it changes nothing.
-    if ((mutating || verb == "audit") && caller->role != Role::ADMIN) {
-        return error_response(403, "role '" + std::string(to_string(caller->role)) + "' of " + caller->name +
-                                       " may not run '" + verb + "' (admin only)");
+    const std::string& verb = parsed->verb;
+    RouteCall call{request, *caller, std::move(parsed->args)};
+    auto found = routes_.find(verb);
+    if (found == routes_.end()) {
+        // Unknown verbs are treated as operations: admins only, and audited.
+        if (caller->role != Role::ADMIN) {
+            return refusal_response(403, "role '" + std::string(to_string(caller->role)) + "' of " + caller->name +
+                                             " may not run '" + verb + "' (admin only)");
+        }
+        const std::string message = "unknown operation \"" + core::escape_unprintable(verb) + "\"";
+        audit(call, verb, "error: " + message);
+        return refusal_response(404, message);
+    }
+    const Route& route = found->second;
+    if (route.role == Role::ADMIN && caller->role != Role::ADMIN) {
+        return refusal_response(403, "role '" + std::string(to_string(caller->role)) + "' of " + caller->name +
+                                         " may not run '" + verb + "' (admin only)");
+    }
+    if (!method_allowed(route, request)) {
+        return refusal_response(405, "'" + verb + "' takes " + route.methods.front());
+    }
+    if (!route.mutating) {
+        try {
+            return route.handler(call);
+        } catch (const ServiceError& e) {
+            return error_response(e);
+        } catch (const ApiRefusal& r) {
+            return r.body ? json_response(r.status, *r.body) : refusal_response(r.status, r.message);
+        }
     }
     // Operations run one at a time; cap how many may wait so they can never occupy every worker
     // thread and starve the queries.
@@ -183,116 +328,26 @@ HttpResponse ApiRoutes::handle(const HttpRequest& request) {
         std::atomic<int>& count;
         explicit InFlight(std::atomic<int>& c) : count(c) { ++count; }
         ~InFlight() { --count; }
-    };
-    std::optional<InFlight> in_flight;
-    if (mutating) {
-        in_flight.emplace(mutating_in_flight_);
+    } in_flight(mutating_in_flight_);
+    try {
         if (mutating_in_flight_ > std::max(1, config_.worker_threads / 2)) {
-            return error_response(503, "the controller is busy with other operations; retry in a moment");
+            throw Busy("the controller is busy with other operations; retry in a moment");
         }
+        HttpResponse response = route.handler(call);
+        audit(call, verb, response.status == 200 ? "ok" : "HTTP " + std::to_string(response.status));
+        return response;
+    } catch (const ServiceError& e) {
+        const std::string text = e.what();
+        audit(call, verb, "error: " + text.substr(0, text.find('\n')));
+        return error_response(e);
+    } catch (const ApiRefusal& r) {
+        audit(call, verb, "error: " + r.message);
+        return r.body ? json_response(r.status, *r.body) : refusal_response(r.status, r.message);
+    } catch (const std::exception& e) {
+        const std::string text = core::format_error_chain(e);
+        audit(call, verb, "error: " + text.substr(0, text.find('\n')));
+        throw;
     }
-    const auto& args = route->args;
-    HttpResponse response;
-    if (verb.empty() || verb == "query") {
-        response = json_response(200, service_.query(param(request, "show"), param(request, "release")));
-    } else if (verb == "show") {
-        response = json_response(200, service_.show(args));
-    } else if (verb == "query_hosts") {
-        response = {200, "application/json", service_.query_hosts(flag(request, "brief")), {}, {}, {}};
-    } else if (verb == "what_requires") {
-        response = op_response(service_.what_requires(args));
-    } else if (verb == "query_dependencies") {
-        response = json_response(200, service_.query_dependencies(args, flag(request, "recursive")));
-    } else if (verb == "is_applied" || verb == "is_available") {
-        response = json_response(200, json(service_.all_in_state(args, verb == "is_applied" ? "Applied" : "Available")));
-    } else if (verb == "query_app_dependencies") {
-        response = json_response(200, service_.query_app_dependencies());
-    } else if (verb == "commit_dry_run" || verb == "commit") {
-        response = op_response(service_.commit(args, verb == "commit_dry_run"));
-    } else if (verb == "audit") {
-        const std::string after = param(request, "after");
-        if (after.size() > 18 || after.find_first_not_of("0123456789") != std::string::npos) {
-            response = error_response(400, "after must be an audit sequence number");
-        } else {
-            json records = json::array();
-            for (const auto& r : store_.audit_log(std::stoll("0" + after), 1000)) {
-                records.push_back({{"seq", r.seq}, {"time", r.time}, {"caller", r.caller}, {"role", r.role},
-                                   {"remote", r.remote}, {"action", r.action}, {"target", r.target},
-                                   {"outcome", r.outcome}});
-            }
-            response = json_response(200, json{{"audit", records}});
-        }
-    } else if (verb == "upload") {
-        if (!request.body_file || !request.read_body) {
-            response = error_response(400, "no file uploaded: POST the patch as the request body with ?filename=NAME.patch");
-        } else {
-            // The upload's private directory goes whatever happens, an exception included.
-            struct RemoveDir {
-                std::filesystem::path dir;
-                ~RemoveDir() {
-                    std::error_code ec;
-                    std::filesystem::remove_all(dir, ec);
-                }
-            } remove_dir{request.body_file->parent_path()};
-            response = op_response(service_.upload(*request.body_file, request.read_body));
-        }
-    } else if (verb == "upload_dir") {
-        std::vector<std::string> dirs;
-        for (const auto& [k, v] : request.query) {
-            if (k.rfind("dir", 0) == 0) {
-                dirs.push_back(v);
-            }
-        }
-        response = op_response(service_.upload_dir(dirs));
-    } else if (verb == "apply") {
-        response = op_response(service_.apply(args, flag(request, "skip-semantic")));
-    } else if (verb == "remove") {
-        response = op_response(service_.remove(args, flag(request, "removeunremovable"), flag(request, "skipappcheck"),
-                                               flag(request, "skip-semantic")));
-    } else if (verb == "delete") {
-        response = op_response(service_.delete_patches(args));
-    } else if (verb == "init_release" || verb == "del_release") {
-        response = args.size() != 1 ? error_response(400, "Release must be specified")
-                                    : op_response(verb == "init_release" ? service_.init_release(args[0])
-                                                                         : service_.del_release(args[0]));
-    } else if (verb == "host_install") {
-        response = error_response(400, "Deprecated: Use host_install_async");
-    } else if (verb == "host_install_async") {
-        response = args.empty() ? error_response(400, "Host must be specified for install")
-                                : op_response(service_.host_install_async(args[0], args.size() > 1 && args[1] == "force"));
-    } else if (verb == "drop_host") {
-        response = args.empty() ? error_response(400, "Host must be specified") : op_response(service_.drop_host(args[0]));
-    } else if (verb == "report_app_dependencies") {
-        std::string app = param(request, "app");
-        if (app.empty()) {
-            response = json_response(400, json{{"status", 500}, {"error", "Application name must be given with ?app=NAME"}});
-        } else {
-            OpResult r = service_.report_app_dependencies(args, app);
-            response = r.ok() ? json_response(200, json(true)) : op_response(r);
-        }
-    } else {
-        response = error_response(404, "unknown operation \"" + core::escape_unprintable(verb) + "\"");
-    }
-    if (mutating) {
-        json body = json::parse(response.body, nullptr, false);
-        std::string outcome = "ok";
-        if (response.status != 200) {
-            outcome = "HTTP " + std::to_string(response.status);
-        }
-        if (body.is_object() && body.contains("error") && body["error"].is_string() && !body["error"].get<std::string>().empty()) {
-            std::string err = body["error"].get<std::string>();
-            outcome = "error: " + err.substr(0, err.find('\n'));
-        }
-        std::string target;
-        for (const auto& a : args) {
-            target += (target.empty() ? "" : " ") + a;
-        }
-        for (const auto& [k, v] : request.query) {
-            target += (target.empty() ? "" : " ") + k + "=" + v;
-        }
-        store_.audit({0, 0, caller->name, to_string(caller->role), request.remote, verb, target, outcome});
-    }
-    return response;
 }
 
 }  // namespace patching::controller

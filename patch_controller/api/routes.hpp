@@ -2,45 +2,79 @@
 #pragma once
 
 #include "api/auth.hpp"
-#include "api/http_server.hpp"
+#include "api/rest_mapping.hpp"
 #include "config.hpp"
+#include "http/http_server.hpp"
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace patching::controller {
 
-class AgentApi;
-class PatchService;
-class StateStore;
+class Controller;
 
-/// Maps the reference's REST paths (`/v1/<verb>/<args>` and `/patch/<verb>/<args>`) onto
-/// PatchService, with the reference's JSON shapes plus HTTP statuses for machine clients:
-/// 400 malformed, 401 no valid token, 403 role not allowed, 404 unknown patch, 409 wrong
-/// state, 413 too large, 500 internal. Authenticates every request, authorises by role
-/// (readers run queries only) and writes every mutating call to the audit log.
+/// What a route's handler sees: the request, the caller and the path's arguments.
+struct RouteCall {
+    const HttpRequest& request;
+    const Caller& caller;
+    std::vector<std::string> args;  ///< Path segments after the verb, e.g. IDs.
+
+    /// The query parameter, or "".
+    std::string param(const std::string& name) const;
+    /// True for "yes", "true" and "1".
+    bool flag(const std::string& name) const;
+};
+
+/// One entry of the REST route table.
+struct Route {
+    std::string verb;  ///< `/v1/<verb>/...` (and the reference's `/patch/<verb>/...`); "" = `/v1/`
+    /// The methods our own clients send. Reference clients send any method to the reference's
+    /// paths; `reference` says the route is one of those and accepts them.
+    std::vector<std::string> methods;
+    bool reference = true;
+    Role role = Role::READER;  ///< The least role that may call it.
+    bool mutating = false;     ///< Changes state: audited, and counted against the busy limit.
+    /// Produces the reply; throws ServiceError (mapped by rest_mapping) to refuse.
+    std::function<HttpResponse(const RouteCall&)> handler;
+};
+
+/// The REST API under `/v1/` and `/patch/` (the reference's paths, arguments and JSON shapes)
+/// plus the read-only repositories under `/updates/`. Every call is authenticated and
+/// authorised by its route's role; mutating calls are written to the audit log with their
+/// outcome, from the typed result. Services never see HTTP: errors become statuses in
+/// rest_mapping.cpp alone.
 class ApiRoutes {
 public:
-    /// `agents` serves /v1/agent/ (the agent protocol authenticates with its own keys); null
-    /// leaves those paths unserved.
-    ApiRoutes(const ControllerConfig& config, PatchService& service, Authenticator& auth, StateStore& store,
-              AgentApi* agents = nullptr);
+    ApiRoutes(const ControllerConfig& config, Controller& controller, Authenticator& auth);
 
     HttpResponse handle(const HttpRequest& request);
     /// Streams `POST /v1/upload?filename=X.patch` bodies to a fresh private file, after checking
     /// the caller may upload; other bodies stay in memory.
     std::optional<std::filesystem::path> body_policy(const HttpRequest& head);
 
+    /// The route table (for tests and documentation).
+    const std::map<std::string, Route>& routes() const { return routes_; }
+
 private:
+    void add(Route route);
+    void add_query_routes();
+    void add_operation_routes();
+    /// True if the route accepts the request's method (see Route::reference).
+    static bool method_allowed(const Route& route, const HttpRequest& request);
     HttpResponse serve_repository_file(const std::string& relative);
+    void audit(const RouteCall& call, const std::string& verb, const std::string& outcome);
 
     const ControllerConfig& config_;
-    PatchService& service_;
+    Controller& controller_;
     Authenticator& auth_;
-    StateStore& store_;
-    AgentApi* agents_;
+    std::map<std::string, Route> routes_;
     std::atomic<int> mutating_in_flight_{0};
+    HostTableRenderer host_renderer_;
 };
 
 }  // namespace patching::controller

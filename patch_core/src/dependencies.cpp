@@ -183,10 +183,12 @@ CommitPlan commit_plan(
     if (!non_rel.empty()) {
         plan.error = indented_list(
             "A commit cannot be performed with non-REL status patches in the system:\n", non_rel);
+        plan.refusal = CommitRefusal::NON_REL_PATCHES;
         return plan;
     }
     plan.error = unrecognized_error(table, ids);
     if (!plan.error.empty()) {
+        plan.refusal = CommitRefusal::UNKNOWN_IDS;
         return plan;
     }
     plan.commit_list = query_dependencies(table, ids, true).patches;
@@ -202,6 +204,7 @@ CommitPlan commit_plan(
     if (!not_applied.empty()) {
         plan.error = indented_list(
             "The following patches are not applied and cannot be committed:\n", not_applied);
+        plan.refusal = CommitRefusal::NOT_APPLIED;
         plan.commit_list.clear();
         return plan;
     }

@@ -19,3 +19,19 @@ if(TARGET patch-controller AND TARGET patch-build)
     endif()
     patching_discover_tests(test_controller)
 endif()
+
+# test_controller_unit: the controller's services and stores in-process, on the in-memory
+# store, a recording publisher and a fixed clock (no daemon, no createrepo_c): seconds.
+if(TARGET patch_controller_lib)
+    add_executable(test_controller_unit
+        patch_controller/service_catalog_test.cpp
+        patch_controller/service_fixture.cpp
+        patch_controller/service_hosts_test.cpp
+        patch_controller/store_test.cpp
+        $<TARGET_OBJECTS:test_main>)
+    target_link_libraries(test_controller_unit PRIVATE
+        patch_controller_lib test_support Catch2::Catch2 patching::warnings)
+    target_compile_definitions(test_controller_unit PRIVATE
+        PATCHING_TESTDATA_DIR="${CMAKE_CURRENT_SOURCE_DIR}/patch_controller/testdata")
+    catch_discover_tests(test_controller_unit TEST_PREFIX "controller unit: ")
+endif()

@@ -82,10 +82,19 @@ struct CleanupFile {
     auto operator<=>(const CleanupFile&) const = default;
 };
 
+/// Which check of commit_plan() refused the commit.
+enum class CommitRefusal {
+    NONE,
+    NON_REL_PATCHES,  ///< Step 1: some patch in the system is not REL.
+    UNKNOWN_IDS,      ///< Step 2: an ID of the request is unknown.
+    NOT_APPLIED,      ///< Step 4: a patch to commit is not applied.
+};
+
 /// Result of commit_plan().
 struct CommitPlan {
     /// Non-empty if the commit is refused; the exact reference text, newline-terminated.
     std::string error;
+    CommitRefusal refusal = CommitRefusal::NONE;  ///< Set with `error`.
     std::vector<std::string> commit_list;  ///< Sorted recursive closure of the request.
     std::vector<CleanupFile> cleanup;      ///< Sorted, unique.
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "store/database.hpp"
+#include "store/sqlite/database.hpp"
 
 #include <sqlite3.h>
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "store/store.hpp"
+
 #include <patch_core/errors.hpp>
 
 #include <cstdint>
@@ -13,11 +15,6 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace patching::controller {
-
-/// The controller's state database failed (I/O, corruption, full disk...).
-class StoreError : public core::Error {
-    using core::Error::Error;
-};
 
 /// One prepared statement. Bind with 1-based indexes, then step().
 class Statement {
@@ -47,7 +44,7 @@ private:
 
 /// An SQLite database in WAL mode with full synchronous commits, so a crash at any point
 /// leaves either the old or the new state of each transaction. Not thread-safe: callers
-/// serialise access (the StateStore holds a mutex).
+/// serialise access (SqliteStore holds a mutex).
 class Database {
 public:
     explicit Database(const std::filesystem::path& path);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "api/http_server.hpp"
+#include "http/http_server.hpp"
 
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>

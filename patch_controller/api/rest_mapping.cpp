@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "api/rest_mapping.hpp"
+
+#include <patch_core/rest.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+namespace patching::controller {
+
+using nlohmann::json;
+
+namespace {
+
+std::string lines_text(const std::vector<std::string>& lines) {
+    std::string text;
+    for (const auto& line : lines) {
+        text += line + "\n";
+    }
+    return text;
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// Members of an object without its braces, to splice into a host entry.
+std::string members(const json& object) {
+    std::string text = dump(object);
+    return text.size() > 2 ? text.substr(1, text.size() - 2) : std::string();
+}
+
+}  // namespace
+
+int http_status(ErrorKind kind) {
+    switch (kind) {
+        case ErrorKind::INVALID: return 400;
+        case ErrorKind::INVALID_PATCH: return 422;
+        case ErrorKind::NOT_FOUND: return 404;
+        case ErrorKind::CONFLICT: return 409;
+        case ErrorKind::BUSY: return 503;
+        case ErrorKind::INTERNAL: return 500;
+    }
+    return 500;
+}
+
+HttpResponse json_response(int status, std::string body) {
+    HttpResponse r;
+    r.status = status;
+    r.content_type = "application/json";
+    r.body = std::move(body);
+    return r;
+}
+
+HttpResponse op_response(const OpReport& report) {
+    return json_response(200, core::rest::to_json(core::rest::OpReply{lines_text(report.info),
+                                                                      lines_text(report.warnings), ""}));
+}
+
+HttpResponse error_response(const ServiceError& error) {
+    return json_response(http_status(error.kind()),
+                         core::rest::to_json(core::rest::OpReply{lines_text(error.partial().info),
+                                                                 lines_text(error.partial().warnings),
+                                                                 lines_text(error.lines())}));
+}
+
+HttpResponse refusal_response(int status, const std::string& message) {
+    return json_response(status, core::rest::to_json(core::rest::OpReply{"", "", message}));
+}
+
+HostTableRenderer::Fragments HostTableRenderer::make_fragments(const HostView& h) {
+    Fragments f;
+    f.revision = h.report_revision;
+    f.report = h.agent.get();
+    json brief = {{"hostname", h.hostname},
+                  {"nodetype", h.report.nodetype},
+                  {"subfunctions", h.report.subfunctions},
+                  {"sw_version", h.report.sw_version}};
+    json lists = {{"installed", json::object()},
+                  {"to_remove", json::array()},
+                  {"missing_pkgs", json::array()},
+                  {"duplicated_pkgs", json::object()}};
+    if (const auto& a = h.agent) {
+        brief["personality"] = a->personality;
+        brief["locked"] = a->locked;
+        brief["failure_reason"] = a->failure_reason;
+        brief["query_error"] = a->query_error;
+        brief["repo_revision"] = a->repo_revision;
+        brief["agent_version"] = a->agent_version;
+        if (a->install && a->install->status == "running") {
+            brief["install_progress"] = {
+                {"phase", a->install->phase}, {"done", a->install->done}, {"total", a->install->total}};
+        }
+        lists = {{"installed", a->installed},
+                 {"to_remove", a->to_remove},
+                 {"missing_pkgs", a->missing_pkgs},
+                 {"duplicated_pkgs", a->duplicated_pkgs}};
+    }
+    f.brief = members(brief);
+    f.lists = members(lists);
+    return f;
+}
+
+std::string HostTableRenderer::render(const std::vector<HostView>& hosts, bool brief) {
+    std::string out = "{\"data\": [";
+    bool first = true;
+    std::lock_guard lock(mutex_);
+    for (const auto& h : hosts) {
+        // The live fields: they change without a report (time, interim lists, install requests).
+        const json live = {{"ip", h.ip},
+                           {"patch_current", h.patch_current},
+                           {"requires_reboot", h.requires_reboot},
+                           {"allow_insvc_patching", h.allow_insvc_patching},
+                           {"secs_since_ack", h.secs_since_ack},
+                           {"patch_failed", h.patch_failed},
+                           {"stale_details", false},
+                           {"state", h.state},
+                           {"install_pending", h.install_pending},
+                           {"install_status", h.install_status},
+                           {"install_reject_reason", h.install_reject_reason},
+                           {"interim_state", h.interim_state},
+                           {"stale", h.stale}};
+        Fragments& f = cache_[h.hostname];
+        if (f.report != h.agent.get() || f.revision != h.report_revision || f.brief.empty()) {
+            f = make_fragments(h);
+        }
+        std::string entry = dump(live);
+        entry.pop_back();  // '}'
+        entry += ',' + f.brief;
+        if (!brief) {
+            entry += ',' + f.lists;
+        }
+        entry += '}';
+        out += first ? "" : ", ";
+        out += entry;
+        first = false;
+    }
+    if (cache_.size() > 2 * hosts.size() + 16) {  // dropped hosts
+        std::set<std::string> current;
+        for (const auto& h : hosts) {
+            current.insert(h.hostname);
+        }
+        std::erase_if(cache_, [&](const auto& kv) { return !current.contains(kv.first); });
+    }
+    out += "]}";
+    return out;
+}
+
+}  // namespace patching::controller

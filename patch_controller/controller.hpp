@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "catalog/controller_state.hpp"
+#include "catalog/import_service.hpp"
+#include "catalog/lifecycle_service.hpp"
+#include "catalog/patch_files.hpp"
+#include "catalog/publishing.hpp"
+#include "catalog/recovery.hpp"
+#include "clock.hpp"
+#include "config.hpp"
+#include "hosts/agent_notifier.hpp"
+#include "hosts/host_service.hpp"
+#include "queries/query_service.hpp"
+#include "releases/release_service.hpp"
+#include "store/store.hpp"
+
+#include <signing/trust_store.hpp>
+
+namespace patching::controller {
+
+/// The controller's services wired to one model, store, publisher and clock: what the daemon
+/// serves and what unit tests drive (with a MemoryStore, a recording publisher and a
+/// ManualClock). The referenced objects must outlive it.
+class Controller {
+public:
+    Controller(const ControllerConfig& config, Store& store, signing::TrustStore trust, RepoPublisher& publisher,
+               const Clock& clock = SystemClock::instance())
+        : config_(config), store_(store), trust_(std::move(trust)), files_(config),
+          publishing_(config, state_, files_, publisher), imports_(config, state_, store, files_, publishing_, trust_, clock),
+          lifecycle_(config, state_, store, files_, publishing_, notifier_), releases_(config, state_, store, files_, publishing_),
+          hosts_(config, state_, store, notifier_, clock), queries_(state_) {}
+    Controller(const Controller&) = delete;
+    Controller& operator=(const Controller&) = delete;
+
+    /// See recover() in catalog/recovery.hpp. Call once before serving.
+    void recover() { controller::recover(config_, state_, store_, files_, publishing_); }
+
+    ImportService& imports() { return imports_; }
+    LifecycleService& lifecycle() { return lifecycle_; }
+    ReleaseService& releases() { return releases_; }
+    HostService& hosts() { return hosts_; }
+    QueryService& queries() { return queries_; }
+    /// Where services send "agents have news"; the daemon connects AgentApi::notify.
+    AgentNotifier& notifier() { return notifier_; }
+    Store& store() { return store_; }
+
+private:
+    const ControllerConfig& config_;
+    Store& store_;
+    signing::TrustStore trust_;
+    ControllerState state_;
+    PatchFiles files_;
+    Publishing publishing_;
+    AgentNotifier notifier_;
+    ImportService imports_;
+    LifecycleService lifecycle_;
+    ReleaseService releases_;
+    HostService hosts_;
+    QueryService queries_;
+};
+
+}  // namespace patching::controller

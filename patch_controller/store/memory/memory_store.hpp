@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "store/store.hpp"
+
+#include <mutex>
+
+namespace patching::controller {
+
+/// The Store in memory, for unit tests: nothing survives the object. A write transaction
+/// works on a copy that replaces the state only when the callback returns, so a throwing
+/// callback leaves the store untouched, as a rolled-back database transaction would.
+class MemoryStore final : public Store {
+public:
+    void write(const std::function<void(WriteTransaction&)>& changes) override;
+    std::vector<StoredPatch> load_patches() override;
+    std::set<std::string> load_releases() override;
+    std::map<std::string, std::vector<std::string>> load_app_dependencies() override;
+    std::vector<StoredHost> load_hosts() override;
+    std::int64_t op_counter() override;
+    std::optional<std::string> host_key(const std::string& hostname) override;
+    bool add_host_key(const std::string& hostname, const std::string& key_hex) override;
+    bool remove_host_key(const std::string& hostname) override;
+    void audit(const AuditRecord& record) override;
+    std::vector<AuditRecord> audit_log(std::int64_t after_seq, int limit) override;
+
+    /// How many write transactions have committed (tests check one operation, one commit).
+    int commits() const;
+
+    struct State {
+        std::map<std::string, StoredPatch> patches;
+        std::set<std::string> releases;
+        std::map<std::string, std::vector<std::string>> app_dependencies;
+        std::map<std::string, StoredHost> hosts;
+        std::int64_t op_counter = 1;
+    };
+
+private:
+    mutable std::mutex mutex_;
+    State state_;
+    std::map<std::string, std::string> host_keys_;
+    std::vector<AuditRecord> audit_;
+    int commits_ = 0;
+};
+
+}  // namespace patching::controller

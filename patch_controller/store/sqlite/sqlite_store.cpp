@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <chrono>
+
+namespace patching::controller {
+
+namespace {
+
+// Version 0: the schema before versions existed. Every statement is idempotent, so it runs on
+// every open and a database of any version gets the tables later migrations expect.
+constexpr const char* SCHEMA_V0 = R"sql(
+CREATE TABLE IF NOT EXISTS patches(
+    id TEXT PRIMARY KEY,
+    sw_version TEXT NOT NULL,
+    repostate TEXT NOT NULL CHECK (repostate IN ('Available', 'Applied', 'Committed')),
+    metadata_xml TEXT NOT NULL,
+    imported_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS patch_rpms(
+    patch_id TEXT NOT NULL REFERENCES patches(id) ON DELETE CASCADE,
+    file_name TEXT NOT NULL,
+    name TEXT NOT NULL, epoch TEXT NOT NULL, version TEXT NOT NULL, release TEXT NOT NULL,
+    arch TEXT NOT NULL, size INTEGER NOT NULL,
+    PRIMARY KEY (patch_id, file_name));
+CREATE TABLE IF NOT EXISTS releases(sw_version TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS app_dependencies(app TEXT NOT NULL, patch_id TEXT NOT NULL, PRIMARY KEY (app, patch_id));
+CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, caller TEXT NOT NULL, role TEXT NOT NULL,
+    remote TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, outcome TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS host_keys(hostname TEXT PRIMARY KEY, key_hex TEXT NOT NULL, enrolled_at INTEGER NOT NULL);
+INSERT OR IGNORE INTO counters(name, value) VALUES ('patch_op_counter', 1);
+CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);
+)sql";
+
+// MIGRATIONS[i] takes the schema from version i to i + 1.
+constexpr const char* MIGRATIONS[] = {
+    // 1: the host table is persisted; the interim table (written, never read) goes.
+    R"sql(
+CREATE TABLE hosts(
+    hostname TEXT PRIMARY KEY, ip TEXT NOT NULL, last_seen INTEGER NOT NULL, sw_version TEXT NOT NULL,
+    nodetype TEXT NOT NULL, personality TEXT NOT NULL, subfunctions TEXT NOT NULL);
+DROP TABLE IF EXISTS interim;
+)sql",
+};
+static_assert(std::size(MIGRATIONS) == SqliteStore::SCHEMA_VERSION);
+
+std::int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+        out += (out.empty() ? "" : ",") + item;
+    }
+    return out;
+}
+
+std::vector<std::string> split(const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (!text.empty() && start <= text.size()) {
+        size_t end = text.find(',', start);
+        out.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        if (end == std::string::npos) {
+            break;
+        }
+        start = end + 1;
+    }
+    return out;
+}
+
+class SqliteTransaction final : public WriteTransaction {
+public:
+    explicit SqliteTransaction(Database& db) : db_(db) {}
+
+    void put_patch(const StoredPatch& patch) override {
+        db_.prepare(
+               "INSERT INTO patches(id, sw_version, repostate, metadata_xml, imported_at) VALUES (?, ?, ?, ?, ?) "
+               "ON CONFLICT(id) DO UPDATE SET sw_version = excluded.sw_version, repostate = excluded.repostate, "
+               "metadata_xml = excluded.metadata_xml, imported_at = excluded.imported_at")
+            .bind(1, patch.id)
+            .bind(2, patch.sw_version)
+            .bind(3, patch.repostate)
+            .bind(4, patch.metadata_xml)
+            .bind(5, patch.imported_at)
+            .run();
+        db_.prepare("DELETE FROM patch_rpms WHERE patch_id = ?").bind(1, patch.id).run();
+        for (const auto& rpm : patch.rpms) {
+            db_.prepare(
+                   "INSERT INTO patch_rpms(patch_id, file_name, name, epoch, version, release, arch, size) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(1, patch.id)
+                .bind(2, rpm.file_name)
+                .bind(3, rpm.name)
+                .bind(4, rpm.epoch)
+                .bind(5, rpm.version)
+                .bind(6, rpm.release)
+                .bind(7, rpm.arch)
+                .bind(8, static_cast<std::int64_t>(rpm.size))
+                .run();
+        }
+    }
+
+    void set_repostate(const std::string& id, std::string_view repostate) override {
+        db_.prepare("UPDATE patches SET repostate = ? WHERE id = ?").bind(1, repostate).bind(2, id).run();
+    }
+
+    void delete_patch(const std::string& id) override {
+        db_.prepare("DELETE FROM patch_rpms WHERE patch_id = ?").bind(1, id).run();
+        db_.prepare("DELETE FROM patches WHERE id = ?").bind(1, id).run();
+    }
+
+    void add_release(const std::string& release) override {
+        db_.prepare("INSERT OR IGNORE INTO releases(sw_version) VALUES (?)").bind(1, release).run();
+    }
+
+    void delete_release(const std::string& release) override {
+        db_.prepare("DELETE FROM patch_rpms WHERE patch_id IN (SELECT id FROM patches WHERE sw_version = ?)")
+            .bind(1, release)
+            .run();
+        db_.prepare("DELETE FROM patches WHERE sw_version = ?").bind(1, release).run();
+        db_.prepare("DELETE FROM releases WHERE sw_version = ?").bind(1, release).run();
+    }
+
+    void set_app_dependencies(const std::string& app, const std::vector<std::string>& patch_ids) override {
+        db_.prepare("DELETE FROM app_dependencies WHERE app = ?").bind(1, app).run();
+        for (const auto& id : patch_ids) {
+            db_.prepare("INSERT OR IGNORE INTO app_dependencies(app, patch_id) VALUES (?, ?)")
+                .bind(1, app)
+                .bind(2, id)
+                .run();
+        }
+    }
+
+    void put_host(const StoredHost& host) override {
+        db_.prepare("DELETE FROM hosts WHERE hostname = ?").bind(1, host.hostname).run();
+        db_.prepare(
+               "INSERT INTO hosts(hostname, ip, last_seen, sw_version, nodetype, personality, subfunctions) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(1, host.hostname)
+            .bind(2, host.ip)
+            .bind(3, host.last_seen)
+            .bind(4, host.sw_version)
+            .bind(5, host.nodetype)
+            .bind(6, host.personality)
+            .bind(7, join(host.subfunctions))
+            .run();
+    }
+
+    void delete_host(const std::string& hostname) override {
+        db_.prepare("DELETE FROM hosts WHERE hostname = ?").bind(1, hostname).run();
+    }
+
+    std::int64_t bump_op_counter() override {
+        db_.exec("UPDATE counters SET value = value + 1 WHERE name = 'patch_op_counter'");
+        Statement q = db_.prepare("SELECT value FROM counters WHERE name = 'patch_op_counter'");
+        return q.step() ? q.column_int(0) : 0;
+    }
+
+private:
+    Database& db_;
+};
+
+}  // namespace
+
+SqliteStore::SqliteStore(const std::filesystem::path& db_path) : db_(db_path) {
+    db_.exec(SCHEMA_V0);
+    migrate();
+}
+
+int SqliteStore::schema_version_locked() {
+    Statement q = db_.prepare("SELECT version FROM schema_version");
+    return q.step() ? static_cast<int>(q.column_int(0)) : 0;
+}
+
+int SqliteStore::schema_version() {
+    std::lock_guard lock(mutex_);
+    return schema_version_locked();
+}
+
+void SqliteStore::migrate() {
+    std::lock_guard lock(mutex_);
+    for (;;) {
+        Database::Transaction tx(db_);
+        const int version = schema_version_locked();
+        if (version > SCHEMA_VERSION) {
+            throw StoreError("the state database " + db_.path().string() + " has schema version " +
+                             std::to_string(version) + ", newer than this controller's " +
+                             std::to_string(SCHEMA_VERSION) + ": run the controller that wrote it");
+        }
+        if (version == SCHEMA_VERSION) {
+            return;
+        }
+        db_.exec(MIGRATIONS[version]);
+        db_.exec("DELETE FROM schema_version");
+        db_.prepare("INSERT INTO schema_version(version) VALUES (?)").bind(1, std::int64_t{version + 1}).run();
+        tx.commit();
+    }
+}
+
+void SqliteStore::write(const std::function<void(WriteTransaction&)>& changes) {
+    std::lock_guard lock(mutex_);
+    Database::Transaction tx(db_);
+    SqliteTransaction writer(db_);
+    changes(writer);
+    tx.commit();
+}
+
+std::vector<StoredPatch> SqliteStore::load_patches() {
+    std::lock_guard lock(mutex_);
+    std::vector<StoredPatch> patches;
+    std::map<std::string, size_t> index;
+    Statement q = db_.prepare("SELECT id, sw_version, repostate, metadata_xml, imported_at FROM patches ORDER BY id");
+    while (q.step()) {
+        StoredPatch p;
+        p.id = q.column_text(0);
+        p.sw_version = q.column_text(1);
+        p.repostate = q.column_text(2);
+        p.metadata_xml = q.column_text(3);
+        p.imported_at = q.column_int(4);
+        index[p.id] = patches.size();
+        patches.push_back(std::move(p));
+    }
+    Statement r = db_.prepare(
+        "SELECT patch_id, file_name, name, epoch, version, release, arch, size FROM patch_rpms ORDER BY patch_id, rowid");
+    while (r.step()) {
+        auto it = index.find(r.column_text(0));
+        if (it == index.end()) {
+            continue;
+        }
+        patches[it->second].rpms.push_back({r.column_text(1), r.column_text(2), r.column_text(3), r.column_text(4),
+                                            r.column_text(5), r.column_text(6),
+                                            static_cast<std::uint64_t>(r.column_int(7))});
+    }
+    return patches;
+}
+
+std::set<std::string> SqliteStore::load_releases() {
+    std::lock_guard lock(mutex_);
+    std::set<std::string> out;
+    Statement q = db_.prepare("SELECT sw_version FROM releases");
+    while (q.step()) {
+        out.insert(q.column_text(0));
+    }
+    return out;
+}
+
+std::map<std::string, std::vector<std::string>> SqliteStore::load_app_dependencies() {
+    std::lock_guard lock(mutex_);
+    std::map<std::string, std::vector<std::string>> out;
+    Statement q = db_.prepare("SELECT app, patch_id FROM app_dependencies ORDER BY app, patch_id");
+    while (q.step()) {
+        out[q.column_text(0)].push_back(q.column_text(1));
+    }
+    return out;
+}
+
+std::vector<StoredHost> SqliteStore::load_hosts() {
+    std::lock_guard lock(mutex_);
+    std::vector<StoredHost> out;
+    Statement q = db_.prepare(
+        "SELECT hostname, ip, last_seen, sw_version, nodetype, personality, subfunctions FROM hosts ORDER BY hostname");
+    while (q.step()) {
+        out.push_back({q.column_text(0), q.column_text(1), q.column_int(2), q.column_text(3), q.column_text(4),
+                       q.column_text(5), split(q.column_text(6))});
+    }
+    return out;
+}
+
+std::int64_t SqliteStore::op_counter() {
+    std::lock_guard lock(mutex_);
+    Statement q = db_.prepare("SELECT value FROM counters WHERE name = 'patch_op_counter'");
+    return q.step() ? q.column_int(0) : 0;
+}
+
+void SqliteStore::audit(const AuditRecord& r) {
+    std::lock_guard lock(mutex_);
+    db_.prepare("INSERT INTO audit(time, caller, role, remote, action, target, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(1, r.time != 0 ? r.time : now_seconds())
+        .bind(2, r.caller)
+        .bind(3, r.role)
+        .bind(4, r.remote)
+        .bind(5, r.action)
+        .bind(6, r.target)
+        .bind(7, r.outcome)
+        .run();
+}
+
+std::vector<AuditRecord> SqliteStore::audit_log(std::int64_t after_seq, int limit) {
+    std::lock_guard lock(mutex_);
+    std::vector<AuditRecord> out;
+    Statement q = db_.prepare(
+        "SELECT seq, time, caller, role, remote, action, target, outcome FROM audit WHERE seq > ? ORDER BY seq LIMIT ?");
+    q.bind(1, after_seq).bind(2, static_cast<std::int64_t>(limit));
+    while (q.step()) {
+        out.push_back({q.column_int(0), q.column_int(1), q.column_text(2), q.column_text(3), q.column_text(4),
+                       q.column_text(5), q.column_text(6), q.column_text(7)});
+    }
+    return out;
+}
+
+std::optional<std::string> SqliteStore::host_key(const std::string& hostname) {
+    std::lock_guard lock(mutex_);
+    Statement q = db_.prepare("SELECT key_hex FROM host_keys WHERE hostname = ?");
+    q.bind(1, hostname);
+    if (!q.step()) {
+        return std::nullopt;
+    }
+    return q.column_text(0);
+}
+
+bool SqliteStore::add_host_key(const std::string& hostname, const std::string& key_hex) {
+    std::lock_guard lock(mutex_);
+    Database::Transaction tx(db_);
+    Statement exists = db_.prepare("SELECT 1 FROM host_keys WHERE hostname = ?");
+    exists.bind(1, hostname);
+    if (exists.step()) {
+        return false;
+    }
+    db_.prepare("INSERT INTO host_keys(hostname, key_hex, enrolled_at) VALUES (?, ?, ?)")
+        .bind(1, hostname)
+        .bind(2, key_hex)
+        .bind(3, now_seconds())
+        .run();
+    tx.commit();
+    return true;
+}
+
+bool SqliteStore::remove_host_key(const std::string& hostname) {
+    std::lock_guard lock(mutex_);
+    Database::Transaction tx(db_);
+    Statement exists = db_.prepare("SELECT 1 FROM host_keys WHERE hostname = ?");
+    exists.bind(1, hostname);
+    if (!exists.step()) {
+        return false;
+    }
+    db_.prepare("DELETE FROM host_keys WHERE hostname = ?").bind(1, hostname).run();
+    tx.commit();
+    return true;
+}
+
+}  // namespace patching::controller
