@@ -33,5 +33,5 @@ if(TARGET patch_controller_lib)
         patch_controller_lib test_support Catch2::Catch2 patching::warnings)
     target_compile_definitions(test_controller_unit PRIVATE
         PATCHING_TESTDATA_DIR="${CMAKE_CURRENT_SOURCE_DIR}/patch_controller/testdata")
-    catch_discover_tests(test_controller_unit TEST_PREFIX "controller unit: ")
+    patching_discover_tests(test_controller_unit TEST_PREFIX "controller unit: ")
 endif()
