@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <patch_core/comps.hpp>
 
+#include "text.hpp"
+
 #include <set>
 #include <vector>
 
@@ -8,24 +10,13 @@ namespace patching::core {
 
 namespace {
 
-// Same escaping as metadata.xml: minidom's _write_data escapes these four everywhere.
-void append_escaped(std::string& out, std::string_view text) {
-    for (char c : text) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
-        }
-    }
-}
+using detail::append_xml_escaped;
 
 void append_text_element(std::string& out, std::string_view tag, std::string_view text) {
     out += "    <";
     out += tag;
     out += '>';
-    append_escaped(out, text);
+    append_xml_escaped(out, text);
     out += "</";
     out += tag;
     out += ">\n";
@@ -72,7 +63,7 @@ std::string make_comps_xml(
                     continue;
                 }
                 list += "      <packagereq type=\"mandatory\">";
-                append_escaped(list, name);
+                append_xml_escaped(list, name);
                 list += "</packagereq>\n";
             }
         }

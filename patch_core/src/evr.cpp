@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <patch_core/evr.hpp>
 
+#include "text.hpp"
+
 #include <algorithm>
 
 namespace patching::core {
@@ -8,9 +10,9 @@ namespace patching::core {
 namespace {
 
 // librpm's risdigit/risalpha are locale-independent ASCII tests; bytes >= 0x80 are separators.
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_alnum(char c) { return is_digit(c) || is_alpha(c); }
+using detail::is_ascii_alnum;
+using detail::is_ascii_alpha;
+using detail::is_ascii_digit;
 
 std::string_view up_to_nul(std::string_view s) {
     size_t nul = s.find('\0');
@@ -37,10 +39,10 @@ int rpmvercmp(std::string_view a_in, std::string_view b_in) {
     auto at_a = [&](size_t k) { return k < a.size() ? a[k] : '\0'; };
     auto at_b = [&](size_t k) { return k < b.size() ? b[k] : '\0'; };
     while (i < a.size() || j < b.size()) {
-        while (i < a.size() && !is_alnum(a[i]) && a[i] != '~' && a[i] != '^') {
+        while (i < a.size() && !is_ascii_alnum(a[i]) && a[i] != '~' && a[i] != '^') {
             ++i;
         }
-        while (j < b.size() && !is_alnum(b[j]) && b[j] != '~' && b[j] != '^') {
+        while (j < b.size() && !is_ascii_alnum(b[j]) && b[j] != '~' && b[j] != '^') {
             ++j;
         }
         const char ca = at_a(i);
@@ -78,8 +80,8 @@ int rpmvercmp(std::string_view a_in, std::string_view b_in) {
         }
         // The segment type is taken from `a`; `b` contributes a run of the same type, which may
         // be empty.
-        const bool numeric = is_digit(ca);
-        auto in_segment = numeric ? is_digit : is_alpha;
+        const bool numeric = is_ascii_digit(ca);
+        auto in_segment = numeric ? is_ascii_digit : is_ascii_alpha;
         size_t end_a = i;
         while (end_a < a.size() && in_segment(a[end_a])) {
             ++end_a;

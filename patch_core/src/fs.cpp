@@ -11,6 +11,10 @@
 
 namespace patching::core {
 
+std::int64_t mtime_ns(const struct ::stat& st) {
+    return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
 UniqueFd::~UniqueFd() {
     if (fd_ >= 0) {
         ::close(fd_);

@@ -3,6 +3,8 @@
 #include <patch_core/metadata.hpp>
 #include <patch_core/patch_id.hpp>
 
+#include "text.hpp"
+
 #include <pugixml.hpp>
 
 #include <algorithm>
@@ -12,18 +14,7 @@ namespace patching::core {
 
 namespace {
 
-// minidom's _write_data escapes these four in text and attribute values alike.
-void append_escaped(std::string& out, std::string_view text) {
-    for (char c : text) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
-        }
-    }
-}
+using detail::append_xml_escaped;
 
 void append_text_element(
     std::string& out, int depth, std::string_view tag, std::string_view text) {
@@ -35,7 +26,7 @@ void append_text_element(
         return;
     }
     out += '>';
-    append_escaped(out, text);
+    append_xml_escaped(out, text);
     out += "</";
     out += tag;
     out += ">\n";
@@ -81,7 +72,7 @@ std::string to_metadata_xml(const PatchMetadata& m) {
             continue;
         }
         out += "  <personality type=\"";
-        append_escaped(out, type);
+        append_xml_escaped(out, type);
         out += "\">\n";
         std::vector<std::string> sorted = packages;
         std::sort(sorted.begin(), sorted.end());

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <patch_core/patch_id.hpp>
 
+#include "text.hpp"
+
 #include <regex>
 
 namespace patching::core {
 
 namespace {
-bool is_alnum(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+using detail::is_ascii_alnum;
 
 std::optional<std::string> token_problem(
     std::string_view value, std::string_view what, size_t max_len, std::string_view extra) {
@@ -18,11 +18,11 @@ std::optional<std::string> token_problem(
     if (value.size() > max_len) {
         return std::string(what) + " is longer than " + std::to_string(max_len) + " characters";
     }
-    if (!is_alnum(value.front())) {
+    if (!is_ascii_alnum(value.front())) {
         return std::string(what) + " must start with a letter or digit";
     }
     for (char c : value) {
-        if (!is_alnum(c) && extra.find(c) == std::string_view::npos) {
+        if (!is_ascii_alnum(c) && extra.find(c) == std::string_view::npos) {
             return std::string(what) + " contains '" + std::string(1, c) +
                    "'; allowed are letters, digits and " + std::string(extra);
         }

@@ -20,7 +20,6 @@ using detail::X509Ptr;
 
 namespace {
 
-constexpr int PSS_SALT_LEN = 32;
 
 std::string name_to_string(const X509_NAME* name) {
     ERR_clear_error();
@@ -276,7 +275,7 @@ std::optional<SignatureScheme> Certificate::verify_sha256(const Sha256Digest& di
                      EVP_PKEY_CTX_set_signature_md(ctx.get(), detail::sha256_md()) == 1;
         if (ready && padding == RSA_PKCS1_PSS_PADDING) {
             ready = EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), detail::sha256_md()) == 1 &&
-                    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), PSS_SALT_LEN) == 1;
+                    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), detail::PSS_SALT_LEN) == 1;
         }
         if (!ready) {
             detail::throw_openssl("cannot set up signature verification with certificate " +

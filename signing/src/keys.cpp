@@ -13,7 +13,6 @@ namespace {
 
 constexpr int MIN_RSA_BITS = 2048;
 constexpr int MAX_RSA_BITS = 4096;
-constexpr int PSS_SALT_LEN = 32;
 
 // The default PEM callback would prompt on the terminal for an encrypted key; refuse instead.
 int no_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) { return -1; }
@@ -76,7 +75,7 @@ Signature PrivateKey::sign_pss_sha256(const Sha256Digest& digest) const {
         EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PSS_PADDING) != 1 ||
         EVP_PKEY_CTX_set_signature_md(ctx.get(), detail::sha256_md()) != 1 ||
         EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), detail::sha256_md()) != 1 ||
-        EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), PSS_SALT_LEN) != 1) {
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), detail::PSS_SALT_LEN) != 1) {
         detail::throw_openssl("cannot set up RSA-PSS signing");
     }
     std::size_t len = 0;

@@ -23,6 +23,9 @@
 
 namespace patching::signing::detail {
 
+/// RSA-PSS salt length of signature.v2: exactly 32 bytes, as the reference signs and verifies.
+inline constexpr int PSS_SALT_LEN = 32;
+
 /// Zero-size deleter calling a C free function (STYLE.md §8); the return value is ignored.
 template <auto FreeFn>
 struct CFree {

@@ -27,10 +27,6 @@ int evr_compare(const BasePackage& a, const BasePackage& b) {
     return core::label_compare({a.epoch, a.version, a.release}, {b.epoch, b.version, b.release});
 }
 
-std::int64_t mtime_ns(const struct stat& st) {
-    return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-}
-
 }  // namespace
 
 BaseFeed::BaseFeed(fs::path feed_root, fs::path cache_dir, std::string release)
@@ -164,14 +160,14 @@ FeedRefreshStats BaseFeed::refresh() {
         std::string key = path.lexically_relative(dir).generic_string();
         auto old = entries_.find(key);
         if (old != entries_.end() && old->second.size == static_cast<std::uint64_t>(st.st_size) &&
-            old->second.mtime_ns == mtime_ns(st)) {
+            old->second.mtime_ns == core::mtime_ns(st)) {
             ++stats.reused;
             fresh.emplace(std::move(key), std::move(old->second));
             continue;
         }
         Entry e;
         e.size = static_cast<std::uint64_t>(st.st_size);
-        e.mtime_ns = mtime_ns(st);
+        e.mtime_ns = core::mtime_ns(st);
         try {
             rpm::PackageInfo info = rpm::read_package_file(path);
             e.readable = true;

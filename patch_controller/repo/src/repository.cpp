@@ -45,12 +45,8 @@ struct FileId {
 };
 using FileIds = std::map<std::string, FileId>;  // key: "<arch>/<file name>"
 
-std::int64_t mtime_ns(const struct stat& st) {
-    return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-}
-
 FileId file_id(const struct stat& st) {
-    return {static_cast<std::uint64_t>(st.st_size), mtime_ns(st)};
+    return {static_cast<std::uint64_t>(st.st_size), core::mtime_ns(st)};
 }
 
 std::optional<struct stat> lstat_path(const fs::path& path) {
@@ -473,7 +469,7 @@ void remove_unwanted(const fs::path& packages_dir, const Wanted& wanted, Publish
 bool is_same_file(const struct stat& target, const struct stat& source) {
     return S_ISREG(target.st_mode) &&
            ((target.st_dev == source.st_dev && target.st_ino == source.st_ino) ||
-            (target.st_size == source.st_size && mtime_ns(target) == mtime_ns(source)));
+            (target.st_size == source.st_size && core::mtime_ns(target) == core::mtime_ns(source)));
 }
 
 // Makes Packages/ hold exactly the wanted files; returns their identities.

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
 
 namespace patching::core {
+
+/// A file's modification time in nanoseconds since the epoch.
+std::int64_t mtime_ns(const struct ::stat& st);
 
 /// An owned file descriptor, closed on destruction.
 class UniqueFd {
