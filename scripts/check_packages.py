@@ -26,6 +26,7 @@ to add), 2 usage or environment error.
 """
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -205,6 +206,7 @@ def collect_build(build_dir, evidence):
     if deps.returncode != 0:
         fail_usage(f"ninja -t deps failed in {build_dir}: {deps.stderr.strip()}")
     target = None
+    recorded = set()
     for line in deps.stdout.splitlines():
         if line and not line.startswith(" "):
             target = line.split(":")[0]
@@ -213,6 +215,18 @@ def collect_build(build_dir, evidence):
             if not os.path.isabs(path):
                 path = os.path.join(build_dir, path)
             evidence.add(path, f"header included by {target}")
+            recorded.add(target)
+    # Every compiled object must have its dependencies recorded, or headers would go unchecked.
+    try:
+        with open(os.path.join(build_dir, "compile_commands.json"), encoding="utf-8") as f:
+            objects = {e["output"] for e in json.load(f) if "output" in e}
+    except (OSError, ValueError) as e:
+        fail_usage(f"cannot read {build_dir}/compile_commands.json ({e}); configure with "
+                   "CMAKE_EXPORT_COMPILE_COMMANDS=ON (the top-level CMakeLists.txt sets it)")
+    unrecorded = sorted(objects - recorded)
+    if unrecorded:
+        fail_usage(f"{len(unrecorded)} object(s) in {build_dir} have no recorded header dependencies "
+                   f"(first: {unrecorded[0]}): build them (or rebuild from scratch) before the check")
 
     # Link lines: libraries named by path or with -l.
     commands = run([ninja, "-C", build_dir, "-t", "commands"]).stdout
