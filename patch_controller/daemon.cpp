@@ -9,6 +9,7 @@
 #include "http/http_server.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <controller/faults/fault_points.hpp>
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
 #include <patch_core/rpm/package.hpp>
@@ -39,6 +40,7 @@ int run_daemon(const ControllerConfig& config) {
     CreaterepoPublisher publisher(config.repo_dir);
     Controller controller(config, store, signing::TrustStore::load(config.trust_dir, trust_options), publisher);
     controller.recover();
+    faults::arm_from_environment();  // after recovery: the point fires in an operation
     Authenticator auth(config);
     AgentRegistry agent_registry(store);
     AgentApi agents(config, controller.hosts(), agent_registry);

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <optional>
 #include <vector>
 
 namespace patching::client {
@@ -192,44 +194,9 @@ std::string rstrip_lines(const std::string& text) {
     return out;
 }
 
-// A JSON value as Python's print would show the string fields we use.
-std::string as_text(const json& value) {
-    if (value.is_string()) {
-        return value.get<std::string>();
-    }
-    if (value.is_null()) {
-        return "";
-    }
-    return value.dump();
-}
+namespace rest = core::rest;
 
-std::string field(const json& object, const char* key, const char* fallback = "") {
-    if (!object.is_object()) {
-        return fallback;
-    }
-    auto it = object.find(key);
-    return it == object.end() ? std::string(fallback) : as_text(*it);
-}
-
-bool truthy(const json& object, const char* key) {
-    if (!object.is_object()) {
-        return false;
-    }
-    auto it = object.find(key);
-    if (it == object.end() || it->is_null()) {
-        return false;
-    }
-    if (it->is_boolean()) {
-        return it->get<bool>();
-    }
-    if (it->is_number()) {
-        return it->get<double>() != 0;
-    }
-    if (it->is_string() || it->is_array() || it->is_object()) {
-        return !it->empty() && !(it->is_string() && it->get<std::string>().empty());
-    }
-    return false;
-}
+std::string json_text(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 std::string show_line(std::string_view label, const std::string& value, std::size_t width) {
     return wrap_text("    " + pad_right(label, 15) + " " + value, width, "", std::string(20, ' ')) +
@@ -256,12 +223,56 @@ std::string sorted_json(const json& value) {
 
 // The State column: the agent's state, marked when the agent has gone silent (our controller
 // sends "stale"; the reference had no such field and kept silent hosts for an hour).
-std::string host_state_text(const json& agent) {
-    std::string state = field(agent, "state");
-    if (truthy(agent, "stale")) {
-        return "stale (" + state + ")";
+std::string host_state_text(const rest::HostEntry& host) {
+    std::string state = host.state.value_or("");
+    return host.stale ? "stale (" + state + ")" : state;
+}
+
+std::string messages_text(const rest::OpReply& reply) {
+    std::string out;
+    if (!reply.info.empty()) {
+        out += reply.info + "\n";
     }
-    return state;
+    if (!reply.warning.empty()) {
+        out += "Warning:\n" + reply.warning + "\n";
+    }
+    if (!reply.error.empty()) {
+        out += "Error:\n" + reply.error + "\n";
+    }
+    return out;
+}
+
+std::string entries_table(const std::map<std::string, rest::PatchEntry>& pd) {
+    const std::string hdr_id = "Patch ID", hdr_rr = "RR", hdr_rel = "Release",
+                      hdr_repo = "Repo State", hdr_state = "Patch State";
+    std::size_t w_id = hdr_id.size(), w_rr = hdr_rr.size(), w_rel = hdr_rel.size(),
+                w_repo = hdr_repo.size(), w_state = hdr_state.size();
+    bool show_repo = false;
+    for (const auto& [id, meta] : pd) {
+        w_id = std::max(w_id, display_length(id));
+        w_rel = std::max(w_rel, display_length(meta.sw_version));
+        w_repo = std::max(w_repo, display_length(meta.repostate));
+        w_state = std::max(w_state, display_length(meta.patchstate));
+        show_repo = show_repo || meta.patchstate == "n/a";
+    }
+    std::string out =
+        center(hdr_id, w_id) + "  " + center(hdr_rr, w_rr) + "  " + center(hdr_rel, w_rel) + "  ";
+    std::string rule = std::string(w_id, '=') + "  " + std::string(w_rr, '=') + "  " +
+                       std::string(w_rel, '=') + "  ";
+    if (show_repo) {
+        out += center(hdr_repo, w_repo) + "  ";
+        rule += std::string(w_repo, '=') + "  ";
+    }
+    out += center(hdr_state, w_state) + "\n" + rule + std::string(w_state, '=') + "\n";
+    for (const auto& [id, meta] : pd) {
+        out += pad_right(id, w_id) + "  " + center(meta.reboot_required, w_rr) + "  " +
+               center(meta.sw_version, w_rel) + "  ";
+        if (show_repo) {
+            out += center(meta.repostate, w_repo) + "  ";
+        }
+        out += center(meta.patchstate, w_state) + "\n";
+    }
+    return rstrip_lines(out) + "\n";
 }
 
 }  // namespace
@@ -354,51 +365,11 @@ std::size_t wrap_width(std::optional<int> terminal_columns) {
 }
 
 std::string format_messages(const json& body) {
-    std::string out;
-    auto text = [&body](const char* key) { return field(body, key); };
-    if (auto info = text("info"); !info.empty()) {
-        out += info + "\n";
-    }
-    if (auto warning = text("warning"); !warning.empty()) {
-        out += "Warning:\n" + warning + "\n";
-    }
-    if (auto error = text("error"); !error.empty()) {
-        out += "Error:\n" + error + "\n";
-    }
-    return out;
+    return messages_text(rest::read_op_reply(json_text(body)));
 }
 
 std::string format_query_table(const json& pd) {
-    const std::string hdr_id = "Patch ID", hdr_rr = "RR", hdr_rel = "Release",
-                      hdr_repo = "Repo State", hdr_state = "Patch State";
-    std::size_t w_id = hdr_id.size(), w_rr = hdr_rr.size(), w_rel = hdr_rel.size(),
-                w_repo = hdr_repo.size(), w_state = hdr_state.size();
-    bool show_repo = false;
-    for (const auto& [id, meta] : pd.items()) {
-        w_id = std::max(w_id, display_length(id));
-        w_rel = std::max(w_rel, display_length(field(meta, "sw_version")));
-        w_repo = std::max(w_repo, display_length(field(meta, "repostate")));
-        w_state = std::max(w_state, display_length(field(meta, "patchstate")));
-        show_repo = show_repo || field(meta, "patchstate") == "n/a";
-    }
-    std::string out =
-        center(hdr_id, w_id) + "  " + center(hdr_rr, w_rr) + "  " + center(hdr_rel, w_rel) + "  ";
-    std::string rule = std::string(w_id, '=') + "  " + std::string(w_rr, '=') + "  " +
-                       std::string(w_rel, '=') + "  ";
-    if (show_repo) {
-        out += center(hdr_repo, w_repo) + "  ";
-        rule += std::string(w_repo, '=') + "  ";
-    }
-    out += center(hdr_state, w_state) + "\n" + rule + std::string(w_state, '=') + "\n";
-    for (const auto& [id, meta] : pd.items()) {
-        out += pad_right(id, w_id) + "  " + center(field(meta, "reboot_required", "Y"), w_rr) +
-               "  " + center(field(meta, "sw_version"), w_rel) + "  ";
-        if (show_repo) {
-            out += center(field(meta, "repostate"), w_repo) + "  ";
-        }
-        out += center(field(meta, "patchstate"), w_state) + "\n";
-    }
-    return rstrip_lines(out) + "\n";
+    return entries_table(rest::read_query_reply(json_text(json{{"pd", pd}}))->pd);
 }
 
 std::string format_op_result(const Response& response) {
@@ -410,118 +381,104 @@ std::string format_op_result(const Response& response) {
         return out;
     }
     std::string out;
-    if (response.body.is_object() && response.body.contains("pd")) {
-        out += format_query_table(response.body["pd"]);
+    if (auto query = response.query()) {
+        out += entries_table(query->pd);
     }
-    return out + format_messages(response.body);
+    return out + messages_text(response.messages());
 }
 
 std::string format_show_result(const Response& response, std::size_t width) {
     if (response.status == 500) {
         return format_op_result(response);
     }
-    const json& data = response.body;
+    const rest::ShowReply data = response.show();
     std::string out;
     const std::string indent20(20, ' ');
-    if (data.is_object() && data.contains("metadata") && data["metadata"].is_object()) {
-        for (const auto& item : data["metadata"].items()) {
-            const std::string& id = item.key();
-            const json& meta = item.value();
-            out += id + ":\n";
-            auto value = [&meta](const char* key) { return field(meta, key); };
-            auto simple = [&](const char* label, const char* key) {
-                if (auto v = value(key); !v.empty()) {
-                    out += show_line(label, v, width);
-                }
-            };
-            auto multi_line = [&](const char* label, const char* key) {
-                auto v = value(key);
-                if (v.empty()) {
-                    return;
-                }
-                bool first = true;
-                for (const auto& line : split_lines(v)) {
-                    if (first) {
-                        out += show_line(label, line, width);
-                        first = false;
-                    } else {
-                        out += wrap_text(line, width, indent20, indent20) + "\n";
-                    }
-                }
-            };
-            simple("Release:", "sw_version");
-            if (auto state = value("patchstate"); !state.empty()) {
-                out += show_line("Patch State:", state, width);
-                if (state == "n/a") {
-                    simple("Repo State:", "repostate");
-                }
+    for (const auto& [id, meta] : data.metadata) {
+        out += id + ":\n";
+        auto simple = [&](const char* label, const std::string& v) {
+            if (!v.empty()) {
+                out += show_line(label, v, width);
             }
-            simple("Status:", "status");
-            simple("Unremovable:", "unremovable");
-            simple("RR:", "reboot_required");
-            simple("Apply Active Release Only:", "apply_active_release_only");
-            simple("Summary:", "summary");
-            multi_line("Description:", "description");
-            if (auto text = value("install_instructions"); !text.empty()) {
-                out += "    Install Instructions:\n";
-                for (const auto& line : split_lines(text)) {
+        };
+        auto multi_line = [&](const char* label, const std::string& v) {
+            if (v.empty()) {
+                return;
+            }
+            bool first = true;
+            for (const auto& line : split_lines(v)) {
+                if (first) {
+                    out += show_line(label, line, width);
+                    first = false;
+                } else {
                     out += wrap_text(line, width, indent20, indent20) + "\n";
                 }
             }
-            multi_line("Warnings:", "warnings");
-            if (meta.is_object() && meta.contains("requires") && meta["requires"].is_array() &&
-                !meta["requires"].empty()) {
-                std::vector<std::string> requires_list;
-                for (const auto& r : meta["requires"]) {
-                    requires_list.push_back(as_text(r));
-                }
-                std::sort(requires_list.begin(), requires_list.end());
-                out += "    Requires:\n";
-                for (const auto& r : requires_list) {
-                    out += indent20 + r + "\n";
-                }
+        };
+        simple("Release:", meta.sw_version);
+        if (!meta.patchstate.empty()) {
+            out += show_line("Patch State:", meta.patchstate, width);
+            if (meta.patchstate == "n/a") {
+                simple("Repo State:", meta.repostate);
             }
-            if (data.contains("contents") && data["contents"].is_object() &&
-                data["contents"].contains(id)) {
-                std::vector<std::string> contents;
-                for (const auto& pkg : data["contents"][id]) {
-                    contents.push_back(as_text(pkg));
-                }
-                std::sort(contents.begin(), contents.end());
-                out += "    Contents:\n";
-                for (const auto& pkg : contents) {
-                    out += indent20 + pkg + "\n";
-                }
-            }
-            out += "\n\n";
         }
+        simple("Status:", meta.status.value_or(""));
+        simple("Unremovable:", meta.unremovable.value_or(""));
+        simple("RR:", meta.reboot_required);
+        simple("Apply Active Release Only:", meta.apply_active_release_only.value_or(""));
+        simple("Summary:", meta.summary.value_or(""));
+        multi_line("Description:", meta.description.value_or(""));
+        if (auto text = meta.install_instructions.value_or(""); !text.empty()) {
+            out += "    Install Instructions:\n";
+            for (const auto& line : split_lines(text)) {
+                out += wrap_text(line, width, indent20, indent20) + "\n";
+            }
+        }
+        multi_line("Warnings:", meta.warnings.value_or(""));
+        if (!meta.required.empty()) {
+            std::vector<std::string> requires_list = meta.required;
+            std::sort(requires_list.begin(), requires_list.end());
+            out += "    Requires:\n";
+            for (const auto& r : requires_list) {
+                out += indent20 + r + "\n";
+            }
+        }
+        if (auto it = data.contents.find(id); it != data.contents.end()) {
+            std::vector<std::string> contents = it->second;
+            std::sort(contents.begin(), contents.end());
+            out += "    Contents:\n";
+            for (const auto& pkg : contents) {
+                out += indent20 + pkg + "\n";
+            }
+        }
+        out += "\n\n";
     }
-    return out + format_messages(data);
+    return out + messages_text(response.messages());
 }
 
 std::string format_hosts_result(const Response& response) {
     if (response.status == 500) {
         return format_op_result(response);
     }
-    const json& body = response.body;
-    if (!body.is_object() || !body.contains("data") || !body["data"].is_array()) {
+    std::optional<rest::HostsReply> hosts = response.hosts();
+    if (!hosts) {
         if (response.status != 200) {
-            return format_messages(body);
+            return messages_text(response.messages());
         }
         return "Invalid data returned:\n" + format_debug(response);
     }
-    std::vector<json> agents(body["data"].begin(), body["data"].end());
-    std::stable_sort(agents.begin(), agents.end(), [](const json& a, const json& b) {
-        return field(a, "hostname") < field(b, "hostname");
+    std::vector<rest::HostEntry>& agents = hosts->data;
+    std::stable_sort(agents.begin(), agents.end(), [](const auto& a, const auto& b) {
+        return a.hostname < b.hostname;
     });
     const std::string hdr_hn = "Hostname", hdr_ip = "IP Address", hdr_pc = "Patch Current",
                       hdr_rr = "Reboot Required", hdr_rel = "Release", hdr_state = "State";
     std::size_t w_hn = hdr_hn.size(), w_ip = hdr_ip.size(), w_pc = hdr_pc.size(),
                 w_rr = hdr_rr.size(), w_rel = hdr_rel.size(), w_state = hdr_state.size();
     for (const auto& agent : agents) {
-        w_hn = std::max(w_hn, display_length(field(agent, "hostname")));
-        w_ip = std::max(w_ip, display_length(field(agent, "ip")));
-        w_rel = std::max(w_rel, display_length(field(agent, "sw_version")));
+        w_hn = std::max(w_hn, display_length(agent.hostname));
+        w_ip = std::max(w_ip, display_length(agent.ip));
+        w_rel = std::max(w_rel, display_length(agent.sw_version));
         w_state = std::max(w_state, display_length(host_state_text(agent)));
     }
     std::string out = center(hdr_hn, w_hn) + "  " + center(hdr_ip, w_ip) + "  " +
@@ -531,18 +488,16 @@ std::string format_hosts_result(const Response& response) {
            "  " + std::string(w_rr, '=') + "  " + std::string(w_rel, '=') + "  " +
            std::string(w_state, '=') + "\n";
     for (const auto& agent : agents) {
-        std::string current = truthy(agent, "patch_current") ? "Yes" : "No";
-        if (agent.contains("interim_state") && agent["interim_state"].is_boolean() &&
-            agent["interim_state"].get<bool>()) {
+        std::string current = agent.patch_current ? "Yes" : "No";
+        if (agent.interim_state) {
             current = "Pending";
         }
-        if (truthy(agent, "patch_failed")) {
+        if (agent.patch_failed) {
             current = "Failed";
         }
-        out += pad_right(field(agent, "hostname"), w_hn) + "  " +
-               pad_right(field(agent, "ip"), w_ip) + "  " + center(current, w_pc) + "  " +
-               center(truthy(agent, "requires_reboot") ? "Yes" : "No", w_rr) + "  " +
-               center(field(agent, "sw_version"), w_rel) + "  " +
+        out += pad_right(agent.hostname, w_hn) + "  " + pad_right(agent.ip, w_ip) + "  " +
+               center(current, w_pc) + "  " + center(agent.requires_reboot ? "Yes" : "No", w_rr) +
+               "  " + center(agent.sw_version, w_rel) + "  " +
                center(host_state_text(agent), w_state) + "\n";
     }
     return rstrip_lines(out);
@@ -553,35 +508,28 @@ std::string format_dependencies_result(const Response& response) {
         return format_op_result(response);
     }
     std::string out;
-    const json& body = response.body;
-    if (body.is_object() && body.contains("patches") && body["patches"].is_array()) {
-        std::vector<std::string> ids;
-        for (const auto& id : body["patches"]) {
-            ids.push_back(as_text(id));
-        }
+    if (auto deps = response.dependencies()) {
+        std::vector<std::string> ids = deps->patches;
         std::sort(ids.begin(), ids.end());
         for (const auto& id : ids) {
             out += id + "\n";
         }
     }
-    return out + format_messages(body);
+    return out + messages_text(response.messages());
 }
 
 std::string format_app_dependencies(const json& body) {
-    if (!body.is_object() || body.empty()) {
+    const rest::AppDependenciesReply reply = rest::read_app_dependencies_reply(json_text(body));
+    if (reply.empty()) {
         return "There are no application dependencies.\n";
     }
     const std::string hdr_app = "Application", hdr_list = "Required Patches";
     std::size_t w_app = hdr_app.size(), w_list = hdr_list.size();
     std::vector<std::pair<std::string, std::string>> rows;
-    for (const auto& [app, list] : body.items()) {
+    for (const auto& [app, list] : reply) {
         std::string joined;
-        if (list.is_array()) {
-            for (const auto& id : list) {
-                joined += (joined.empty() ? "" : ", ") + as_text(id);
-            }
-        } else {
-            joined = as_text(list);
+        for (const auto& id : list) {
+            joined += (joined.empty() ? "" : ", ") + id;
         }
         w_app = std::max(w_app, display_length(app));
         w_list = std::max(w_list, display_length(joined));
@@ -596,7 +544,7 @@ std::string format_app_dependencies(const json& body) {
 }
 
 std::string format_bool_result(const Response& response) {
-    bool value = response.status == 200 && response.body.is_boolean() && response.body.get<bool>();
+    bool value = response.status == 200 && response.boolean().value_or(false);
     return value ? "True\n" : "False\n";
 }
 
@@ -604,6 +552,7 @@ std::string format_debug(const Response& response) {
     if (response.status == 500) {
         return std::string(INTERNAL_ERROR_MESSAGE) + "\n";
     }
+    // --debug prints parts of the body verbatim, as JSON: no field is read from them.
     const json& body = response.body;
     if (response.status == 200 && body.is_object()) {
         if (body.contains("pd")) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "catalog/import_service.hpp"
 
+#include <controller/faults/fault_points.hpp>
 #include <patch_core/errors.hpp>
 #include <patch_core/evr.hpp>
 #include <patch_core/fs.hpp>
@@ -182,6 +183,7 @@ OpReport ImportService::import_one(const fs::path& patch_file, const UploadReque
         upload_fd = core::UniqueFd();
     }
     const auto verified_ms = elapsed_ms();
+    faults::fault_point("upload.after_receive");
     std::lock_guard op(state_.operation_mutex);
     const core::PatchMetadata& md = verified.metadata;
     std::vector<StoredRpm> rpms;
@@ -257,6 +259,7 @@ OpReport ImportService::import_one(const fs::path& patch_file, const UploadReque
             core::write_file_atomically(target, script.content, 0544);
             placed.push_back(target);
         }
+        faults::fault_point("upload.after_place");
         store_.write([&](WriteTransaction& tx) {
             tx.put_patch(patch.to_stored());
             tx.bump_op_counter();
@@ -270,6 +273,7 @@ OpReport ImportService::import_one(const fs::path& patch_file, const UploadReque
         fs::remove_all(staging, ec);
         throw;
     }
+    faults::fault_point("upload.after_commit");
     fs::remove_all(staging);
 
     std::unique_lock write(state_.mutex);

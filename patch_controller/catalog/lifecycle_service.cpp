@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "catalog/lifecycle_service.hpp"
 
+#include <controller/faults/fault_points.hpp>
 #include <controller/repo/subprocess.hpp>
 #include <patch_core/dependencies.hpp>
 #include <patch_core/errors.hpp>
@@ -27,6 +28,11 @@ std::vector<std::string> unknown_id_errors(const ControllerState& state, const s
         }
     }
     return errors;
+}
+
+// apply and remove share move_patches; each has its own points.
+void fault_point(bool applying, faults::PointName apply_point, faults::PointName remove_point) {
+    faults::fault_point(applying ? apply_point : remove_point);
 }
 
 }  // namespace
@@ -129,6 +135,7 @@ void LifecycleService::move_patches(const std::vector<std::string>& ids, RepoSta
         }
         counter = tx.bump_op_counter();
     });
+    fault_point(applying, "apply.after_commit", "remove.after_commit");
     {
         std::unique_lock data(state_.mutex);
         for (const auto& id : changes) {
@@ -140,8 +147,10 @@ void LifecycleService::move_patches(const std::vector<std::string>& ids, RepoSta
             files_.remove_metadata(id);
             files_.write_metadata(p);
             report.add_info(id + (applying ? " is now in the repo" : " has been removed from the repo"));
+            fault_point(applying, "apply.during_metadata", "remove.during_metadata");
         }
     }
+    fault_point(applying, "apply.before_publish", "remove.before_publish");
     std::vector<std::string> failures;
     for (const auto& release : releases) {
         try {
@@ -150,6 +159,7 @@ void LifecycleService::move_patches(const std::vector<std::string>& ids, RepoSta
             failures.push_back("Failed to update the repo for " + release + ": " + core::format_error_chain(e));
         }
     }
+    fault_point(applying, "apply.after_publish", "remove.after_publish");
     // Only now may agents look: the repositories match the new counter.
     state_.published_counter = static_cast<std::uint64_t>(counter);
     notifier_.notify("");
@@ -248,10 +258,12 @@ OpReport LifecycleService::delete_patches(DeleteRequest request) {
         }
         tx.bump_op_counter();
     });
+    faults::fault_point("delete.after_commit");
     OpReport report;
     std::unique_lock data(state_.mutex);
     for (const auto& p : doomed) {
         files_.remove_patch_files(p);
+        faults::fault_point("delete.during_files");
         state_.tracker.remove_patch(p.metadata.id);
         state_.patches.erase(p.metadata.id);
         report.add_info(p.metadata.id + " has been deleted");
@@ -325,6 +337,7 @@ OpReport LifecycleService::commit(CommitRequest request) {
         }
         counter = tx.bump_op_counter();
     });
+    faults::fault_point("commit.after_commit");
     {
         std::unique_lock data(state_.mutex);
         for (auto& [id, p] : committed) {
@@ -334,10 +347,12 @@ OpReport LifecycleService::commit(CommitRequest request) {
             state_.patches[id] = std::move(p);
         }
     }
+    faults::fault_point("commit.after_metadata");
     for (const auto& path : freed) {
         std::error_code ec;
         fs::remove(path, ec);
     }
+    faults::fault_point("commit.after_cleanup");
     for (const auto& release : releases) {
         try {
             publishing_.publish(release);
@@ -345,6 +360,7 @@ OpReport LifecycleService::commit(CommitRequest request) {
             throw OperationFailed({"Failed to update the repo for " + release + ": " + core::format_error_chain(e)}, {});
         }
     }
+    faults::fault_point("commit.after_publish");
     state_.published_counter = static_cast<std::uint64_t>(counter);
     notifier_.notify("");
     report.add_info("The patches have been committed.");

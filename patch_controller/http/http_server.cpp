@@ -19,9 +19,11 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <memory>
 #include <thread>
 #include <type_traits>
 
@@ -126,6 +128,9 @@ struct HttpServer::Impl {
 
 namespace {
 
+// How long a closing connection keeps reading (and dropping) what its peer still sends.
+constexpr auto LINGER_TIMEOUT = std::chrono::seconds(5);
+
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
 public:
@@ -209,9 +214,7 @@ private:
                 std::cerr << "patch-controller: refused " << request_.method << " " << request_.path << " from " << remote_
                           << ": body of " << *header_parser_->content_length() << " bytes over the " << limit
                           << "-byte limit" << std::endl;
-                std::cerr << "patch-controller: refused " << request_.method << " " << request_.path << " from " << remote_
-                      << ": body over the limit" << std::endl;
-            return respond({413, "application/json", json_error("request body too large"), {}, {}, {}});
+                return respond({413, "application/json", json_error("request body too large"), {}, {}, {}});
             }
             string_parser_.emplace(std::move(*header_parser_));
             string_parser_->body_limit(limit);
@@ -455,7 +458,32 @@ private:
             });
         } else {
             stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+            linger();
         }
+    }
+
+    // A lingering close (RFC 9112 9.6). The peer may still be sending a body we refused (413,
+    // 411, 400 before or while reading it): closing the socket with its data unread makes the
+    // kernel answer with a reset, which can destroy our response before the peer reads it, so a
+    // client sending an oversized report saw "connection reset" or "failed sending data"
+    // instead of the 413. So after the half-close, read and drop what arrives until the peer
+    // closes too, for a few seconds at most; the socket closes with the session.
+    void linger() {
+        if (!linger_buffer_) {
+            linger_buffer_ = std::make_unique<std::array<char, 16384>>();
+        }
+        beast::get_lowest_layer(stream_).expires_after(LINGER_TIMEOUT);
+        drain();
+    }
+
+    void drain() {
+        // EOF, a reset or the deadline ends it.
+        stream_.async_read_some(asio::buffer(*linger_buffer_),
+                                [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                    if (!ec) {
+                                        self->drain();
+                                    }
+                                });
     }
 
     Stream stream_;
@@ -468,6 +496,7 @@ private:
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::empty_body>> header_parser_;
     std::optional<http::request_parser<http::string_body>> string_parser_;
+    std::unique_ptr<std::array<char, 16384>> linger_buffer_;  ///< Only while closing (linger()).
     std::filesystem::path upload_file_;
     std::uint64_t upload_length_ = 0;
     std::uint64_t upload_received_ = 0;

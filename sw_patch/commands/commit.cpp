@@ -54,10 +54,9 @@ std::optional<std::vector<std::string>> all_patches(
         return std::nullopt;
     }
     std::vector<std::string> ids;
-    if (response.body.is_object() && response.body.contains("pd") &&
-        response.body["pd"].is_object()) {
-        for (const auto& item : response.body["pd"].items()) {
-            ids.push_back(item.key());
+    if (auto query = response.query()) {
+        for (const auto& [id, entry] : query->pd) {
+            ids.push_back(id);
         }
     }
     if (ids.empty()) {
@@ -81,15 +80,12 @@ std::optional<std::vector<std::string>> dependency_closure(
         ctx.print(format_messages(response.body) + "Aborting...\n");
         return std::nullopt;
     }
-    if (!response.body.is_object() || !response.body.contains("patches") ||
-        !response.body["patches"].is_array()) {
+    auto deps = response.dependencies();
+    if (!deps) {
         ctx.print("No patches found to commit\n");
         return std::nullopt;
     }
-    std::vector<std::string> ids;
-    for (const auto& id : response.body["patches"]) {
-        ids.push_back(id.is_string() ? id.get<std::string>() : id.dump());
-    }
+    std::vector<std::string> ids = std::move(deps->patches);
     std::sort(ids.begin(), ids.end());
     return ids;
 }

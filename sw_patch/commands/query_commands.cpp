@@ -61,7 +61,7 @@ ExitCode run_is_state(Context& ctx, const std::string& route, const IdsFormatOpt
             ctx.err << "Error:\n" << error << "\n";
         }
     }
-    bool value = response.status == 200 && response.body.is_boolean() && response.body.get<bool>();
+    bool value = response.status == 200 && response.boolean().value_or(false);
     return value ? ExitCode::SUCCESS : ExitCode::ERROR;
 }
 
@@ -83,23 +83,21 @@ ExitCode run_query_app_dependencies(Context& ctx, const FormatOptions& format) {
 ExitCode run_completion(Context& ctx, const std::string& what) {
     if (what == "patches") {
         Response response = ctx.client().get(api_target("query"));
-        if (response.status == 200 && response.body.is_object() && response.body.contains("pd") &&
-            response.body["pd"].is_object()) {
+        if (auto query = response.query(); response.status == 200 && query) {
             std::string ids;
-            for (const auto& item : response.body["pd"].items()) {
-                ids += (ids.empty() ? "" : " ") + item.key();
+            for (const auto& [id, entry] : query->pd) {
+                ids += (ids.empty() ? "" : " ") + id;
             }
             ctx.print(ids + "\n");
         }
         return ExitCode::SUCCESS;
     }
     Response response = ctx.client().get(api_target("query_hosts"));
-    if (response.status == 200 && response.body.is_object() && response.body.contains("data") &&
-        response.body["data"].is_array()) {
+    if (auto hosts = response.hosts(); response.status == 200 && hosts) {
         std::string names;
-        for (const auto& agent : response.body["data"]) {
-            if (agent.is_object() && agent.contains("hostname") && agent["hostname"].is_string()) {
-                names += agent["hostname"].get<std::string>() + "\n";
+        for (const auto& host : hosts->data) {
+            if (!host.hostname.empty()) {
+                names += host.hostname + "\n";
             }
         }
         ctx.print(names);

@@ -136,6 +136,25 @@ TEST_CASE("A body over 1 MiB to a route that is not an upload gets 413", "[contr
         CHECK(reply.rfind("HTTP/1.1 413", 0) == 0);
         CHECK(h.query().at(fixture_id(1)).at("repostate") == "Available");
     }
+    SECTION("a client still sending after the answer can finish and read it") {
+        // The daemon answers on the header and half-closes; it must then read and drop the body
+        // (a lingering close): closing with it unread reset the connection, and clients such as
+        // curl saw "failed sending data" instead of the 413 (test_agent_e2e's oversized report
+        // failed so under load).
+        RawConnection c(h.port());
+        REQUIRE(c.send("POST /v1/agent/report HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Content-Length: " +
+                       std::to_string(8U << 20U) + "\r\n\r\n"));
+        std::this_thread::sleep_for(200ms);  // answered and half-closed by now
+        const std::string block(1U << 20U, ' ');
+        for (int i = 0; i < 8; ++i) {
+            INFO("block " << i);
+            REQUIRE(c.send(block));
+        }
+        std::string reply = c.read_until("\r\n\r\n", 5s);
+        INFO(reply);
+        CHECK(reply.rfind("HTTP/1.1 413", 0) == 0);
+    }
     SECTION("sent by a client") {
         Response r = h.request("POST", "/v1/apply/FIX_22.12_PATCH_0001", h.admin_token(),
                                Body::text(std::string(2U << 20U, 'x')));

@@ -35,3 +35,19 @@ if(TARGET patch_controller_lib)
         PATCHING_TESTDATA_DIR="${CMAKE_CURRENT_SOURCE_DIR}/patch_controller/testdata")
     patching_discover_tests(test_controller_unit TEST_PREFIX "controller unit: ")
 endif()
+
+# test_controller_faults (issue #9): the real daemon SIGKILLed at every fault point of
+# patch_controller/faults' registry, restarted and checked. Only where fault points are compiled
+# in (PATCHING_FAULT_POINTS, ON with the tests); links the controller for the registry and for
+# reading its database.
+if(TARGET patch-controller AND TARGET patch-build AND PATCHING_FAULT_POINTS)
+    add_executable(test_controller_faults
+        patch_controller/fault_points_test.cpp
+        support/controller_harness.cpp
+        $<TARGET_OBJECTS:test_main>)
+    target_link_libraries(test_controller_faults PRIVATE
+        patch_controller_lib test_support Catch2::Catch2 CURL::libcurl nlohmann_json::nlohmann_json
+        Threads::Threads patching::warnings)
+    add_dependencies(test_controller_faults patch-controller patch-build)
+    patching_discover_tests(test_controller_faults TEST_PREFIX "controller faults: ")
+endif()

@@ -384,6 +384,15 @@ void ControllerHarness::start() {
         argv.push_back(a.data());
     }
     argv.push_back(nullptr);
+    std::vector<std::string> env_entries = environment_;
+    for (char** e = environ; *e != nullptr; ++e) {
+        env_entries.emplace_back(*e);  // later duplicates lose: getenv finds the first
+    }
+    std::vector<char*> envp;
+    for (auto& e : env_entries) {
+        envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
 
     int log_fd = ::open(log_file().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -408,7 +417,7 @@ void ControllerHarness::start() {
         ::dup2(log_fd, STDOUT_FILENO);
         ::dup2(log_fd, STDERR_FILENO);
         ::close_range(3, UINT_MAX, 0);
-        ::execv(argv[0], argv.data());
+        ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);
     }
     ::close(log_fd);
@@ -464,6 +473,17 @@ void ControllerHarness::kill9() {
     ::kill(pid_, SIGKILL);
     wait_for_exit(pid_, 10s);
     pid_ = -1;
+}
+
+std::optional<int> ControllerHarness::wait_exit(std::chrono::milliseconds timeout) {
+    if (pid_ <= 0) {
+        return std::nullopt;
+    }
+    auto status = wait_for_exit(pid_, timeout);
+    if (status) {
+        pid_ = -1;
+    }
+    return status;
 }
 
 void ControllerHarness::restart() {

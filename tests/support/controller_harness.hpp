@@ -136,6 +136,12 @@ public:
     int stop();
     /// SIGKILL and reap, as a crash would.
     void kill9();
+    /// Waits at most `timeout` for the daemon to exit by itself (a fault point's SIGKILL) and
+    /// reaps it: its exit status (128+signal if killed), or nullopt if it still runs.
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+    /// "NAME=value" entries added to the daemon's environment from the next start() on
+    /// (e.g. PATCHING_FAULT=apply.after_commit); empty = the test's own environment only.
+    void set_environment(std::vector<std::string> entries) { environment_ = std::move(entries); }
     /// stop() then start(); the exit status of the stop must be 0.
     void restart();
     bool running() const { return pid_ > 0; }
@@ -190,6 +196,7 @@ private:
     Options options_;
     TempDir dir_;
     pid_t pid_ = -1;
+    std::vector<std::string> environment_;
     std::uint16_t port_ = 0;
     std::string admin_token_;
 };

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <controller/repo/repository.hpp>
+#include <controller/faults/fault_points.hpp>
 #include <controller/repo/subprocess.hpp>
 
 #include <patch_core/errors.hpp>
@@ -581,6 +582,7 @@ PublishResult RepositoryPublisher::publish(
     remove_tree(repo_root_ / (".removing-rel-" + release));
     const FileIds files = sync_packages(dir / "Packages", wanted, result);
     result.comps_written = write_comps(dir / "comps.xml", comps_xml);
+    faults::fault_point("publish.after_packages");
 
     const std::string stamp = make_stamp(comps_xml, files);
     const CurrentRepodata cur = current_repodata(dir);
@@ -620,6 +622,7 @@ PublishResult RepositoryPublisher::publish(
         result.incremental = incremental;
         result.regenerated = true;
         finish_generation(dir, gen_dir, cur.generation, stamp);
+        faults::fault_point("publish.after_createrepo");
         swap_repodata(dir, next, cur.is_directory);
     } catch (...) {
         try {

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace patching::core::rest {
@@ -61,6 +62,30 @@ struct DependenciesReply {
 /// GET /v1/query_app_dependencies: {app: [patch IDs]}
 using AppDependenciesReply = std::map<std::string, std::vector<std::string>>;
 
+/// One host of GET /v1/query_hosts: the fields clients read. The controller sends more (spec
+/// §3.7 plus ours: secs_since_ack, installed, install_progress...), rendered by its own cached
+/// writer for speed; clients ignore what they do not name here.
+struct HostEntry {
+    std::string hostname;
+    std::string ip;
+    std::string sw_version;
+    std::optional<std::string> state;  ///< absent (or null) right after a controller restart
+    bool patch_current = false;
+    bool requires_reboot = false;
+    bool patch_failed = false;
+    bool interim_state = false;
+    bool install_pending = false;
+    bool stale = false;  ///< ours: the agent has gone silent
+    std::string install_status;
+    std::string install_reject_reason;
+    std::string failure_reason;
+};
+
+/// GET /v1/query_hosts: {"data": [HostEntry]}
+struct HostsReply {
+    std::vector<HostEntry> data;
+};
+
 /// One record of GET /v1/audit.
 struct AuditEntry {
     std::int64_t seq = 0;
@@ -85,5 +110,28 @@ std::string to_json(const ShowReply& reply);
 std::string to_json(const DependenciesReply& reply);
 std::string to_json(const AppDependenciesReply& reply);
 std::string to_json(const AuditReply& reply);
+
+// Readers, for clients (sw-patch). They read as the reference's client does, because they also
+// read the reference controller's replies: a missing field, or a body that is not JSON, reads as
+// empty; a text field holding another JSON value reads as that value's compact JSON text (null
+// as ""); a list field holding a single value reads as a list of it. Flags read by Python
+// truthiness, except interim_state and install_pending, which the reference tests with `is True`.
+// None of them throws.
+
+/// {"info", "warning", "error"} of any reply.
+OpReply read_op_reply(std::string_view json_text);
+/// nullopt when the body has no "pd". A missing reboot_required reads as "Y", the reference's
+/// default for the query table.
+std::optional<QueryReply> read_query_reply(std::string_view json_text);
+/// A missing reboot_required stays "" (show prints no RR line then).
+ShowReply read_show_reply(std::string_view json_text);
+/// nullopt when the body has no "patches" list.
+std::optional<DependenciesReply> read_dependencies_reply(std::string_view json_text);
+/// Empty when the body is not an object.
+AppDependenciesReply read_app_dependencies_reply(std::string_view json_text);
+/// nullopt when the body has no "data" list; an entry that is not an object reads as empty.
+std::optional<HostsReply> read_hosts_reply(std::string_view json_text);
+/// is_applied / is_available: the body's boolean, nullopt when it is not one.
+std::optional<bool> read_bool_reply(std::string_view json_text);
 
 }  // namespace patching::core::rest
