@@ -17,6 +17,8 @@ FRESH="${FRESH_DIR:-/var/tmp/patching-fresh}"
 MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 case "$WHAT" in demo | test | both) ;; *) sed -n '2,12p' "$0"; exit 2 ;; esac
 [ "$(id -u)" = 0 ] || { echo "fresh-root.sh: run as root (debootstrap and chroot need it)" >&2; exit 1; }
+source "$HERE/scripts/lib.sh"
+need_tools git tar /usr/bin/time
 if ! command -v debootstrap >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
 fi
@@ -64,22 +66,26 @@ run_fresh() {
     git -C "$HERE" ls-files -z --cached --others --exclude-standard |
         (cd "$HERE" && xargs -0 tar -cf - --no-recursion) | tar -xf - -C "$root/work/main"
     cp -a "$SHARED/." "$root/work/shared/"
+    # The root is a mount point of its own, as / is on a real machine (ip netns exec remounts it).
+    mount_in "$root" . --bind "$root"
     mount_in "$root" proc -t proc proc
     mount_in "$root" sys -t sysfs sysfs
     mount_in "$root" dev --bind /dev
     mount_in "$root" dev/pts -t devpts devpts
     mount_in "$root" dev/shm -t tmpfs tmpfs
     mount_in "$root" run -t tmpfs tmpfs
-    local start end rc=0
-    start=$(date +%s.%N)
-    chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        HOME=/root TERM=dumb LANG=C.UTF-8 bash -c "cd /work/main && $command" >"$FRESH/$name.log" 2>&1 || rc=$?
-    end=$(date +%s.%N)
+    local rc=0 times
+    # Wall time, and the CPU time of everything the command ran: on a busy machine the second
+    # says what the command itself cost.
+    /usr/bin/time -o "$FRESH/$name.time" -f "%e %U %S" chroot "$root" /usr/bin/env -i \
+        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb LANG=C.UTF-8 \
+        bash -c "cd /work/main && $command" >"$FRESH/$name.log" 2>&1 || rc=$?
     unmount_all
     [ "${KEEP:-0}" = 1 ] || rm -rf "$root"
-    local secs
-    secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%d", b - a }')
-    RESULTS+=("$(printf '%-22s %2dm%02ds  exit %d  (log: %s)' "$command" $((secs / 60)) $((secs % 60)) "$rc" "$FRESH/$name.log")")
+    read -r times < <(tail -n 1 "$FRESH/$name.time")
+    RESULTS+=("$(awk -v t="$times" -v c="$command" -v rc="$rc" -v log="$FRESH/$name.log" 'BEGIN {
+        split(t, f, " "); w = int(f[1]); cpu = int(f[2] + f[3])
+        printf "%-22s %2dm%02ds wall, %2dm%02ds CPU  exit %d  (log: %s)", c, w / 60, w % 60, cpu / 60, cpu % 60, rc, log }')")
     [ "$rc" -eq 0 ] || { echo "fresh-root: '$command' failed (exit $rc); last lines of $FRESH/$name.log:" >&2; tail -20 "$FRESH/$name.log" >&2; }
     return "$rc"
 }
