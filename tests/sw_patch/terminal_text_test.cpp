@@ -3,6 +3,9 @@
 // not obeyed (issue #10).
 #include "terminal_text.hpp"
 
+#include "support/test_support.hpp"
+#include "sw_patch/fake_controller.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <ostream>
@@ -10,6 +13,8 @@
 
 using patching::client::neutralise_controls;
 using patching::client::TerminalSafeBuf;
+using patching::test::FakeController;
+using patching::test::route_table;
 
 TEST_CASE("control characters are made visible", "[sw_patch][terminal]") {
     CHECK(neutralise_controls("\x1b]0;owned\x07\x1b[2Jsummary") == "^[]0;owned^G^[[2Jsummary");
@@ -31,4 +36,25 @@ TEST_CASE("the terminal streambuf neutralises byte by byte, as neutralise_contro
     out << std::flush;
     CHECK(target.str() == neutralise_controls(text));
     CHECK(target.str().find('\x1b') == std::string::npos);
+}
+
+TEST_CASE("sw-patch show writes a hostile summary neutralised to a terminal, raw to a pipe", "[sw_patch][terminal]") {
+    // What a controller could send: an escape sequence that retitles the window and clears it.
+    FakeController server(route_table({
+        {"POST /v1/show/", {200, R"({"metadata": {"P1": {"sw_version": "22.12", "patchstate": "Applied",
+            "summary": "\u001b]0;owned\u0007\u001b[2JSum"}}, "contents": {"P1": []}, "error": ""})"}},
+    }));
+    const std::string command = "LC_ALL=C SW_PATCH_CONTROLLER=" + server.url() + " " SW_PATCH_BINARY " show P1";
+    std::string on_terminal;
+    // script(1) (util-linux, Debian-required) gives the command a pseudo-terminal.
+    REQUIRE(patching::test::run_command("script -qec '" + command + "' /dev/null", &on_terminal) == 0);
+    CHECK(on_terminal.find("Summary:        ^[]0;owned^G^[[2JSum") != std::string::npos);
+    CHECK(on_terminal.find('\x1b') == std::string::npos);
+    std::string piped;
+    REQUIRE(patching::test::run_command(command + " | cat", &piped) == 0);
+    CHECK(piped.find("Summary:        \x1b]0;owned\x07\x1b[2JSum") != std::string::npos);
+    // Our clients' header went with every request.
+    for (const auto& request : server.requests()) {
+        CHECK(request.header("x-patching-client") == "sw-patch/1");
+    }
 }
