@@ -3,6 +3,7 @@
 
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
+#include <patch_core/metadata.hpp>
 #include <patch_core/patch_id.hpp>
 #include <patch_core/rpm/package.hpp>
 #include <signing/keys.hpp>
@@ -21,35 +22,11 @@ using core::BuildError;
 namespace {
 
 // Metadata text goes verbatim into XML, so it must be valid UTF-8 without control characters
-// other than tab and newline (XML 1.0 forbids most of them).
+// other than tab and newline (XML 1.0 forbids most of them); the reader applies the same rule.
 void check_text(const std::string& option, const std::optional<std::string>& value) {
-    if (!value) {
-        return;
-    }
-    const auto* p = reinterpret_cast<const unsigned char*>(value->data());
-    const auto* end = p + value->size();
-    while (p < end) {
-        unsigned char c = *p;
-        int extra = 0;
-        if (c < 0x80) {
-            if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
-                throw BuildError(option + " contains a control character (byte " + std::to_string(c) +
-                                 "); only tab and newline are allowed");
-            }
-        } else if ((c & 0xE0) == 0xC0 && c >= 0xC2) {
-            extra = 1;
-        } else if ((c & 0xF0) == 0xE0) {
-            extra = 2;
-        } else if ((c & 0xF8) == 0xF0 && c <= 0xF4) {
-            extra = 3;
-        } else {
-            throw BuildError(option + " is not valid UTF-8");
-        }
-        ++p;
-        for (int i = 0; i < extra; ++i, ++p) {
-            if (p >= end || (*p & 0xC0) != 0x80) {
-                throw BuildError(option + " is not valid UTF-8");
-            }
+    if (value) {
+        if (auto problem = core::metadata_text_problem(*value)) {
+            throw BuildError(option + " " + *problem);
         }
     }
 }

@@ -91,6 +91,34 @@ ControllerConfig ControllerConfig::load(const std::filesystem::path& path) {
                 c.agent_stale_seconds = parse_number<int>(v, key, path);
             } else if (key == "agent_poll_seconds") {
                 c.agent_poll_seconds = parse_number<int>(v, key, path);
+            } else if (key == "header_timeout_seconds") {
+                c.header_timeout_seconds = parse_number<int>(v, key, path);
+            } else if (key == "idle_timeout_seconds") {
+                c.idle_timeout_seconds = parse_number<int>(v, key, path);
+            } else if (key == "read_timeout_seconds") {
+                c.read_timeout_seconds = parse_number<int>(v, key, path);
+            } else if (key == "max_connections_per_peer") {
+                c.max_connections_per_peer = parse_number<int>(v, key, path);
+            } else if (key == "max_concurrent_uploads") {
+                c.max_concurrent_uploads = parse_number<int>(v, key, path);
+            } else if (key == "import_roots") {
+                c.import_roots.clear();
+                for (std::size_t start = 0; start <= v.size();) {
+                    std::size_t end = v.find(',', start);
+                    std::string item = v.substr(start, end == std::string::npos ? std::string::npos : end - start);
+                    item.erase(0, item.find_first_not_of(" \t"));
+                    item.erase(item.find_last_not_of(" \t") + 1);
+                    if (!item.empty()) {
+                        if (item[0] != '/') {
+                            throw core::Error(path.string() + ": import_roots: " + item + " is not an absolute path");
+                        }
+                        c.import_roots.emplace_back(item);
+                    }
+                    if (end == std::string::npos) {
+                        break;
+                    }
+                    start = end + 1;
+                }
             } else if (key == "enrolment_token_file") {
                 c.enrolment_token_file = v;
             } else {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace patching::controller {
 
@@ -42,6 +43,24 @@ struct ControllerConfig {
     /// If set, agents presenting this file's token may enrol themselves (first come, per host
     /// name). Without it, hosts are enrolled with `patch-controller enrol-host`.
     std::optional<std::filesystem::path> enrolment_token_file;
+
+    // Slow and hostile clients (README "Connections and limits"). Agents' long polls are not
+    // timed by these: they are authenticated first and end after agent_poll_seconds.
+    /// A request's line and headers must arrive within this many seconds.
+    int header_timeout_seconds = 20;
+    /// Keep-alive connections with no request for this long are closed.
+    int idle_timeout_seconds = 60;
+    /// A request body (an upload) or a response must make progress within this; a stalled
+    /// upload fails with "upload stalled" and leaves nothing behind.
+    int read_timeout_seconds = 60;
+    /// Connections one peer address may hold open at once; more are closed at accept (0 = no cap).
+    int max_connections_per_peer = 64;
+    /// Uploads received at once (each on its own thread, never an operation slot); one more is
+    /// answered "busy" without reading its body.
+    int max_concurrent_uploads = 4;
+    /// The only directories upload_dir may read (and their subdirectories), comma-separated in
+    /// the file. Empty: upload_dir is refused.
+    std::vector<std::filesystem::path> import_roots;
 
     /// Reads `path`; unknown keys are an error (a typo must not silently fall back to defaults).
     /// @throws core::Error naming the file, line and key.

@@ -54,13 +54,23 @@ int run_daemon(const ControllerConfig& config) {
     };
     options.worker_threads = config.worker_threads;
     options.max_file_body = config.max_upload_bytes;
+    options.header_timeout_seconds = config.header_timeout_seconds;
+    options.idle_timeout_seconds = config.idle_timeout_seconds;
+    options.read_timeout_seconds = config.read_timeout_seconds;
+    options.max_connections_per_peer = config.max_connections_per_peer;
+    options.max_streamed_bodies = config.max_concurrent_uploads;
+    options.streamed_busy = [&routes](const HttpRequest& r) { return routes.upload_busy_response(r); };
     HttpServer server(
         options,
         [&routes, &agents](const HttpRequest& r) {
             // The agent protocol authenticates with its own keys; everything else is the REST API.
             return AgentApi::handles(r.path) ? agents.handle(r) : routes.handle(r);
         },
-        [&routes](const HttpRequest& r) { return routes.body_policy(r); });
+        [&routes](const HttpRequest& r) -> std::optional<std::filesystem::path> {
+            // Agents authenticate with their own keys (AgentApi), so only the REST API's policy
+            // (its early 401, its uploads) applies to the rest.
+            return AgentApi::handles(r.path) ? std::nullopt : routes.body_policy(r);
+        });
     std::uint16_t port = server.listen(config.listen_address, config.listen_port, true);
     std::string endpoints = "http://" + config.listen_address + ":" + std::to_string(port);
     if (!config.remote_address.empty()) {

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli.hpp"
 
+#include "terminal_text.hpp"
+
+#include <optional>
+
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -103,6 +107,30 @@ int run_cli(const std::vector<std::string>& args, Context& ctx) {
 }
 
 int run_main(int argc, char** argv) {
+    // Patch text and controller messages are data: on a terminal, their control characters are
+    // shown, not obeyed. stderr keeps carriage returns for the upload progress line.
+    std::optional<TerminalSafeBuf> safe_out;
+    std::optional<TerminalSafeBuf> safe_err;
+    std::streambuf* const original_out = std::cout.rdbuf();
+    std::streambuf* const original_err = std::cerr.rdbuf();
+    if (::isatty(STDOUT_FILENO) != 0) {
+        safe_out.emplace(original_out, false);
+        std::cout.rdbuf(&*safe_out);
+    }
+    if (::isatty(STDERR_FILENO) != 0) {
+        safe_err.emplace(original_err, true);
+        std::cerr.rdbuf(&*safe_err);
+    }
+    struct Restore {
+        std::streambuf* out;
+        std::streambuf* err;
+        ~Restore() {
+            std::cout.flush();
+            std::cerr.flush();
+            std::cout.rdbuf(out);
+            std::cerr.rdbuf(err);
+        }
+    } restore{original_out, original_err};
     Context ctx(system_environment(), std::cout, std::cerr, std::cin);
     ctx.terminal_columns = detect_terminal_columns();
     ctx.show_progress = ::isatty(STDERR_FILENO) != 0;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "controller_client.hpp"
 
+#include <patch_core/rest.hpp>
+
 #include <curl/curl.h>
 #include <sys/stat.h>
 
@@ -223,6 +225,9 @@ Response perform(
         headers.reset(next);
     };
     add_header("Accept: application/json");
+    // Real HTTP statuses (and 405 for a wrong method) rather than the reference's "HTTP 200
+    // with error set", which the controller keeps for callers without this header.
+    add_header(std::string(core::rest::CLIENT_HEADER) + ": sw-patch/1");
     if (options.token) {
         add_header("Authorization: Bearer " + *options.token);
     }

@@ -213,6 +213,7 @@ long HttpClient::Impl::perform(const Request& request, Sink& sink) {
         header_list.reset(next);
     };
     bool has_content_type = false;
+    add_header("X-Patching-Client: patch-agent/1");  // our clients' header (core::rest::CLIENT_HEADER)
     if (request.headers != nullptr) {
         for (const auto& [name, value] : *request.headers) {
             has_content_type = has_content_type || lower(name) == "content-type";

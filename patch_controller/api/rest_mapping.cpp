@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <set>
 
 namespace patching::controller {
@@ -43,6 +44,25 @@ int http_status(ErrorKind kind) {
     return 500;
 }
 
+Contract contract_of(const HttpRequest& request) {
+    std::string name(core::rest::CLIENT_HEADER);
+    for (auto& c : name) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return request.headers.contains(name) ? Contract::OURS : Contract::REFERENCE;
+}
+
+int http_status(ErrorKind kind, Contract contract) {
+    if (contract == Contract::OURS || kind == ErrorKind::INTERNAL) {
+        return http_status(kind);
+    }
+    return 200;
+}
+
+int refusal_status(int status, Contract contract) {
+    return contract == Contract::OURS || status >= 500 ? status : 200;
+}
+
 HttpResponse json_response(int status, std::string body) {
     HttpResponse r;
     r.status = status;
@@ -56,8 +76,8 @@ HttpResponse op_response(const OpReport& report) {
                                                                       lines_text(report.warnings), ""}));
 }
 
-HttpResponse error_response(const ServiceError& error) {
-    return json_response(http_status(error.kind()),
+HttpResponse error_response(const ServiceError& error, Contract contract) {
+    return json_response(http_status(error.kind(), contract),
                          core::rest::to_json(core::rest::OpReply{lines_text(error.partial().info),
                                                                  lines_text(error.partial().warnings),
                                                                  lines_text(error.lines())}));
@@ -65,6 +85,10 @@ HttpResponse error_response(const ServiceError& error) {
 
 HttpResponse refusal_response(int status, const std::string& message) {
     return json_response(status, core::rest::to_json(core::rest::OpReply{"", "", message}));
+}
+
+HttpResponse refusal_response(int status, const std::string& message, Contract contract) {
+    return refusal_response(refusal_status(status, contract), message);
 }
 
 HostTableRenderer::Fragments HostTableRenderer::make_fragments(const HostView& h) {

@@ -2,6 +2,7 @@
 #include "api/routes.hpp"
 
 #include "controller.hpp"
+#include "http/multipart.hpp"
 
 #include <patch_core/errors.hpp>
 #include <patch_core/patch_id.hpp>
@@ -52,6 +53,17 @@ std::optional<ParsedPath> parse_path(const std::string& path) {
 
 HttpResponse ok_json(std::string body) { return json_response(200, std::move(body)); }
 
+// The name body_policy gives a multipart upload's file until its part headers are read.
+constexpr const char* MULTIPART_PLACEHOLDER = "multipart-upload";
+
+// Why `name` cannot be an uploaded patch's file name, or nullopt if it can.
+std::optional<std::string> upload_name_problem(const std::string& name) {
+    if (name.size() < 7 || name.substr(name.size() - 6) != ".patch" || !core::is_safe_basename(name)) {
+        return "File must end in .patch extension: " + core::escape_unprintable(name);
+    }
+    return std::nullopt;
+}
+
 // A refusal by the API layer itself (a missing argument): {"error": message} without the
 // newline of service errors, as the reference's handlers answer.
 struct ApiRefusal {
@@ -90,7 +102,7 @@ void ApiRoutes::add_query_routes() {
     };
     add({"", {"GET"}, true, Role::READER, false, query});
     add({"query", {"GET"}, true, Role::READER, false, query});
-    add({"show", {"GET"}, true, Role::READER, false,
+    add({"show", {"GET", "POST"}, true, Role::READER, false,
          [&q](const RouteCall& c) { return ok_json(core::rest::to_json(q.show(c.args))); }});
     add({"query_hosts", {"GET"}, true, Role::READER, false, [this](const RouteCall& c) {
              return ok_json(host_renderer_.render(controller_.hosts().list(), c.flag("brief")));
@@ -102,17 +114,17 @@ void ApiRoutes::add_query_routes() {
          }});
     for (const std::string verb : {"is_applied", "is_available"}) {
         const std::string state = verb == "is_applied" ? "Applied" : "Available";
-        add({verb, {"GET"}, true, Role::READER, false, [&q, state](const RouteCall& c) {
+        add({verb, {"GET", "POST"}, true, Role::READER, false, [&q, state](const RouteCall& c) {
                  return ok_json(q.all_in_state(c.args, state) ? "true" : "false");
              }});
     }
-    add({"query_app_dependencies", {"GET"}, true, Role::READER, false,
+    add({"query_app_dependencies", {"GET", "POST"}, true, Role::READER, false,
          [&q](const RouteCall&) { return ok_json(core::rest::to_json(q.app_dependencies())); }});
     add({"commit_dry_run", {"GET", "POST"}, true, Role::READER, false, [this](const RouteCall& c) {
              return op_response(controller_.lifecycle().commit({c.args, true}));
          }});
     // The audit log names callers and their addresses: admins only, though it changes nothing.
-    add({"audit", {"GET"}, true, Role::ADMIN, false, [this](const RouteCall& c) {
+    add({"audit", {"GET"}, false, Role::ADMIN, false, [this](const RouteCall& c) {
              const std::string after = c.param("after");
              if (after.size() > 18 || after.find_first_not_of("0123456789") != std::string::npos) {
                  throw ApiRefusal{400, "after must be an audit sequence number", {}};
@@ -129,7 +141,10 @@ void ApiRoutes::add_operation_routes() {
     LifecycleService& life = controller_.lifecycle();
     add({"upload", {"POST"}, true, Role::ADMIN, true, [this](const RouteCall& c) {
              if (!c.request.body_file || !c.request.read_body) {
-                 throw ApiRefusal{400, "no file uploaded: POST the patch as the request body with ?filename=NAME.patch", {}};
+                 throw ApiRefusal{400,
+                                  "no file uploaded: POST the patch as the request body with ?filename=NAME.patch, "
+                                  "or as the form field `file` (multipart/form-data)",
+                                  {}};
              }
              // The upload's private directory goes whatever happens, an exception included.
              struct RemoveDir {
@@ -139,7 +154,27 @@ void ApiRoutes::add_operation_routes() {
                      std::filesystem::remove_all(dir, ec);
                  }
              } remove_dir{c.request.body_file->parent_path()};
-             return op_response(controller_.imports().upload({*c.request.body_file, c.request.read_body}));
+             if (c.request.body_file->filename() != MULTIPART_PLACEHOLDER) {
+                 return op_response(controller_.imports().upload({*c.request.body_file, c.request.read_body}));
+             }
+             MultipartFileReader form(c.request.headers.at("content-type"), c.request.read_body);
+             std::string name;
+             try {
+                 name = form.open();
+             } catch (const std::exception& e) {
+                 throw InvalidRequest(std::string("Upload failed: ") + e.what());
+             }
+             // The reference imports os.path.basename() of the client's file name.
+             name = name.substr(name.find_last_of('/') == std::string::npos ? 0 : name.find_last_of('/') + 1);
+             if (name.empty()) {
+                 throw InvalidRequest("Error: No file uploaded");
+             }
+             if (const auto problem = upload_name_problem(name)) {
+                 throw InvalidRequest(*problem);
+             }
+             return op_response(controller_.imports().upload(
+                 {c.request.body_file->parent_path() / name,
+                  [&form](char* buf, std::size_t len) { return form.read(buf, len); }}));
          }});
     add({"upload_dir", {"POST"}, true, Role::ADMIN, true, [this](const RouteCall& c) {
              std::vector<std::string> dirs;
@@ -198,32 +233,50 @@ void ApiRoutes::add_operation_routes() {
          }});
 }
 
-bool ApiRoutes::method_allowed(const Route& route, const HttpRequest& request) {
-    // TODO(issue-9 follow-up): our clients will mark themselves with a header and get 405 for
-    // a method the route does not list; until then every caller may be a reference client.
-    return route.reference ||
-           std::find(route.methods.begin(), route.methods.end(), request.method) != route.methods.end();
+bool ApiRoutes::method_allowed(const Route& route, const HttpRequest& request, Contract contract) {
+    // The reference accepted any method on every route (spec §6.1), and its client relies on
+    // that (POST show, GET query); our clients say who they are and get 405 for a wrong one, so
+    // a GET can never change anything for them. HEAD is a GET without the body.
+    if (contract == Contract::REFERENCE && route.reference) {
+        return true;
+    }
+    const std::string method = request.method == "HEAD" ? "GET" : request.method;
+    return std::find(route.methods.begin(), route.methods.end(), method) != route.methods.end();
 }
 
 std::optional<std::filesystem::path> ApiRoutes::body_policy(const HttpRequest& head) {
     auto parsed = parse_path(head.path);
-    if (!parsed || parsed->verb != "upload") {
+    if (!parsed) {
+        return std::nullopt;  // "/", /updates/ and unknown paths: answered without a body
+    }
+    // A request that will be refused for want of a token is answered now, before its body is
+    // read: the server closes the connection after the 401 (it never reads the body into the
+    // application; the lingering close discards what is already on the way).
+    auto caller = auth_.authenticate(head);
+    if (!caller) {
+        throw HttpRefusal(unauthenticated_response(head));
+    }
+    auto route = routes_.find(parsed->verb);
+    const bool admin_only = route == routes_.end() || route->second.role == Role::ADMIN;
+    if (admin_only && caller->role != Role::ADMIN) {
+        throw HttpRefusal(forbidden_response(*caller, parsed->verb));  // nor for want of a role
+    }
+    if (parsed->verb != "upload") {
         return std::nullopt;
     }
-    auto caller = auth_.authenticate(head);
-    if (!caller || caller->role != Role::ADMIN) {
-        return std::nullopt;  // the handler answers 401/403 without storing anything big
-    }
+    std::filesystem::path name;
     auto type = head.headers.find("content-type");
-    if (type != head.headers.end() && type->second.rfind("multipart/", 0) == 0) {
-        throw core::Error("multipart uploads are not supported yet: POST the file itself as application/octet-stream "
-                          "with ?filename=NAME.patch (sw-patch upload does this)");
-    }
-    auto it = head.query.find("filename");
-    const std::string name = it == head.query.end() ? std::string() : it->second;
-    if (name.size() < 7 || name.substr(name.size() - 6) != ".patch" || !core::is_safe_basename(name)) {
-        throw core::Error("File must end in .patch extension: " + core::escape_unprintable(name) +
-                          " (give ?filename=NAME.patch)");
+    if (type != head.headers.end() && is_multipart_form(type->second)) {
+        // The reference client's form (field `file`); the file name is in the part's headers,
+        // so the handler names the file once it has read them.
+        name = MULTIPART_PLACEHOLDER;
+    } else {
+        auto it = head.query.find("filename");
+        const std::string given = it == head.query.end() ? std::string() : it->second;
+        if (const auto problem = upload_name_problem(given)) {
+            throw HttpRefusal(refusal_response(400, *problem + " (give ?filename=NAME.patch)", contract_of(head)));
+        }
+        name = given;
     }
     std::filesystem::create_directories(config_.tmp_dir());
     std::string tmpl = (config_.tmp_dir() / "upload-XXXXXX").string();
@@ -273,6 +326,24 @@ void ApiRoutes::audit(const RouteCall& call, const std::string& verb, const std:
         {0, 0, call.caller.name, to_string(call.caller.role), call.request.remote, verb, target, outcome});
 }
 
+HttpResponse ApiRoutes::unauthenticated_response(const HttpRequest& request) {
+    return refusal_response(401, request.headers.contains("authorization")
+                                     ? "the token was rejected: check SW_PATCH_TOKEN or the token file"
+                                     : "authentication required: send 'Authorization: Bearer TOKEN' (sw-patch "
+                                       "reads /etc/patching/admin.token when run as root)");
+}
+
+HttpResponse ApiRoutes::forbidden_response(const Caller& caller, const std::string& verb) {
+    return refusal_response(403, "role '" + std::string(to_string(caller.role)) + "' of " + caller.name +
+                                     " may not run '" + core::escape_unprintable(verb) + "' (admin only)");
+}
+
+HttpResponse ApiRoutes::upload_busy_response(const HttpRequest& head) {
+    return error_response(Busy("too many uploads in progress (" + std::to_string(config_.max_concurrent_uploads) +
+                               "); retry when one has ended"),
+                          contract_of(head));
+}
+
 HttpResponse ApiRoutes::handle(const HttpRequest& request) {
     if (request.path == "/" || request.path.empty()) {
         return {200, "text/plain", "Titanium Cloud Patching API, Available versions: /v1\n", {}, {}, {}};
@@ -287,19 +358,16 @@ HttpResponse ApiRoutes::handle(const HttpRequest& request) {
     }
     auto caller = auth_.authenticate(request);
     if (!caller) {
-        return refusal_response(401, request.headers.contains("authorization")
-                                         ? "the token was rejected: check SW_PATCH_TOKEN or the token file"
-                                         : "authentication required: send 'Authorization: Bearer TOKEN' (sw-patch "
-                                           "reads /etc/patching/admin.token when run as root)");
+        return unauthenticated_response(request);
     }
+    const Contract contract = contract_of(request);
     const std::string& verb = parsed->verb;
     RouteCall call{request, *caller, std::move(parsed->args)};
     auto found = routes_.find(verb);
     if (found == routes_.end()) {
         // Unknown verbs are treated as operations: admins only, and audited.
         if (caller->role != Role::ADMIN) {
-            return refusal_response(403, "role '" + std::string(to_string(caller->role)) + "' of " + caller->name +
-                                             " may not run '" + verb + "' (admin only)");
+            return forbidden_response(*caller, verb);
         }
         const std::string message = "unknown operation \"" + core::escape_unprintable(verb) + "\"";
         audit(call, verb, "error: " + message);
@@ -307,30 +375,48 @@ HttpResponse ApiRoutes::handle(const HttpRequest& request) {
     }
     const Route& route = found->second;
     if (route.role == Role::ADMIN && caller->role != Role::ADMIN) {
-        return refusal_response(403, "role '" + std::string(to_string(caller->role)) + "' of " + caller->name +
-                                         " may not run '" + verb + "' (admin only)");
+        return forbidden_response(*caller, verb);
     }
-    if (!method_allowed(route, request)) {
-        return refusal_response(405, "'" + verb + "' takes " + route.methods.front());
+    if (!method_allowed(route, request, contract)) {
+        std::string allowed;
+        for (const auto& m : route.methods) {
+            allowed += (allowed.empty() ? "" : ", ") + m;
+        }
+        HttpResponse r = refusal_response(405, "'" + verb + "' takes " + allowed + ", not " +
+                                                   core::escape_unprintable(request.method));
+        r.headers["Allow"] = allowed;
+        return r;
     }
+    auto refused = [contract](const ApiRefusal& r) {
+        return r.body ? json_response(refusal_status(r.status, contract), *r.body)
+                      : refusal_response(r.status, r.message, contract);
+    };
     if (!route.mutating) {
         try {
             return route.handler(call);
         } catch (const ServiceError& e) {
-            return error_response(e);
+            return error_response(e, contract);
         } catch (const ApiRefusal& r) {
-            return r.body ? json_response(r.status, *r.body) : refusal_response(r.status, r.message);
+            return refused(r);
         }
     }
+    // An upload is received and verified on the server's upload threads, without an operation
+    // slot (only its short import step takes the operation lock), so slow or stalled uploads
+    // never make apply and remove busy. The server caps how many run at once.
+    const bool counted = verb != "upload";
     // Operations run one at a time; cap how many may wait so they can never occupy every worker
     // thread and starve the queries.
     struct InFlight {
         std::atomic<int>& count;
         explicit InFlight(std::atomic<int>& c) : count(c) { ++count; }
         ~InFlight() { --count; }
-    } in_flight(mutating_in_flight_);
+    };
+    std::optional<InFlight> in_flight;
+    if (counted) {
+        in_flight.emplace(mutating_in_flight_);
+    }
     try {
-        if (mutating_in_flight_ > std::max(1, config_.worker_threads / 2)) {
+        if (counted && mutating_in_flight_ > std::max(1, config_.worker_threads / 2)) {
             throw Busy("the controller is busy with other operations; retry in a moment");
         }
         HttpResponse response = route.handler(call);
@@ -339,10 +425,10 @@ HttpResponse ApiRoutes::handle(const HttpRequest& request) {
     } catch (const ServiceError& e) {
         const std::string text = e.what();
         audit(call, verb, "error: " + text.substr(0, text.find('\n')));
-        return error_response(e);
+        return error_response(e, contract);
     } catch (const ApiRefusal& r) {
         audit(call, verb, "error: " + r.message);
-        return r.body ? json_response(r.status, *r.body) : refusal_response(r.status, r.message);
+        return refused(r);
     } catch (const std::exception& e) {
         const std::string text = core::format_error_chain(e);
         audit(call, verb, "error: " + text.substr(0, text.find('\n')));

@@ -57,6 +57,9 @@ public:
     /// the caller may upload; other bodies stay in memory.
     std::optional<std::filesystem::path> body_policy(const HttpRequest& head);
 
+    /// The answer to an upload over the server's limit of concurrent uploads (Busy).
+    HttpResponse upload_busy_response(const HttpRequest& head);
+
     /// The route table (for tests and documentation).
     const std::map<std::string, Route>& routes() const { return routes_; }
 
@@ -64,8 +67,11 @@ private:
     void add(Route route);
     void add_query_routes();
     void add_operation_routes();
-    /// True if the route accepts the request's method (see Route::reference).
-    static bool method_allowed(const Route& route, const HttpRequest& request);
+    /// True if the route accepts the request's method: any method from reference clients on a
+    /// reference route, else only the route's `methods` (HEAD counting as GET).
+    static bool method_allowed(const Route& route, const HttpRequest& request, Contract contract);
+    static HttpResponse unauthenticated_response(const HttpRequest& request);
+    static HttpResponse forbidden_response(const Caller& caller, const std::string& verb);
     HttpResponse serve_repository_file(const std::string& relative);
     void audit(const RouteCall& call, const std::string& verb, const std::string& outcome);
 

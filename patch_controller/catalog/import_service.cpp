@@ -37,17 +37,53 @@ std::string strip_path(const std::string& message, const fs::path& path) {
 
 }  // namespace
 
+bool ImportService::under_import_roots(const fs::path& real) const {
+    for (const auto& root : config_.import_roots) {
+        std::error_code ec;
+        const fs::path real_root = fs::weakly_canonical(root, ec);
+        if (ec) {
+            continue;
+        }
+        auto r = real_root.begin();
+        auto p = real.begin();
+        for (; r != real_root.end() && p != real.end() && *r == *p; ++r, ++p) {
+        }
+        if (r == real_root.end() || (std::next(r) == real_root.end() && r->empty())) {
+            return true;
+        }
+    }
+    return false;
+}
+
 OpReport ImportService::upload(const UploadRequest& request) { return import_one(request.patch_file, &request); }
 
 OpReport ImportService::upload_dir(const std::vector<std::string>& dirs) {
+    // upload_dir reads the controller's own file system on a caller's word: only under the
+    // configured import roots, after resolving symbolic links and "..".
+    std::string roots_text;
+    for (const auto& root : config_.import_roots) {
+        roots_text += (roots_text.empty() ? "" : ", ") + root.string();
+    }
+    if (config_.import_roots.empty()) {
+        throw InvalidRequest("upload_dir is disabled on this controller: no import_roots are configured (the "
+                             "directories upload_dir may read); use upload, or set import_roots in [controller]");
+    }
     std::vector<fs::path> files;
     for (const auto& dir : dirs) {
         std::error_code ec;
         if (!fs::path(dir).is_absolute() || !fs::is_directory(dir, ec)) {
             throw InvalidRequest("Not an absolute directory path on the controller: " + core::escape_unprintable(dir));
         }
-        for (const auto& entry : fs::directory_iterator(dir)) {
-            if (entry.is_regular_file() && entry.path().extension() == ".patch") {
+        const fs::path real = fs::canonical(dir, ec);
+        if (ec || !under_import_roots(real)) {
+            throw InvalidRequest("Directory " + core::escape_unprintable(dir) +
+                                 " is outside the controller's import roots (" + roots_text +
+                                 "): upload_dir reads only those; copy the patches there or use upload");
+        }
+        for (const auto& entry : fs::directory_iterator(real)) {
+            // A link in a root that leads out of the roots is not followed.
+            const fs::path target = fs::canonical(entry.path(), ec);
+            if (!ec && entry.is_regular_file() && entry.path().extension() == ".patch" && under_import_roots(target)) {
                 files.push_back(entry.path());
             }
         }

@@ -46,9 +46,12 @@ public:
     OpReport upload(const UploadRequest& request);
     /// Imports every *.patch of the controller's absolute directories `dirs`, in name order;
     /// failures of some do not stop the others (they are reported together, first kind wins).
+    /// Only directories under config.import_roots are read (InvalidRequest otherwise).
     OpReport upload_dir(const std::vector<std::string>& dirs);
 
 private:
+    /// True if the resolved path `real` is one of the import roots or inside one.
+    bool under_import_roots(const std::filesystem::path& real) const;
     OpReport import_one(const std::filesystem::path& patch_file, const UploadRequest* upload);
     /// The release and RPM rules; returns the reference's error lines. REQUIRES: operation_mutex.
     std::vector<std::string> check_import(const core::PatchMetadata& md, const std::vector<StoredRpm>& rpms);

@@ -23,6 +23,8 @@
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <thread>
 #include <type_traits>
@@ -94,8 +96,15 @@ struct HttpServer::Impl {
     HttpServerOptions options;
     HttpHandler handler;
     BodyPolicy policy;
+    /// Open connections per peer address (max_connections_per_peer). Declared before the
+    /// io_context: sessions its destructor frees still release their peer here.
+    std::mutex peers_mutex;
+    std::map<std::string, int> peers;
     asio::io_context ioc;
     asio::thread_pool workers;
+    /// Streamed bodies (uploads) run here, never on `workers` (see max_streamed_bodies).
+    asio::thread_pool uploads;
+    std::atomic<int> streaming{0};
     std::vector<std::thread> threads;
     std::vector<std::shared_ptr<void>> listeners;
     std::vector<std::shared_ptr<ssl::context>> tls_contexts;
@@ -106,7 +115,8 @@ struct HttpServer::Impl {
 
     Impl(HttpServerOptions opts, HttpHandler h, BodyPolicy p)
         : options(opts), handler(std::move(h)), policy(std::move(p)),
-          ioc(opts.network_threads), workers(static_cast<size_t>(opts.worker_threads)) {}
+          ioc(opts.network_threads), workers(static_cast<size_t>(opts.worker_threads)),
+          uploads(static_cast<size_t>(std::max(1, opts.max_streamed_bodies))) {}
     ~Impl() {
         if (stop_event >= 0) {
             ::close(stop_event);
@@ -114,6 +124,26 @@ struct HttpServer::Impl {
     }
     Impl(const Impl&) = delete;
     Impl& operator=(const Impl&) = delete;
+
+    /// Counts a connection from `ip`; false if the peer already has the most allowed.
+    bool acquire_peer(const std::string& ip) {
+        std::lock_guard lock(peers_mutex);
+        int& n = peers[ip];
+        if (options.max_connections_per_peer > 0 && n >= options.max_connections_per_peer) {
+            if (n == 0) {
+                peers.erase(ip);
+            }
+            return false;
+        }
+        ++n;
+        return true;
+    }
+    void release_peer(const std::string& ip) {
+        std::lock_guard lock(peers_mutex);
+        if (auto it = peers.find(ip); it != peers.end() && --it->second <= 0) {
+            peers.erase(it);
+        }
+    }
 
     HttpResponse invoke(const HttpRequest& request) {
         try {
@@ -134,12 +164,16 @@ constexpr auto LINGER_TIMEOUT = std::chrono::seconds(5);
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
 public:
-    Session(Stream&& stream, HttpServer::Impl& server, bool loopback, bool tls, std::string remote)
-        : stream_(std::move(stream)), server_(server), loopback_(loopback), tls_(tls), remote_(std::move(remote)) {}
+    Session(Stream&& stream, HttpServer::Impl& server, bool loopback, bool tls, std::string remote, std::string peer)
+        : stream_(std::move(stream)), server_(server), loopback_(loopback), tls_(tls), remote_(std::move(remote)),
+          peer_(std::move(peer)) {}
+    ~Session() { server_.release_peer(peer_); }
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
 
     void run() {
         if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
-            beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(server_.options.read_timeout_seconds));
+            beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(server_.options.header_timeout_seconds));
             stream_.async_handshake(ssl::stream_base::server,
                                     [self = this->shared_from_this()](beast::error_code ec) {
                                         if (!ec) {
@@ -152,11 +186,30 @@ public:
     }
 
 private:
+    // The first request's head must arrive whole within the header timeout of the connection's
+    // start. Between requests on a keep-alive connection the idle timeout applies until the
+    // next request's first byte, and the header timeout from then on: a client that sends
+    // nothing, half a request line or endless headers is closed either way.
     void read_header() {
+        if (requests_ == 0 || buffer_.size() > 0) {
+            return read_header_bytes();
+        }
+        beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(server_.options.idle_timeout_seconds));
+        stream_.async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+            if (ec) {
+                return self->close();
+            }
+            self->buffer_.commit(n);
+            self->read_header_bytes();
+        });
+    }
+
+    void read_header_bytes() {
+        ++requests_;
         header_parser_.emplace();
         header_parser_->header_limit(64U << 10U);
         header_parser_->body_limit(boost::none);
-        beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(server_.options.idle_timeout_seconds));
+        beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(server_.options.header_timeout_seconds));
         http::async_read_header(stream_, buffer_, *header_parser_,
                                 [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                                     self->on_header(ec);
@@ -177,6 +230,9 @@ private:
         try {
             fill_head(request_, head.base());
             file = server_.policy(request_);
+        } catch (const HttpRefusal& refusal) {
+            keep_alive_ = false;  // the body is not read: close after the answer
+            return respond(refusal.response);
         } catch (const std::exception& e) {
             keep_alive_ = false;
             return respond({400, "application/json", json_error(e.what()), {}, {}, {}});
@@ -196,13 +252,28 @@ private:
                            ? respond({413, "application/json", json_error("upload larger than the configured limit"), {}, {}, {}})
                            : respond({411, "application/json", json_error("uploads need a Content-Length header"), {}, {}, {}});
             }
+            if (server_.streaming.fetch_add(1) >= std::max(1, server_.options.max_streamed_bodies)) {
+                server_.streaming.fetch_sub(1);
+                std::error_code ignored;
+                std::filesystem::remove(file->parent_path(), ignored);
+                keep_alive_ = false;
+                return respond(server_.options.streamed_busy
+                                   ? server_.options.streamed_busy(request_)
+                                   : HttpResponse{503, "application/json",
+                                                  json_error("too many uploads in progress; retry when one has ended"),
+                                                  {}, {}, {}});
+            }
             upload_file_ = *file;
             upload_length_ = *header_parser_->content_length();
             upload_received_ = 0;
+            upload_broken_ = false;
             // The handler reads the body itself, with blocking 1 MiB reads on its worker thread:
             // it can verify a patch while it arrives, and avoids the asynchronous parser's
             // 64 KiB hops between threads, which cost more than the copy.
-            asio::post(server_.workers, [self = this->shared_from_this()] { self->handle_streamed(); });
+            asio::post(server_.uploads, [self = this->shared_from_this()] {
+                self->handle_streamed();
+                self->server_.streaming.fetch_sub(1);
+            });
         } else {
             // The header parser had no body limit, and Beast checks a Content-Length against the
             // limit only when it finishes the header: check it here, or it is never checked.
@@ -289,7 +360,10 @@ private:
         // than a reset connection.
         const bool refused_unread = response.status == 401 || response.status == 403 || response.status == 503;
         bool clean = !refused_unread || upload_received_ >= upload_length_;
-        if (!refused_unread) {
+        // A body that already stalled or broke is not waited for a second time.
+        if (upload_broken_) {
+            clean = false;
+        } else if (!refused_unread) {
             try {
                 std::vector<char> sink(1U << 20U);
                 while (read_upload(sink.data(), sink.size()) > 0) {
@@ -345,10 +419,12 @@ private:
             pollfd pfds[2] = {{fd_socket, POLLIN, 0}, {server_.stop_event, POLLIN, 0}};
             int ready = ::poll(pfds, 2, server_.options.read_timeout_seconds * 1000);
             if (ready > 0 && pfds[1].revents != 0) {
+                upload_broken_ = true;
                 throw core::Error("upload interrupted after " + std::to_string(upload_received_) + " of " +
                                   std::to_string(upload_length_) + " bytes: the controller is stopping");
             }
             if (ready == 0) {
+                upload_broken_ = true;
                 throw core::Error("upload stalled: no data for " + std::to_string(server_.options.read_timeout_seconds) +
                                   " s after " + std::to_string(upload_received_) + " of " +
                                   std::to_string(upload_length_) + " bytes");
@@ -365,6 +441,7 @@ private:
                     continue;
                 }
                 if (r <= 0) {
+                    upload_broken_ = true;
                     throw core::Error("upload interrupted after " + std::to_string(upload_received_) + " of " +
                                       std::to_string(upload_length_) + " bytes (the client went away)");
                 }
@@ -491,6 +568,8 @@ private:
     bool loopback_;
     bool tls_;
     std::string remote_;
+    std::string peer_;   ///< The peer's address, counted in HttpServer::Impl::peers.
+    std::uint64_t requests_ = 0;  ///< Requests begun on this connection.
     bool keep_alive_ = true;
     std::optional<asio::steady_timer> poll_timer_;  ///< Timeout of a deferred (long-poll) response.
     beast::flat_buffer buffer_;
@@ -500,6 +579,7 @@ private:
     std::filesystem::path upload_file_;
     std::uint64_t upload_length_ = 0;
     std::uint64_t upload_received_ = 0;
+    bool upload_broken_ = false;  ///< The body stalled or its client went away (not drained then).
     HttpRequest request_;
 };
 
@@ -540,14 +620,21 @@ private:
             beast::error_code remote_ec;
             auto endpoint = socket.remote_endpoint(remote_ec);
             std::string remote = remote_ec ? "unknown" : endpoint_text(endpoint.address(), endpoint.port());
+            std::string peer = remote_ec ? "unknown" : endpoint.address().to_string();
+            if (!server_.acquire_peer(peer)) {
+                // Closed at once, unread: a peer over its cap costs no session, timer or buffer.
+                beast::error_code ignored;
+                socket.close(ignored);
+                return accept();
+            }
             if (tls_) {
                 std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
                     beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls_), server_, loopback_,
-                    true, remote)
+                    true, remote, peer)
                     ->run();
             } else {
                 std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), server_, loopback_,
-                                                             false, remote)
+                                                             false, remote, peer)
                     ->run();
             }
         }
@@ -676,6 +763,7 @@ void HttpServer::stop() {
         std::static_pointer_cast<Listener>(l)->close();
     }
     impl_->workers.join();
+    impl_->uploads.join();
 }
 
 }  // namespace patching::controller

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 namespace patching::controller {
@@ -75,13 +76,21 @@ private:
     bool done_ = false;
 };
 
+/// Thrown by a BodyPolicy to answer with `response` at once (no token, too many uploads...): the
+/// body is never read, and the connection closes after the answer.
+struct HttpRefusal : std::runtime_error {
+    explicit HttpRefusal(HttpResponse r) : std::runtime_error("request refused"), response(std::move(r)) {}
+    HttpResponse response;
+};
+
 /// Produces the response. Runs on a worker thread, never on a network thread, so a slow
 /// operation does not stall other connections. Exceptions become 500 responses.
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 /// Decides from the request line and headers (before the body is read) whether the handler
 /// streams the body itself (HttpRequest::read_body) into the returned file, or nullopt to read
-/// the body into memory first. May throw to refuse the request (the message becomes a 400).
+/// the body into memory first. May throw HttpRefusal to answer at once, or another exception to
+/// refuse the request (the message becomes a 400); either way the body is not read.
 using BodyPolicy = std::function<std::optional<std::filesystem::path>(const HttpRequest& head)>;
 
 struct HttpServerOptions {
@@ -91,8 +100,19 @@ struct HttpServerOptions {
     /// If set, the in-memory body limit for a request path (instead of max_memory_body).
     std::function<std::uint64_t(const std::string& path)> memory_body_limit;
     std::uint64_t max_file_body = 64ULL << 30U;    ///< Larger uploads get 413.
-    int idle_timeout_seconds = 300;                ///< Idle keep-alive connections are closed after this.
-    int read_timeout_seconds = 60;                 ///< A request must make progress within this.
+    /// A request's line and headers must arrive whole within this, counted from the connection's
+    /// start or, on a keep-alive connection, from the request's first byte (silent or slowloris
+    /// clients are closed).
+    int header_timeout_seconds = 20;
+    int idle_timeout_seconds = 60;                 ///< Keep-alive connections idle between requests.
+    int read_timeout_seconds = 60;                 ///< A body (or a response) must make progress within this.
+    /// Connections open at once from one peer address; more are closed at accept. 0 = no cap.
+    int max_connections_per_peer = 64;
+    /// Streamed bodies (uploads) received at once, each on a thread of its own pool so that
+    /// they never occupy the workers that answer queries and operations. One more is answered
+    /// with `streamed_busy` (or a 503) without reading its body.
+    int max_streamed_bodies = 4;
+    std::function<HttpResponse(const HttpRequest& head)> streamed_busy;
 };
 
 /// TLS material for a listener (PEM files).

@@ -53,6 +53,41 @@ void append_list_element(
 
 }  // namespace
 
+std::optional<std::string> metadata_text_problem(std::string_view text) {
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const auto* end = p + text.size();
+    while (p < end) {
+        unsigned char c = *p;
+        int extra = 0;
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+                return "contains a control character (byte " + std::to_string(c) + "); only tab and newline are allowed";
+            }
+        } else if ((c & 0xE0) == 0xC0 && c >= 0xC2) {
+            extra = 1;
+            // U+0080..U+009F (C1 controls, CSI among them) are control characters too.
+            if (c == 0xC2 && p + 1 < end && p[1] < 0xA0) {
+                static const char hex[] = "0123456789ABCDEF";
+                return std::string("contains a control character (U+00") + hex[p[1] >> 4U] + hex[p[1] & 0xFU] +
+                       "); only tab and newline are allowed";
+            }
+        } else if ((c & 0xF0) == 0xE0) {
+            extra = 2;
+        } else if ((c & 0xF8) == 0xF0 && c <= 0xF4) {
+            extra = 3;
+        } else {
+            return std::string("is not valid UTF-8");
+        }
+        ++p;
+        for (int i = 0; i < extra; ++i, ++p) {
+            if (p >= end || (*p & 0xC0) != 0x80) {
+                return std::string("is not valid UTF-8");
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 std::string to_metadata_xml(const PatchMetadata& m) {
     std::string out = "<?xml version=\"1.0\" ?>\n<patch>\n";
     append_text_element(out, 1, "id", m.id);
@@ -199,6 +234,16 @@ public:
         m.unremovable = scalar(root, "unremovable");
         m.reboot_required = scalar(root, "reboot_required");
         m.apply_active_release_only = scalar(root, "apply_active_release_only");
+        // The text rules patch-build applies to what it writes.
+        for (const auto& [name, value] : {std::pair{"summary", &m.summary}, std::pair{"description", &m.description},
+                                          std::pair{"install_instructions", &m.install_instructions},
+                                          std::pair{"warnings", &m.warnings}, std::pair{"status", &m.status}}) {
+            if (*value) {
+                if (auto problem = metadata_text_problem(**value)) {
+                    fail(std::string("<") + name + "> " + *problem);
+                }
+            }
+        }
 
         for (pugi::xml_node node : root.children("personality")) {
             pugi::xml_attribute type = node.attribute("type");

@@ -248,11 +248,13 @@ TEST_CASE("A patch file must be named <ID>.patch", "[controller][e2e]") {
         CHECK(r.status == 422);
         CHECK(r.error().rfind("Patch validation failed for FIX_22.12_PATCH_0009:\n", 0) == 0);
     }
-    SECTION("multipart/form-data is refused with a hint") {
+    SECTION("a multipart/form-data form without the file field is refused with a hint") {
+        // The form is the reference client's upload (controller_reference_client_test.cpp);
+        // its file is the part named "file", whatever the query says.
         Response r = h.request("POST", "/v1/upload?filename=FIX_22.12_PATCH_0001.patch", h.admin_token(),
                                Body::text("--x\r\n\r\n--x--\r\n", "multipart/form-data; boundary=x"));
         CHECK(r.status == 400);
-        CHECK(r.error().find("application/octet-stream") != std::string::npos);
+        CHECK(r.error() == "Upload failed: the form has no \"file\" part: send the patch as the field \"file\"\n");
     }
     CHECK(h.query().empty());
     CHECK(list_files(h.tmp_dir()).empty());
@@ -404,6 +406,28 @@ TEST_CASE("upload_dir imports every .patch file of the given directories", "[con
         Response e = h.post("/v1/upload_dir?dir0=" + (h.work_dir() / "empty").string());
         CHECK(e.status == 200);
         CHECK(e.info() == "No patches found\n");
+    }
+    SECTION("directories outside the import roots, named or through a link or ..") {
+        // The harness's import_roots is its work directory.
+        const std::string expected_tail = " is outside the controller's import roots (" + h.work_dir().string() +
+                                          "): upload_dir reads only those; copy the patches there or use upload\n";
+        fs::path outside = h.root() / "outside";
+        fs::create_directories(outside);
+        fs::copy_file(fixture_patch(3), outside / fixture_patch(3).filename());
+        fs::create_symlink(outside, h.work_dir() / "link");
+        for (const std::string& dir : {outside.string(), (h.work_dir() / "link").string(),
+                                       (h.work_dir() / ".." / "outside").string(), std::string("/etc")}) {
+            Response r = h.post("/v1/upload_dir?dir0=" + dir);
+            INFO(r.text);
+            CHECK(r.status == 400);
+            CHECK(r.error() == "Directory " + dir + expected_tail);
+        }
+        // A link inside a root that leads out is not followed either.
+        fs::path inside = h.work_dir() / "inside";
+        fs::create_directories(inside);
+        fs::create_symlink(outside / fixture_patch(3).filename(), inside / fixture_patch(3).filename());
+        Response linked = h.post("/v1/upload_dir?dir0=" + inside.string());
+        CHECK(linked.info() == "No patches found\n");
     }
     SECTION("a relative or missing directory") {
         Response rel = h.post("/v1/upload_dir?dir0=work/drop1");

@@ -52,11 +52,12 @@ TEST_CASE("multi-MiB uploads over TLS are answered as soon as the body has arriv
     INFO(controller.log());
     REQUIRE_FALSE(port.empty());
 
-    // --max-time well below the read timeout: a stalled upload fails the command. "Expect:" so
+    // --max-time well below the read timeout: a stalled upload fails the command. Our clients'
+    // header for real statuses (422). "Expect:" so
     // curl sends the body at once instead of waiting a second for a 100 Continue.
     auto upload = [&](const fs::path& body, const std::string& filename) {
         std::string out;
-        int rc = run_command("curl -sS --max-time 20 --cacert " + cert + " -H 'Expect:' -H 'Authorization: Bearer " +
+        int rc = run_command("curl -sS --max-time 20 --cacert " + cert + " -H 'Expect:' -H 'X-Patching-Client: test' -H 'Authorization: Bearer " +
                                  controller.admin_token() + "' --data-binary @" + body.string() +
                                  " -w ' %{http_code}' 'https://127.0.0.1:" + port + "/v1/upload?filename=" + filename +
                                  "'",

@@ -53,6 +53,7 @@ ServiceFixture::ServiceFixture() {
     config.feed_dir = dir.path() / "feed";
     config.trust_dir = dir.path() / "trust";
     config.running_release = "22.12";
+    config.import_roots = {fixtures_dir()};
     const fs::path packages = config.feed_dir / "rel-22.12" / "Packages";
     fs::create_directories(packages);
     for (const char* nvr : {"fixture-alpha-1.0-1", "fixture-beta-1.0-1", "fixture-gamma-1.0-1"}) {

@@ -14,6 +14,9 @@ if(TARGET patch-controller AND TARGET patch-build)
     target_link_libraries(test_controller PRIVATE
         test_support Catch2::Catch2 CURL::libcurl nlohmann_json::nlohmann_json Threads::Threads patching::warnings)
     add_dependencies(test_controller patch-controller patch-build)
+    # reference_requests.py: sends requests exactly as the reference client does (python3-requests).
+    target_compile_definitions(test_controller PRIVATE
+        PATCHING_TEST_SCRIPTS_DIR="${CMAKE_CURRENT_SOURCE_DIR}/patch_controller")
     if(TARGET sw-patch)
         add_dependencies(test_controller sw-patch)  # controller_cli_test drives the real CLI
     endif()
@@ -24,6 +27,7 @@ endif()
 # store, a recording publisher and a fixed clock (no daemon, no createrepo_c): seconds.
 if(TARGET patch_controller_lib)
     add_executable(test_controller_unit
+        patch_controller/multipart_test.cpp
         patch_controller/service_catalog_test.cpp
         patch_controller/service_fixture.cpp
         patch_controller/service_hosts_test.cpp

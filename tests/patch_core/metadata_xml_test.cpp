@@ -153,3 +153,20 @@ TEST_CASE("hostile or malformed metadata is refused with a reason", "[core][meta
     std::string huge = "<patch><id>A</id><description>" + std::string(5U << 20U, 'x') + "</description></patch>";
     fails_with(huge, "limit");
 }
+
+TEST_CASE("metadata text with terminal control characters is refused, as patch-build refuses to write it",
+          "[core][metadata][hostile]") {
+    auto with_summary = [](const std::string& text) {
+        return "<?xml version=\"1.0\" ?>\n<patch><id>P_1</id><summary>" + text + "</summary></patch>";
+    };
+    // Character references are how XML carries them: pugixml decodes &#x1b; to ESC.
+    CHECK_THROWS_WITH(parse_metadata_xml(with_summary("&#x1b;]0;owned&#x7;&#x1b;[2J"), "p.patch"),
+                      Catch::Contains("<summary> contains a control character (byte 27)"));
+    CHECK_THROWS_WITH(parse_metadata_xml(with_summary("csi \xC2\x9B" "31m"), "p.patch"),
+                      Catch::Contains("U+009B"));
+    CHECK_THROWS_WITH(parse_metadata_xml(with_summary("\xff\xfe"), "p.patch"), Catch::Contains("not valid UTF-8"));
+    const std::string fine = "tab\there, line\nbreak, caf\xC3\xA9 \xE2\x80\x99";
+    CHECK(parse_metadata_xml(with_summary(fine), "p.patch").summary == fine);
+    CHECK_FALSE(patching::core::metadata_text_problem(fine));
+    CHECK(patching::core::metadata_text_problem("\x1b[31m"));
+}

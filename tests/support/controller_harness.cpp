@@ -121,6 +121,9 @@ Response http_request(std::uint16_t port, const std::string& method, const std::
         add_header("Authorization: Bearer " + token);
     }
     add_header("Expect:");  // no 100-continue round trip
+    if (!options.reference_client) {
+        add_header("X-Patching-Client: test-harness");
+    }
     for (const auto& h : options.headers) {
         add_header(h);
     }
@@ -173,10 +176,21 @@ Response http_request(std::uint16_t port, const std::string& method, const std::
 // ------------------------------------------------------------------------------------------
 // Raw TCP
 
-RawConnection::RawConnection(std::uint16_t port) {
+RawConnection::RawConnection(std::uint16_t port, const std::string& source) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) {
         throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+    }
+    if (!source.empty()) {
+        sockaddr_in from{};
+        from.sin_family = AF_INET;
+        if (::inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1 ||
+            ::bind(fd_, reinterpret_cast<const sockaddr*>(&from), sizeof from) != 0) {
+            int e = errno;
+            ::close(fd_);
+            fd_ = -1;
+            throw std::runtime_error("cannot bind to " + source + ": " + std::strerror(e));
+        }
     }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -362,6 +376,10 @@ void ControllerHarness::write_config() const {
     text += "running_release = 22.12\n";
     text += "listen_address = 127.0.0.1\n";
     text += "listen_port = 0\n";
+    if (std::none_of(options_.extra_config.begin(), options_.extra_config.end(),
+                     [](const std::string& line) { return line.rfind("import_roots", 0) == 0; })) {
+        text += "import_roots = " + work_dir().string() + "\n";  // upload_dir reads only there
+    }
     for (const auto& line : options_.extra_config) {
         text += line + "\n";
     }

@@ -52,6 +52,9 @@ struct RequestOptions {
     long timeout_seconds = 60;
     std::int64_t max_send_bytes_per_second = 0;  ///< 0 = unlimited.
     std::vector<std::string> headers;            ///< Extra "Name: value" lines.
+    /// Leaves out our clients' X-Patching-Client header, as the reference client does, so the
+    /// controller answers with the reference's contract (handled errors are HTTP 200).
+    bool reference_client = false;
 };
 
 /// Sends one request to http://127.0.0.1:PORT PATH with libcurl (PATH is sent as is: no "../"
@@ -62,8 +65,9 @@ Response http_request(std::uint16_t port, const std::string& method, const std::
 /// A plain TCP connection to 127.0.0.1:PORT for sending bytes no HTTP client would.
 class RawConnection {
 public:
+    /// From `source` (e.g. "127.0.0.2", another loopback address: another peer) if given.
     /// @throws std::runtime_error if it cannot connect.
-    explicit RawConnection(std::uint16_t port);
+    explicit RawConnection(std::uint16_t port, const std::string& source = "");
     ~RawConnection();
     RawConnection(const RawConnection&) = delete;
     RawConnection& operator=(const RawConnection&) = delete;

@@ -9,6 +9,7 @@ add_executable(test_sw_patch
     sw_patch/fake_controller.cpp
     sw_patch/host_install_poller_test.cpp
     sw_patch/output_test.cpp
+    sw_patch/terminal_text_test.cpp
     $<TARGET_OBJECTS:test_main>)
 target_link_libraries(test_sw_patch PRIVATE
     sw_patch_lib test_support Boost::headers Threads::Threads Catch2::Catch2 patching::warnings)

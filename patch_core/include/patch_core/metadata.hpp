@@ -51,6 +51,12 @@ struct PatchMetadata {
 /// empty elements, text verbatim with & < > " escaped, every line ending in "\n".
 std::string to_metadata_xml(const PatchMetadata& metadata);
 
+/// Why `text` may not be a metadata text field (summary, description, install instructions,
+/// warnings, status), or nullopt: it must be valid UTF-8 without control characters other than
+/// tab and newline. patch-build refuses to write such text and the reader refuses to accept it,
+/// so an escape sequence in a signed patch never reaches an operator's terminal.
+std::optional<std::string> metadata_text_problem(std::string_view text);
+
 /// Limits for untrusted metadata.xml.
 struct MetadataLimits {
     size_t max_bytes = 4U << 20U;

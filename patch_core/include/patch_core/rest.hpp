@@ -14,6 +14,13 @@
 
 namespace patching::core::rest {
 
+/// The header our own clients (sw-patch, sw-manager, the agent) send on every request. With it
+/// the controller answers with real HTTP statuses (409, 422, 404, 405 for a wrong method...);
+/// without it, it keeps the reference's contract (spec §6.1: handled errors are HTTP 200 with
+/// `error` set, any method on the reference's paths). The value names the client, e.g.
+/// "sw-patch/1"; only the header's presence matters.
+inline constexpr std::string_view CLIENT_HEADER = "X-Patching-Client";
+
 /// Every operation's reply: newline-terminated lines of info, warning and error text.
 /// {"info": "...", "warning": "...", "error": "..."}
 struct OpReply {
