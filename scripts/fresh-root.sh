@@ -83,9 +83,9 @@ run_fresh() {
     unmount_all
     [ "${KEEP:-0}" = 1 ] || rm -rf "$root"
     read -r times < <(tail -n 1 "$FRESH/$name.time")
-    RESULTS+=("$(awk -v t="$times" -v c="$command" -v rc="$rc" -v log="$FRESH/$name.log" 'BEGIN {
+    RESULTS+=("$(awk -v t="$times" -v c="$command" -v rc="$rc" -v logfile="$FRESH/$name.log" 'BEGIN {
         split(t, f, " "); w = int(f[1]); cpu = int(f[2] + f[3])
-        printf "%-22s %2dm%02ds wall, %2dm%02ds CPU  exit %d  (log: %s)", c, w / 60, w % 60, cpu / 60, cpu % 60, rc, log }')")
+        printf "%-22s %2dm%02ds wall, %2dm%02ds CPU  exit %d  (log: %s)", c, w / 60, w % 60, cpu / 60, cpu % 60, rc, logfile }')")
     [ "$rc" -eq 0 ] || { echo "fresh-root: '$command' failed (exit $rc); last lines of $FRESH/$name.log:" >&2; tail -20 "$FRESH/$name.log" >&2; }
     return "$rc"
 }
