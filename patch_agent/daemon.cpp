@@ -6,7 +6,9 @@
 
 #include <signing/mac.hpp>
 
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 
 namespace patching::agent {
 
@@ -320,6 +322,14 @@ void AgentDaemon::send_report() {
 }
 
 void AgentDaemon::run_install(const proto::InstallCommand& command) {
+    const auto started = std::chrono::steady_clock::now();
+    auto since = [last = started]() mutable {
+        const auto now = std::chrono::steady_clock::now();
+        const double ms = std::chrono::duration<double, std::milli>(now - last).count();
+        last = now;
+        return ms;
+    };
+    std::vector<std::pair<std::string, double>> timings;
     last_install_request_ = command.request_id;
     log("install requested (" + command.request_id + (command.force ? ", force" : "") + ")");
     installing_ = true;
@@ -329,6 +339,7 @@ void AgentDaemon::run_install(const proto::InstallCommand& command) {
     } catch (const std::exception& e) {
         log("cannot report the install start: " + core::format_error_chain(e));
     }
+    timings.emplace_back("start_report", since());
     ProgressReporter progress([&](const std::string& phase, std::size_t done, std::size_t total) {
         install_status_->phase = phase;
         install_status_->done = done;
@@ -342,6 +353,8 @@ void AgentDaemon::run_install(const proto::InstallCommand& command) {
     InstallRequest request;
     request.force = command.force;
     const InstallOutcome outcome = installer_.install(request, progress);
+    since();
+    timings.insert(timings.end(), outcome.timings.begin(), outcome.timings.end());
     installing_ = false;
     switch (outcome.status) {
         case InstallStatus::OK:
@@ -367,7 +380,22 @@ void AgentDaemon::run_install(const proto::InstallCommand& command) {
         counter = seen_counter_;
     }
     requery(counter);
+    timings.emplace_back("requery", since());
     send_report();
+    timings.emplace_back("report", since());
+    log_timings(timings, std::chrono::steady_clock::now() - started);
+}
+
+void AgentDaemon::log_timings(
+    const std::vector<std::pair<std::string, double>>& timings,
+    std::chrono::steady_clock::duration total) const {
+    std::ostringstream line;
+    line << std::fixed << std::setprecision(1) << "install timing: total="
+         << std::chrono::duration<double, std::milli>(total).count();
+    for (const auto& [step, ms] : timings) {
+        line << " " << step << "=" << ms;
+    }
+    log(line.str());
 }
 
 int run_boot_install(const AgentConfig& config) {

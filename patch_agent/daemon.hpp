@@ -16,6 +16,8 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace patching::agent {
 
@@ -57,6 +59,9 @@ private:
     /// Sleeps up to `d` unless stopping. False if stopping.
     bool pause(std::chrono::milliseconds d);
     void log(const std::string& message) const;
+    /// Logs "install timing: total=MS step=MS ...", which bench/agent_bench.sh reads.
+    void log_timings(const std::vector<std::pair<std::string, double>>& timings,
+                     std::chrono::steady_clock::duration total) const;
 
     AgentConfig config_;
     std::atomic<bool> stopping_{false};  ///< Before the clients: the poll client watches it.

@@ -4,13 +4,17 @@
 #include "installer/host_flags.hpp"
 #include "installer/plan.hpp"
 
+#include <patch_core/fs.hpp>
+
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace patching::agent {
@@ -52,6 +56,9 @@ struct InstallOutcome {
     bool changed = false;      ///< Packages were installed, upgraded, downgraded or erased.
     bool reboot_required = false;  ///< node_is_patched remains set after the install.
     std::vector<std::string> log;  ///< Human-readable steps (transaction elements, scripts' output).
+    /// Milliseconds spent in each step, in the order they ran ("query", "download", "prepare",
+    /// "durable", "transaction", "scripts", "finish", ...): for the agent's log and benchmarks.
+    std::vector<std::pair<std::string, double>> timings;
 };
 
 /// Progress of an install, for the reporter (reports stay under one per ~250 ms there).
@@ -84,12 +91,14 @@ public:
 
     /// Runs an install. Unless the node is locked or `request.force`, it is REJECTED with the
     /// reference's reason "Node must be locked." and nothing is touched. Otherwise: installing
-    /// flag; fresh in-service dirs; query; download and verify (size, checksum) the needed
-    /// RPMs; ledger; one librpm transaction after a dependency check; node_is_patched when
-    /// packages changed (also when the transaction failed partway: librpm does not roll back);
-    /// then the RR flag decides: set -> no scripts, boot_time -> set it, else run the in-service
-    /// scripts and clear node_is_patched if they all succeed. Finally the in-service dirs go,
-    /// the failed flag is cleared (OK) or set to the reason (FAILED), the installing flag goes.
+    /// flag; fresh in-service dirs; query; download the needed RPMs in parallel, each checked
+    /// (size, checksum) as it arrives; ledger; the installing flag and the ledger made durable;
+    /// one librpm transaction after a dependency check. When packages changed, node_is_patched
+    /// is set while they wait for something: a failed transaction (librpm does not roll back),
+    /// the RR flag (no scripts), a boot-time install (sets RR) or the in-service scripts, and it
+    /// is cleared once those all succeed (an install without scripts never sets it). Finally the
+    /// in-service dirs go, the failed flag is cleared (OK) or set to the reason (FAILED), the
+    /// installing flag goes, and all of that is made durable at once.
     /// Never throws for an install that fails: the outcome says why and the failed flag is set.
     /// Throws only for bugs (after the flags are settled).
     InstallOutcome install(const InstallRequest& request, InstallProgress& progress);
@@ -102,7 +111,8 @@ public:
 
     HostFlags& flags() { return flags_; }
     /// "name.arch" of packages installed from the repository by this agent (the ledger,
-    /// <state_dir>/managed-packages, written atomically before and after each transaction).
+    /// <state_dir>/managed-packages, written atomically and durably before each transaction that
+    /// adds names, and with the final flags after one that removes packages).
     std::set<std::string> managed_packages() const;
 
 private:
@@ -110,13 +120,26 @@ private:
     /// turns that into the outcome and the flags.
     void run_install(
         const InstallRequest& request, InstallProgress& progress, InstallOutcome& outcome);
-    /// Fetches and verifies `packages` into <state_dir>/cache; N-[E:]V-R.A -> file.
+    /// Fetches `packages` into <state_dir>/cache (where the transaction reads them), in parallel,
+    /// each checked against the repository while it arrives; N-[E:]V-R.A -> file. Throws
+    /// InstallFailure naming the first package that failed; then no unverified file is left.
     std::map<std::string, std::filesystem::path> download(
         const std::vector<RepoPackage>& packages,
         InstallProgress& progress,
         InstallOutcome& outcome);
-    /// Runs the executable files of scripts_dir() by name; throws naming the failed ones.
-    void run_scripts(InstallProgress& progress, InstallOutcome& outcome);
+    /// The executable files of scripts_dir(), by name. Throws (and sets node_is_patched) if the
+    /// directory cannot be read.
+    std::vector<std::filesystem::path> in_service_scripts();
+    /// Runs `scripts` in order; throws naming the failed ones.
+    void run_scripts(const std::vector<std::filesystem::path>& scripts,
+                     InstallProgress& progress,
+                     InstallOutcome& outcome);
+    /// Writes the ledger's next content under a temporary name; make_durable() puts it in place.
+    void stage_ledger(const std::set<std::string>& managed);
+    /// Makes the flags' changes and the staged ledger durable, in two waits for the disk.
+    void make_durable();
+    /// Records in outcome.timings the time since the previous step ended.
+    void step_done(InstallOutcome& outcome, const char* step);
 
     InstallerConfig config_;
     HttpClient& http_;
@@ -125,6 +148,8 @@ private:
 
     HostFlags flags_;
     std::optional<RepoIndex> last_index_;  ///< Reused while repomd names the same files.
+    std::chrono::steady_clock::time_point step_started_{};
+    std::unique_ptr<core::AtomicFile> staged_ledger_;  ///< Set between stage_ledger and make_durable.
 };
 
 }  // namespace patching::agent
