@@ -23,6 +23,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -431,6 +432,21 @@ QueryResult Installer::query() {
     return query(std::move(index));
 }
 
+void Installer::remove_downloads() {
+    if (downloads_used_) {
+        std::error_code ec;
+        fs::remove_all(config_.state_dir / "cache", ec);
+        downloads_used_ = false;
+    }
+}
+
+QueryResult Installer::query_rpmdb() {
+    if (!last_index_) {
+        return query();
+    }
+    return query(*last_index_);
+}
+
 QueryResult Installer::query(RepoIndex repo) {
     QueryResult result;
     result.repo = std::move(repo);
@@ -468,23 +484,55 @@ void Installer::stage_ledger(const std::set<std::string>& managed) {
     staged_ledger_->write_all(text.data(), text.size());
 }
 
-void Installer::make_durable() {
+void Installer::start_durable() {
+    wait_durable();
     // Two waits for the disk, however many files changed: the data of the flags and of the
     // ledger, then the directories (the ledger's rename among their changes). The ledger's
-    // content is on disk before its rename, so a power cut never leaves it empty.
-    std::unique_ptr<core::AtomicFile> ledger = std::move(staged_ledger_);
+    // content is on disk before its rename, so a power cut never leaves it empty. Only paths
+    // cross to the helper thread; HostFlags stays on this one.
+    std::shared_ptr<core::AtomicFile> ledger = std::move(staged_ledger_);
     HostFlags::Unsynced flags = flags_.take_unsynced();
     std::vector<fs::path> files = std::move(flags.files);
-    if (ledger) {
-        files.push_back(ledger->temp_path());
-    }
-    core::sync_paths(files);
     std::vector<fs::path> directories = std::move(flags.directories);
     if (ledger) {
-        ledger->commit(core::Sync::LATER);
+        files.push_back(ledger->temp_path());
         directories.push_back(config_.state_dir);
     }
-    core::sync_paths(directories);
+    if (files.empty() && directories.empty()) {
+        return;
+    }
+    durable_ = std::async(std::launch::async, [files, directories, ledger] {
+        core::sync_paths(files);
+        if (ledger) {
+            ledger->commit(core::Sync::LATER);
+        }
+        core::sync_paths(directories);
+    });
+}
+
+void Installer::wait_durable() {
+    if (durable_.valid()) {
+        durable_.get();
+    }
+}
+
+void Installer::make_durable() {
+    start_durable();
+    wait_durable();
+}
+
+std::optional<std::string> Installer::wait_until_durable() {
+    try {
+        wait_durable();
+    } catch (const std::exception& e) {
+        return "cannot make the flags and the ledger durable: " + core::format_error_chain(e);
+    }
+    return std::nullopt;
+}
+
+Installer::~Installer() {
+    // Nobody is left to tell of a failure; the next start finds the flags as the disk kept them.
+    static_cast<void>(wait_until_durable());
 }
 
 std::optional<std::string> Installer::recover_interrupted_install() {
@@ -537,6 +585,7 @@ InstallOutcome Installer::install(const InstallRequest& request, InstallProgress
     }
 
     auto finish = [&] {
+        step_done(outcome, "teardown");
         // Each step on its own: one failing must not keep the installing flag behind.
         auto attempt = [&](const char* what, auto&& step) {
             try {
@@ -553,12 +602,27 @@ InstallOutcome Installer::install(const InstallRequest& request, InstallProgress
             attempt("set the failed flag", [&] { flags_.set_install_failed(outcome.reason); });
         }
         attempt("clear the installing flag", [&] { flags_.clear_installing(); });
-        // One wait for the disk for all of the above, and a ledger change after the transaction.
-        attempt("make the flags durable", [&] { make_durable(); });
+        if (ledger_before_) {
+            // Names added for a transaction that never ran: the ledger is as it was.
+            attempt("restore the ledger", [&] { stage_ledger(*ledger_before_); });
+            ledger_before_.reset();
+        }
+        attempt("wait for the flags to reach the disk", [&] { wait_durable(); });
+        if (staged_ledger_) {
+            // A ledger restored or shrunk by erasures is in place when install() returns.
+            attempt("make the ledger and the flags durable", [&] { make_durable(); });
+        } else {
+            // The flags' changes reach the disk while the caller reports (wait_until_durable(),
+            // the next install or the destructor join).
+            attempt("make the flags durable", [&] { start_durable(); });
+        }
         outcome.reboot_required = flags_.is_node_patched();
         step_done(outcome, "finish");
     };
 
+    if (auto error = wait_until_durable()) {  // the previous install's last changes
+        outcome.log.push_back("previous install: " + *error);
+    }
     try {
         flags_.set_installing();
         flags_.reset_in_service_dirs();
@@ -611,32 +675,57 @@ void Installer::run_install(
         return;
     }
 
-    const std::map<std::string, fs::path> files = download(work.downloads(), progress, outcome);
-    step_done(outcome, "download");
+    // The ledger learns the new names before librpm runs: after a crash halfway, the packages
+    // this install put on the host are still known to be the patch system's. The ledger and
+    // the installing flag reach the disk while the packages download; librpm starts only once
+    // they have (a failure before it restores the ledger).
+    std::set<std::string> ledger = managed;
+    ledger.insert(work.ledger_add.begin(), work.ledger_add.end());
+    if (ledger != managed) {
+        stage_ledger(ledger);
+        ledger_before_ = managed;
+    }
+    start_durable();
+    step_done(outcome, "plan");
 
+    // Each package joins the transaction as soon as it is verified, while the others are still
+    // arriving: librpm reads its header meanwhile.
     rpm::Transaction tx(config_.root);
+    auto cannot_prepare = [](const rpm::RpmError& e) {
+        return InstallFailure(
+            "Cannot prepare the package transaction: " + std::string(e.what()) +
+            ". Nothing was changed. The host's rpmdb changed since the query or the repository "
+            "is inconsistent; run host-install again.");
+    };
+    using AddElement = void (rpm::Transaction::*)(const fs::path&);
+    std::map<std::string, AddElement> add;
+    for (const auto& p : work.installs) {
+        add[p.nevra()] = &rpm::Transaction::add_install;
+    }
+    for (const auto& p : work.downgrades) {
+        add[p.nevra()] = &rpm::Transaction::add_downgrade;
+    }
+    for (const auto& p : work.reinstalls) {
+        add[p.nevra()] = &rpm::Transaction::add_reinstall;
+    }
     try {
         for (const auto& copy : work.erase_instances) {
             tx.add_erase_instance(copy.db_instance);
-        }
-        for (const auto& p : work.installs) {
-            tx.add_install(files.at(p.nevra()));
-        }
-        for (const auto& p : work.downgrades) {
-            tx.add_downgrade(files.at(p.nevra()));
-        }
-        for (const auto& p : work.reinstalls) {
-            tx.add_reinstall(files.at(p.nevra()));
         }
         for (const auto& p : work.erases) {
             tx.add_erase(p.name, p.arch);
         }
     } catch (const rpm::RpmError& e) {
-        throw InstallFailure(
-            "Cannot prepare the package transaction: " + std::string(e.what()) +
-            ". Nothing was changed. The host's rpmdb changed since the query or the repository "
-            "is inconsistent; run host-install again.");
+        throw cannot_prepare(e);
     }
+    download(work.downloads(), progress, outcome, [&](const RepoPackage& p, const fs::path& file) {
+        try {
+            (tx.*add.at(p.nevra()))(file);
+        } catch (const rpm::RpmError& e) {
+            throw cannot_prepare(e);
+        }
+    });
+    step_done(outcome, "download");
 
     const std::vector<rpm::RpmProblem> problems = tx.check();
     if (!problems.empty()) {
@@ -652,15 +741,8 @@ void Installer::run_install(
     }
 
     step_done(outcome, "prepare");
-    // The ledger learns the new names before librpm runs: after a crash halfway, the packages
-    // this install put on the host are still known to be the patch system's. It and the
-    // installing flag are on disk before librpm changes anything.
-    std::set<std::string> ledger = managed;
-    ledger.insert(work.ledger_add.begin(), work.ledger_add.end());
-    if (ledger != managed) {
-        stage_ledger(ledger);
-    }
-    make_durable();
+    wait_durable();
+    ledger_before_.reset();  // from here on librpm may change packages
     step_done(outcome, "durable");
 
     TransactionReporter reporter(progress, outcome, work.expected_elements);
@@ -701,8 +783,7 @@ void Installer::run_install(
         }
         stage_ledger(ledger);  // durable with the flags at the end
     }
-    std::error_code ec;
-    fs::remove_all(config_.state_dir / "cache", ec);  // only a retry after a failure reuses it
+    downloads_used_ = true;  // only a retry after a failure reuses them
 
     if (!outcome.changed) {
         return;
@@ -728,8 +809,11 @@ void Installer::run_install(
     step_done(outcome, "scripts");
 }
 
-std::map<std::string, fs::path> Installer::download(
-    const std::vector<RepoPackage>& packages, InstallProgress& progress, InstallOutcome& outcome) {
+void Installer::download(
+    const std::vector<RepoPackage>& packages,
+    InstallProgress& progress,
+    InstallOutcome& outcome,
+    const std::function<void(const RepoPackage&, const fs::path&)>& verified) {
     const fs::path cache = config_.state_dir / "cache";
     fs::create_directories(cache);
     std::map<std::string, fs::path> files;
@@ -764,6 +848,7 @@ std::map<std::string, fs::path> Installer::download(
         const std::string nevra = core::escape_unprintable(p.nevra());
         if (is_verified_copy(files.at(p.nevra()), p)) {
             outcome.log.push_back("download: " + nevra + " already downloaded and verified");
+            verified(p, files.at(p.nevra()));
             ++done;
             continue;
         }
@@ -816,7 +901,8 @@ std::map<std::string, fs::path> Installer::download(
             f.size += data.size();
             f.digest->update(data);
         };
-        request.on_done = [&f, &done, &outcome, &progress, total = packages.size()](long status) {
+        request.on_done = [&f, &done, &outcome, &progress, &verified, file = request.file,
+                           total = packages.size()](long status) {
             const RepoPackage& pkg = *f.package;
             const std::string nevra = core::escape_unprintable(pkg.nevra());
             const std::string shown_url = core::escape_unprintable(f.url);
@@ -838,6 +924,7 @@ std::map<std::string, fs::path> Installer::download(
             }
             f.verified = true;
             outcome.log.push_back("download: " + nevra + " from " + shown_url + " verified");
+            verified(pkg, file);
             progress.on_progress("download", ++done, total, pkg.nevra());
         };
         requests.push_back(std::move(request));
@@ -857,7 +944,6 @@ std::map<std::string, fs::path> Installer::download(
         }
     }
     progress.on_progress("download", done, packages.size(), "");
-    return files;
 }
 
 std::vector<fs::path> Installer::in_service_scripts() {

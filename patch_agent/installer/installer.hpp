@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -84,10 +85,18 @@ struct InstallRequest {
 class Installer {
 public:
     Installer(InstallerConfig config, HttpClient& http);
+    /// Waits until the last install's flags are on disk.
+    ~Installer();
+    Installer(const Installer&) = delete;
+    Installer& operator=(const Installer&) = delete;
 
     /// Fetches the repository index and compares it with the rpmdb. Throws core::Error (naming
     /// the URL or the rpmdb) if either cannot be read.
     QueryResult query();
+    /// What query() returns while the repository has not changed, without asking the controller:
+    /// the index fetched last against the rpmdb as it is now (an install's result is reported
+    /// without a round trip first). query() itself if no index was fetched yet.
+    QueryResult query_rpmdb();
 
     /// Runs an install. Unless the node is locked or `request.force`, it is REJECTED with the
     /// reference's reason "Node must be locked." and nothing is touched. Otherwise: installing
@@ -98,10 +107,22 @@ public:
     /// the RR flag (no scripts), a boot-time install (sets RR) or the in-service scripts, and it
     /// is cleared once those all succeed (an install without scripts never sets it). Finally the
     /// in-service dirs go, the failed flag is cleared (OK) or set to the reason (FAILED), the
-    /// installing flag goes, and all of that is made durable at once.
+    /// installing flag goes; all of that reaches the disk at once, while the caller reports
+    /// (wait_until_durable()).
     /// Never throws for an install that fails: the outcome says why and the failed flag is set.
     /// Throws only for bugs (after the flags are settled).
     InstallOutcome install(const InstallRequest& request, InstallProgress& progress);
+
+    /// install() returns while its last changes to the flags and the ledger are still being
+    /// written to disk, so that its result can be reported meanwhile. This waits for them and
+    /// says why they could not be made durable, if they could not. The next install() and the
+    /// destructor wait too.
+    std::optional<std::string> wait_until_durable();
+
+    /// Removes the packages the last install downloaded once its transaction has used them
+    /// (a failed download or transaction keeps them for a retry). Not part of install(), so
+    /// that the result can be reported first: unlinking ten 1 MiB files takes milliseconds.
+    void remove_downloads();
 
     /// Called once at agent start: if the installing flag is present, an install was cut short
     /// (agent or host died). Sets the failed flag with a reason naming the PID and start time,
@@ -121,12 +142,15 @@ private:
     void run_install(
         const InstallRequest& request, InstallProgress& progress, InstallOutcome& outcome);
     /// Fetches `packages` into <state_dir>/cache (where the transaction reads them), in parallel,
-    /// each checked against the repository while it arrives; N-[E:]V-R.A -> file. Throws
-    /// InstallFailure naming the first package that failed; then no unverified file is left.
-    std::map<std::string, std::filesystem::path> download(
+    /// each checked against the repository while it arrives, and calls `verified` with each
+    /// package and its file once it is (while others may still arrive). Throws InstallFailure
+    /// naming the first package that failed, or what `verified` threw; then no unverified file
+    /// is left.
+    void download(
         const std::vector<RepoPackage>& packages,
         InstallProgress& progress,
-        InstallOutcome& outcome);
+        InstallOutcome& outcome,
+        const std::function<void(const RepoPackage&, const std::filesystem::path&)>& verified);
     /// The executable files of scripts_dir(), by name. Throws (and sets node_is_patched) if the
     /// directory cannot be read.
     std::vector<std::filesystem::path> in_service_scripts();
@@ -134,9 +158,16 @@ private:
     void run_scripts(const std::vector<std::filesystem::path>& scripts,
                      InstallProgress& progress,
                      InstallOutcome& outcome);
-    /// Writes the ledger's next content under a temporary name; make_durable() puts it in place.
+    /// Writes the ledger's next content under a temporary name; start_durable() puts it in
+    /// place.
     void stage_ledger(const std::set<std::string>& managed);
-    /// Makes the flags' changes and the staged ledger durable, in two waits for the disk.
+    /// Starts making the flags' changes so far and the staged ledger durable on a helper thread,
+    /// in two waits for the disk, so that downloads or a report need not wait for it. Waits for
+    /// a previous one first.
+    void start_durable();
+    /// Waits for start_durable()'s work; rethrows its failure.
+    void wait_durable();
+    /// start_durable(), then wait_durable().
     void make_durable();
     /// Records in outcome.timings the time since the previous step ended.
     void step_done(InstallOutcome& outcome, const char* step);
@@ -149,7 +180,11 @@ private:
     HostFlags flags_;
     std::optional<RepoIndex> last_index_;  ///< Reused while repomd names the same files.
     std::chrono::steady_clock::time_point step_started_{};
-    std::unique_ptr<core::AtomicFile> staged_ledger_;  ///< Set between stage_ledger and make_durable.
+    std::unique_ptr<core::AtomicFile> staged_ledger_;  ///< Set between stage_ledger and start_durable.
+    std::future<void> durable_;  ///< The sync start_durable() runs.
+    /// The ledger before names were added for a transaction that has not started yet.
+    std::optional<std::set<std::string>> ledger_before_;
+    bool downloads_used_ = false;  ///< The cache holds packages a transaction has installed.
 };
 
 }  // namespace patching::agent
