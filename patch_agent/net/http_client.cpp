@@ -2,8 +2,12 @@
 #include "net/http_client.hpp"
 
 #include <patch_core/errors.hpp>
+#include <patch_core/fs.hpp>
 
 #include <curl/curl.h>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -15,6 +19,7 @@
 #include <mutex>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace patching::agent {
 
@@ -29,7 +34,6 @@ struct CFree {
 };
 using CurlPtr = std::unique_ptr<CURL, CFree<curl_easy_cleanup>>;
 using SlistPtr = std::unique_ptr<curl_slist, CFree<curl_slist_free_all>>;
-using FilePtr = std::unique_ptr<std::FILE, CFree<std::fclose>>;
 
 void global_init_once() {
     static std::once_flag once;
@@ -61,7 +65,10 @@ std::string_view trim(std::string_view text) {
 /// Where the body of one transfer goes, and why it stopped if we stopped it.
 struct Sink {
     std::string* memory = nullptr;
-    std::FILE* file = nullptr;
+    int file = -1;
+    /// libcurl hands over at most 16 KiB per call: a file's data is gathered here and written
+    /// 256 KiB at a time (flush_file()), which is 16 times fewer write(2) calls.
+    std::vector<char> pending;
     const std::function<void(std::span<const std::byte>)>* on_data = nullptr;  ///< Files only.
     std::uint64_t max_bytes = 0;
     std::uint64_t received = 0;
@@ -71,6 +78,25 @@ struct Sink {
     std::map<std::string, std::string> headers;  ///< Of the last response, lower-case names.
 };
 
+constexpr size_t FILE_WRITE_SIZE = 256U << 10U;
+
+// Writes what the sink has gathered; false (and write_errno set) if the file refuses it.
+bool flush_file(Sink& sink) {
+    for (size_t written = 0; written < sink.pending.size();) {
+        const ssize_t w = ::write(sink.file, sink.pending.data() + written, sink.pending.size() - written);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            sink.write_errno = w < 0 ? errno : EIO;
+            return false;
+        }
+        written += static_cast<size_t>(w);
+    }
+    sink.pending.clear();
+    return true;
+}
+
 size_t write_body(char* data, size_t size, size_t count, void* user) {
     auto* sink = static_cast<Sink*>(user);
     size_t n = size * count;
@@ -79,10 +105,14 @@ size_t write_body(char* data, size_t size, size_t count, void* user) {
         return 0;  // libcurl aborts the transfer with CURLE_WRITE_ERROR
     }
     sink->received += n;
-    if (sink->file != nullptr) {
-        errno = 0;
-        if (std::fwrite(data, 1, n, sink->file) != n) {
-            sink->write_errno = errno != 0 ? errno : EIO;
+    if (sink->file >= 0) {
+        try {
+            sink->pending.insert(sink->pending.end(), data, data + n);
+        } catch (...) {
+            sink->write_errno = ENOMEM;
+            return 0;
+        }
+        if (sink->pending.size() >= FILE_WRITE_SIZE && !flush_file(*sink)) {
             return 0;
         }
         if (sink->on_data != nullptr && *sink->on_data) {
@@ -176,7 +206,7 @@ struct Transfer {
     CURLM* multi = nullptr;  ///< Set while attached.
     CurlPtr easy;
     Sink sink;
-    FilePtr file;
+    core::UniqueFd file;
     SlistPtr header_list;
     std::string shown_url;
     std::size_t index = 0;
@@ -461,7 +491,8 @@ std::optional<DownloadFailure> HttpClient::download_all(
         const DownloadRequest& r = requests[next];
         std::unique_ptr<Transfer> t = impl_->new_transfer();
         t->index = next++;
-        t->file.reset(std::fopen(r.file.c_str(), "wbe"));
+        t->file = core::UniqueFd(
+            ::open(r.file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
         if (!t->file) {
             throw core::SystemError(
                 errno,
@@ -469,6 +500,7 @@ std::optional<DownloadFailure> HttpClient::download_all(
                 r.file);
         }
         t->sink.file = t->file.get();
+        t->sink.pending.reserve(FILE_WRITE_SIZE + CURL_MAX_WRITE_SIZE);
         t->sink.on_data = &r.on_data;
         t->sink.max_bytes = r.max_bytes;
         impl_->configure(*t, {&r.url, nullptr, nullptr, timeout});
@@ -495,8 +527,12 @@ std::optional<DownloadFailure> HttpClient::download_all(
             current = t->index;
             const DownloadRequest& r = requests[t->index];
             const long status = impl_->result_of(*t, rc);
-            // fclose flushes: a full disk may only show up here.
-            if (std::fclose(t->file.release()) != 0) {
+            if (!flush_file(t->sink)) {
+                throw core::SystemError(
+                    t->sink.write_errno,
+                    "cannot write the download of " + core::escape_unprintable(r.url), r.file);
+            }
+            if (::close(t->file.release()) != 0) {
                 throw core::SystemError(
                     errno, "cannot write the download of " + core::escape_unprintable(r.url),
                     r.file);

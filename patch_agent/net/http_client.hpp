@@ -38,9 +38,9 @@ struct DownloadRequest {
     std::string url;
     std::filesystem::path file;  ///< Created or truncated when its transfer starts.
     std::uint64_t max_bytes = 0;  ///< A longer body fails the transfer.
-    /// Sees each chunk of the body, in order, once it is written to `file`: lets the caller hash
-    /// the file while it arrives. Runs on the thread that called download_all; an exception
-    /// fails this transfer.
+    /// Sees each chunk of the body, in order, as it arrives (on its way into `file`): lets the
+    /// caller hash the file while it arrives. Runs on the thread that called download_all; an
+    /// exception fails this transfer.
     std::function<void(std::span<const std::byte>)> on_data;
     /// The transfer is complete and `file` closed, with this status (200 for a file:// URL
     /// that was read). Runs on the calling thread; an exception (a wrong status, a checksum that
