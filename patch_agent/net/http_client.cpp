@@ -83,7 +83,8 @@ constexpr size_t FILE_WRITE_SIZE = 256U << 10U;
 // Writes what the sink has gathered; false (and write_errno set) if the file refuses it.
 bool flush_file(Sink& sink) {
     for (size_t written = 0; written < sink.pending.size();) {
-        const ssize_t w = ::write(sink.file, sink.pending.data() + written, sink.pending.size() - written);
+        const ssize_t w =
+            ::write(sink.file, sink.pending.data() + written, sink.pending.size() - written);
         if (w < 0 && errno == EINTR) {
             continue;
         }
@@ -188,7 +189,6 @@ std::string advice(CURLcode rc) {
 int abort_check(void* flag, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
     return static_cast<const std::atomic<bool>*>(flag)->load() ? 1 : 0;
 }
-
 
 using MultiPtr = std::unique_ptr<CURLM, CFree<curl_multi_cleanup>>;
 
