@@ -307,11 +307,11 @@ public:
 
     bool ready() {
         if (::geteuid() != 0) {
-            WARN("skipped: installing RPMs into a root directory needs root (CI runs as root)");
+            patching::test::skip_test("installing RPMs into a root directory needs root (CI runs as root)");
             return false;
         }
         if (patching::test::run_command("command -v createrepo_c") != 0) {
-            WARN("skipped: createrepo_c is not installed (scripts/install-deps.sh installs it)");
+            patching::test::skip_test("createrepo_c is not installed (scripts/install-deps.sh installs it)");
             return false;
         }
         return patching::test::prepare_scriptlet_root(root_.path(), work_.path());
