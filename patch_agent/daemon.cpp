@@ -6,7 +6,9 @@
 
 #include <signing/mac.hpp>
 
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 
 namespace patching::agent {
 
@@ -83,7 +85,43 @@ AgentDaemon::AgentDaemon(AgentConfig config)
       poll_http_(http_options(config_, &stopping_)),
       installer_(installer_config(config_), worker_http_),
       session_(config_),
-      boot_id_(proto::to_hex(signing::random_bytes(6))) {}
+      boot_id_(proto::to_hex(signing::random_bytes(6))),
+      sender_(session_, http_options(config_), sender_callbacks()) {}
+
+ReportSender::Callbacks AgentDaemon::sender_callbacks() {
+    ReportSender::Callbacks callbacks;
+    callbacks.sent = [this](const proto::AgentReport& report, const proto::PollReply& reply) {
+        bool result_reported = false;
+        {
+            std::lock_guard lock(mutex_);
+            sent_report_id_ = report.report_id;
+            if (reply.op_counter != seen_counter_) {
+                // The controller moved on while we queried: look again.
+                seen_counter_ = reply.op_counter;
+                pending_.requery = true;
+            }
+            if (report.install && report.install->status != "running" &&
+                report.install->request_id != result_reported_for_) {
+                result_reported_for_ = report.install->request_id;
+                result_reported = true;
+            }
+        }
+        wake_.notify_all();
+        if (result_reported) {
+            log("install " + report.install->request_id + ": the controller has the result (" +
+                report.install->status + ")");
+        }
+    };
+    // The report did not get through: the next poll answer asks for it again.
+    callbacks.failed = [this](const proto::AgentReport& /*report*/, const std::string& error) {
+        log("cannot send a report: " + error);
+    };
+    callbacks.idle = [this] {
+        std::lock_guard lock(mutex_);  // the poller checks its predicate under this lock
+        wake_.notify_all();
+    };
+    return callbacks;
+}
 
 AgentDaemon::~AgentDaemon() {
     stop();
@@ -115,6 +153,7 @@ void AgentDaemon::stop() {
     if (worker_.joinable()) {
         worker_.join();
     }
+    sender_.stop();  // after the worker: an install's final report still goes out
 }
 
 bool AgentDaemon::pause(std::chrono::milliseconds d) {
@@ -170,7 +209,8 @@ void AgentDaemon::poll_loop() {
                 // (an unsent report, an install not yet acknowledged) does not spin the poll.
                 std::unique_lock lock(mutex_);
                 wake_.wait_for(lock, std::chrono::seconds(2), [this] {
-                    return stopping_ || (!worker_busy_ && !pending_.requery && !pending_.report && !pending_.install);
+                    return stopping_ || (!worker_busy_ && !pending_.requery && !pending_.report && !pending_.install &&
+                                         !sender_.busy());
                 });
             }
         } catch (const std::exception& e) {
@@ -247,10 +287,11 @@ void AgentDaemon::work_loop() {
     }
 }
 
-void AgentDaemon::requery(std::uint64_t op_counter) {
+void AgentDaemon::requery(std::uint64_t op_counter, bool rpmdb_only) {
     try {
-        // An unchanged repository costs one GET of repomd.xml (the installer keeps the index).
-        QueryResult result = installer_.query();
+        // An unchanged repository costs one GET of repomd.xml (the installer keeps the index);
+        // rpmdb_only skips even that.
+        QueryResult result = rpmdb_only ? installer_.query_rpmdb() : installer_.query();
         last_query_ = std::move(result);
         query_error_.clear();
         // Only a successful query answers for this counter (a failed one keeps the old answer).
@@ -308,66 +349,94 @@ proto::AgentReport AgentDaemon::build_report() {
 }
 
 void AgentDaemon::send_report() {
-    const proto::AgentReport report = build_report();
-    const proto::PollReply reply = session_.report(worker_http_, report);
-    std::lock_guard lock(mutex_);
-    sent_report_id_ = report.report_id;
-    if (reply.op_counter != seen_counter_) {
-        // The controller moved on while we queried: look again.
-        seen_counter_ = reply.op_counter;
-        pending_.requery = true;
-    }
+    sender_.send(build_report());
 }
 
 void AgentDaemon::run_install(const proto::InstallCommand& command) {
+    const auto started = std::chrono::steady_clock::now();
+    auto since = [last = started]() mutable {
+        const auto now = std::chrono::steady_clock::now();
+        const double ms = std::chrono::duration<double, std::milli>(now - last).count();
+        last = now;
+        return ms;
+    };
+    std::vector<std::pair<std::string, double>> timings;
     last_install_request_ = command.request_id;
-    log("install requested (" + command.request_id + (command.force ? ", force" : "") + ")");
-    installing_ = true;
-    install_status_ = proto::InstallStatusReport{command.request_id, "running", "", "query", 0, 0};
-    try {
-        send_report();
-    } catch (const std::exception& e) {
-        log("cannot report the install start: " + core::format_error_chain(e));
-    }
-    ProgressReporter progress([&](const std::string& phase, std::size_t done, std::size_t total) {
-        install_status_->phase = phase;
-        install_status_->done = done;
-        install_status_->total = total;
-        try {
-            send_report();
-        } catch (const std::exception&) {
-            // Progress is best effort; the outcome report is what counts.
-        }
-    });
-    InstallRequest request;
-    request.force = command.force;
-    const InstallOutcome outcome = installer_.install(request, progress);
-    installing_ = false;
-    switch (outcome.status) {
-        case InstallStatus::OK:
-            install_status_->status = "ok";
-            log(std::string("install finished") + (outcome.reboot_required ? "; the host must be rebooted" : ""));
-            break;
-        case InstallStatus::FAILED:
-            install_status_->status = "failed";
-            log("install failed: " + outcome.reason);
-            break;
-        case InstallStatus::REJECTED:
-            install_status_->status = "rejected";
-            rejected_at_ = std::chrono::steady_clock::now();
-            rejection_shown_ = true;
-            log("install rejected: " + outcome.reason);
-            break;
-    }
-    install_status_->reason = outcome.reason;
-    install_status_->phase.clear();
     std::uint64_t counter = 0;
     {
         std::lock_guard lock(mutex_);
         counter = seen_counter_;
     }
-    requery(counter);
+    log("install requested (" + command.request_id + (command.force ? ", force" : "") + ")");
+    installing_ = true;
+    install_status_ = proto::InstallStatusReport{command.request_id, "running", "", "query", 0, 0};
+    // Reports go out on the sender's thread: the install does not wait for their round trips.
     send_report();
+    ProgressReporter progress([&](const std::string& phase, std::size_t done, std::size_t total) {
+        install_status_->phase = phase;
+        install_status_->done = done;
+        install_status_->total = total;
+        send_report();
+    });
+    InstallRequest request;
+    request.force = command.force;
+    since();
+    const InstallOutcome outcome = installer_.install(request, progress);
+    since();
+    timings.insert(timings.end(), outcome.timings.begin(), outcome.timings.end());
+    installing_ = false;
+    switch (outcome.status) {
+        case InstallStatus::OK:
+            install_status_->status = "ok";
+            break;
+        case InstallStatus::FAILED:
+            install_status_->status = "failed";
+            break;
+        case InstallStatus::REJECTED:
+            install_status_->status = "rejected";
+            rejected_at_ = std::chrono::steady_clock::now();
+            rejection_shown_ = true;
+            break;
+    }
+    install_status_->reason = outcome.reason;
+    install_status_->phase.clear();
+    // The result is reported as soon as the install ends. The packages are read back from the
+    // rpmdb; the repository index is the one the install used, made for `counter` or later (a
+    // repository that moved since brings a new op_counter, and with it a full query).
+    requery(counter, true);
+    timings.emplace_back("rpmdb", since());
+    send_report();
+    const auto reported = std::chrono::steady_clock::now();
+    since();
+    if (auto error = installer_.wait_until_durable()) {
+        log("install: " + *error);
+    }
+    installer_.remove_downloads();  // after the report: nothing waits for these two
+    timings.emplace_back("after_report_sync_cleanup", since());
+    switch (outcome.status) {
+        case InstallStatus::OK:
+            log(std::string("install finished") + (outcome.reboot_required ? "; the host must be rebooted" : ""));
+            break;
+        case InstallStatus::FAILED:
+            log("install failed: " + outcome.reason);
+            break;
+        case InstallStatus::REJECTED:
+            log("install rejected: " + outcome.reason);
+            break;
+    }
+    log_timings(timings, reported - started);
+}
+
+void AgentDaemon::log_timings(
+    const std::vector<std::pair<std::string, double>>& timings,
+    std::chrono::steady_clock::duration total) const {
+    std::ostringstream line;
+    line << std::fixed << std::setprecision(1) << "install timing: total="
+         << std::chrono::duration<double, std::milli>(total).count();
+    for (const auto& [step, ms] : timings) {
+        line << " " << step << "=" << ms;
+    }
+    log(line.str());
 }
 
 int run_boot_install(const AgentConfig& config) {
@@ -385,6 +454,10 @@ int run_boot_install(const AgentConfig& config) {
     request.force = true;
     request.boot_time = true;
     const InstallOutcome outcome = installer.install(request, printer);
+    if (auto error = installer.wait_until_durable()) {
+        std::cerr << "patch-agent: " << *error << "\n";
+    }
+    installer.remove_downloads();
     for (const auto& line : outcome.log) {
         std::cout << line << "\n";
     }

@@ -5,6 +5,7 @@
 #include "installer/installer.hpp"
 #include "net/http_client.hpp"
 #include "reporter/agent_session.hpp"
+#include "reporter/report_sender.hpp"
 
 #include <patch_core/messages.hpp>
 
@@ -16,6 +17,8 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace patching::agent {
 
@@ -24,9 +27,10 @@ namespace patching::agent {
 /// op_counter moves, the rpmdb changes or requery_seconds pass, reports whenever the report
 /// changes, and runs host-install requests one at a time.
 ///
-/// Two threads: the poller only talks to the controller and queues work; the worker runs
-/// queries and installs and sends reports. The poller keeps polling during an install, so a
-/// long install never makes the host look stale.
+/// Three threads: the poller only talks to the controller and queues work; the worker runs
+/// queries and installs and builds reports; the report sender (ReportSender) sends them, so
+/// neither an install nor a query waits for a report's round trip. The poller keeps polling
+/// during an install, so a long install never makes the host look stale.
 class AgentDaemon {
 public:
     explicit AgentDaemon(AgentConfig config);
@@ -48,15 +52,23 @@ private:
 
     void poll_loop();
     void work_loop();
-    void requery(std::uint64_t op_counter);
+    /// Re-plans against the repository (or, with rpmdb_only, against the index last fetched)
+    /// and the rpmdb; on success the plan answers for `op_counter`.
+    void requery(std::uint64_t op_counter, bool rpmdb_only = false);
     void run_install(const core::protocol::InstallCommand& command);
+    /// Builds the report and hands it to the sender; returns at once.
     void send_report();
+    ReportSender::Callbacks sender_callbacks();
     core::protocol::AgentReport build_report();
     std::string current_state();
     void queue(const Work& work);
     /// Sleeps up to `d` unless stopping. False if stopping.
     bool pause(std::chrono::milliseconds d);
     void log(const std::string& message) const;
+    /// Logs "install timing: total=MS step=MS ...", which bench/agent_bench.sh reads: `total` runs
+    /// from the request to the result report handed to the sender; steps named after_* follow it.
+    void log_timings(const std::vector<std::pair<std::string, double>>& timings,
+                     std::chrono::steady_clock::duration total) const;
 
     AgentConfig config_;
     std::atomic<bool> stopping_{false};  ///< Before the clients: the poll client watches it.
@@ -70,6 +82,7 @@ private:
     Work pending_;
     bool worker_busy_ = false;
     std::uint64_t seen_counter_ = 0;   ///< Latest op_counter the controller told us.
+    std::string result_reported_for_;  ///< Install request whose result the controller has.
 
     // Worker-thread state (guarded by mutex_ where the poller reads it).
     std::optional<QueryResult> last_query_;
@@ -85,6 +98,7 @@ private:
     bool installing_ = false;
     std::optional<std::string> interrupted_reason_;
 
+    ReportSender sender_;  ///< After what its callbacks touch: stopped and destroyed first.
     std::thread poller_;
     std::thread worker_;
 };

@@ -4,7 +4,6 @@
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <array>
@@ -13,6 +12,8 @@
 #include <ctime>
 #include <string>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -27,30 +28,6 @@ bool flag_exists(const fs::path& path) {
     return fs::exists(fs::symlink_status(path, ec));
 }
 
-void write_flag(const fs::path& path, const std::string& content) {
-    std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
-    if (ec) {
-        throw core::SystemError(ec.value(), "cannot create the flag directory", path.parent_path());
-    }
-    core::write_file_atomically(path, content, 0644);
-}
-
-// The unlink is made durable too: a cleared installing flag that comes back after a power cut
-// would report an install that was in fact complete as interrupted.
-void remove_flag(const fs::path& path) {
-    if (::unlink(path.c_str()) != 0) {
-        if (errno == ENOENT) {
-            return;
-        }
-        throw core::SystemError(errno, "cannot remove the flag", path);
-    }
-    core::UniqueFd dir(::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir) {
-        ::fsync(dir.get());
-    }
-}
-
 std::optional<std::string> read_flag(const fs::path& path) {
     if (!flag_exists(path)) {
         return std::nullopt;
@@ -60,14 +37,6 @@ std::optional<std::string> read_flag(const fs::path& path) {
         content.pop_back();
     }
     return content;
-}
-
-void set_or_remove(const fs::path& path, bool on) {
-    if (on) {
-        write_flag(path, "");
-    } else {
-        remove_flag(path);
-    }
 }
 
 std::string utc_now() {
@@ -99,6 +68,56 @@ void recreate_private_dir(const fs::path& dir) {
 }  // namespace
 
 HostFlags::HostFlags(fs::path root) : root_(std::move(root)) {}
+
+void HostFlags::write_flag(const fs::path& path, const std::string& content) {
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    if (ec) {
+        throw core::SystemError(ec.value(), "cannot create the flag directory", path.parent_path());
+    }
+    core::write_file_atomically(path, content, 0644, core::Sync::LATER);
+    unsynced_files_.insert(path);
+    unsynced_directory_ = true;
+}
+
+// The removal is synced too: a cleared installing flag that comes back after a power cut would
+// report an install that was in fact complete as interrupted.
+void HostFlags::remove_flag(const fs::path& path) {
+    if (::unlink(path.c_str()) != 0) {
+        if (errno == ENOENT) {
+            return;
+        }
+        throw core::SystemError(errno, "cannot remove the flag", path);
+    }
+    unsynced_files_.erase(path);
+    unsynced_directory_ = true;
+}
+
+void HostFlags::set_or_remove(const fs::path& path, bool on) {
+    if (on) {
+        write_flag(path, "");
+    } else {
+        remove_flag(path);
+    }
+}
+
+HostFlags::Unsynced HostFlags::take_unsynced() {
+    Unsynced unsynced;
+    unsynced.files.assign(unsynced_files_.begin(), unsynced_files_.end());
+    if (unsynced_directory_) {
+        unsynced.directories.push_back(root_ / "var" / "run");
+    }
+    unsynced_files_.clear();
+    unsynced_directory_ = false;
+    return unsynced;
+}
+
+void HostFlags::sync() {
+    Unsynced unsynced = take_unsynced();
+    std::vector<fs::path> paths = std::move(unsynced.files);
+    paths.insert(paths.end(), unsynced.directories.begin(), unsynced.directories.end());
+    core::sync_paths(paths);
+}
 
 fs::path HostFlags::run_file(const char* name) const {
     return root_ / "var" / "run" / name;

@@ -3,7 +3,9 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace patching::agent {
 
@@ -18,11 +20,28 @@ namespace patching::agent {
 ///   <root>/run/patching/patch-scripts/    in-service restart scripts dropped by RPM scriptlets
 ///   <root>/run/patching/patch-flags/      markers those scripts use (restart once per install)
 ///
-/// Every write is atomic (temporary file, fsync, rename) so a crash leaves a flag either set
-/// or not, never half written.
+/// Every change is atomic for readers: a flag is written under a temporary name and renamed into
+/// place, so an agent that dies leaves it set or not, never half written. Changes reach the disk
+/// in batches, not one by one: each is durable (survives a power cut) once sync() has returned,
+/// or once the caller has synced the paths take_unsynced() gave it. The installer syncs twice
+/// per install: before its librpm transaction and when it is done.
+///
+/// Not thread-safe: one thread changes the flags (the agent's worker).
 class HostFlags {
 public:
     explicit HostFlags(std::filesystem::path root);
+
+    /// What changed since the last sync, for a caller that syncs it with its own files.
+    struct Unsynced {
+        std::vector<std::filesystem::path> files;        ///< Flags written (their data).
+        std::vector<std::filesystem::path> directories;  ///< Directories with new or removed flags.
+    };
+    /// Makes every change so far durable (core::sync_paths).
+    /// @throws core::SystemError naming what cannot be synced.
+    void sync();
+    /// Hands over what sync() would sync, and forgets it: the caller syncs the files, then the
+    /// directories.
+    Unsynced take_unsynced();
 
     bool is_node_patched() const;
     void set_node_patched(bool on);
@@ -48,7 +67,13 @@ public:
 
 private:
     std::filesystem::path run_file(const char* name) const;
+    void write_flag(const std::filesystem::path& path, const std::string& content);
+    void remove_flag(const std::filesystem::path& path);
+    void set_or_remove(const std::filesystem::path& path, bool on);
+
     std::filesystem::path root_;
+    std::set<std::filesystem::path> unsynced_files_;
+    bool unsynced_directory_ = false;
 };
 
 }  // namespace patching::agent

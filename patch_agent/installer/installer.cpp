@@ -23,6 +23,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -87,9 +88,9 @@ std::string file_digest(const fs::path& file, const std::string& type) {
     }
 }
 
-/// Why `file` is not the repository's `pkg`, or "" if it is.
-std::string mismatch_of(const fs::path& file, const RepoPackage& pkg) {
-    const std::uint64_t size = fs::file_size(file);
+/// Why a file of `size` bytes whose digest is `actual` is not the repository's `pkg`, or "" if
+/// it is.
+std::string mismatch_of(std::uint64_t size, const std::string& actual, const RepoPackage& pkg) {
     if (pkg.size != 0 && size != pkg.size) {
         return "it has " + std::to_string(size) + " bytes, the repository says " +
                std::to_string(pkg.size);
@@ -98,7 +99,6 @@ std::string mismatch_of(const fs::path& file, const RepoPackage& pkg) {
     std::transform(expected.begin(), expected.end(), expected.begin(), [](unsigned char c) {
         return static_cast<char>(std::tolower(c));
     });
-    const std::string actual = file_digest(file, pkg.checksum_type);
     if (actual != expected) {
         return "its " + pkg.checksum_type + " is " + actual + ", the repository says " +
                core::escape_unprintable(expected);
@@ -109,7 +109,8 @@ std::string mismatch_of(const fs::path& file, const RepoPackage& pkg) {
 /// Whether `file` exists and is the repository's `pkg` (a download kept from a failed install).
 bool is_verified_copy(const fs::path& file, const RepoPackage& pkg) {
     try {
-        return fs::exists(file) && !pkg.checksum.empty() && mismatch_of(file, pkg).empty();
+        return fs::exists(file) && !pkg.checksum.empty() &&
+               mismatch_of(fs::file_size(file), file_digest(file, pkg.checksum_type), pkg).empty();
     } catch (const std::exception&) {
         return false;  // unreadable or unverifiable: downloaded again and checked then
     }
@@ -431,6 +432,21 @@ QueryResult Installer::query() {
     return query(std::move(index));
 }
 
+void Installer::remove_downloads() {
+    if (downloads_used_) {
+        std::error_code ec;
+        fs::remove_all(config_.state_dir / "cache", ec);
+        downloads_used_ = false;
+    }
+}
+
+QueryResult Installer::query_rpmdb() {
+    if (!last_index_) {
+        return query();
+    }
+    return query(*last_index_);
+}
+
 QueryResult Installer::query(RepoIndex repo) {
     QueryResult result;
     result.repo = std::move(repo);
@@ -457,18 +473,67 @@ std::set<std::string> Installer::managed_packages() const {
     return managed;
 }
 
-namespace {
-
-void write_ledger(const fs::path& state_dir, const std::set<std::string>& managed) {
-    fs::create_directories(state_dir);
+void Installer::stage_ledger(const std::set<std::string>& managed) {
+    fs::create_directories(config_.state_dir);
     std::string text;
     for (const auto& key : managed) {
         text += key + "\n";
     }
-    core::write_file_atomically(state_dir / LEDGER_FILE, text);
+    staged_ledger_.reset();
+    staged_ledger_ = std::make_unique<core::AtomicFile>(config_.state_dir / LEDGER_FILE);
+    staged_ledger_->write_all(text.data(), text.size());
 }
 
-}  // namespace
+void Installer::start_durable() {
+    wait_durable();
+    // Two waits for the disk, however many files changed: the data of the flags and of the
+    // ledger, then the directories (the ledger's rename among their changes). The ledger's
+    // content is on disk before its rename, so a power cut never leaves it empty. Only paths
+    // cross to the helper thread; HostFlags stays on this one.
+    std::shared_ptr<core::AtomicFile> ledger = std::move(staged_ledger_);
+    HostFlags::Unsynced flags = flags_.take_unsynced();
+    std::vector<fs::path> files = std::move(flags.files);
+    std::vector<fs::path> directories = std::move(flags.directories);
+    if (ledger) {
+        files.push_back(ledger->temp_path());
+        directories.push_back(config_.state_dir);
+    }
+    if (files.empty() && directories.empty()) {
+        return;
+    }
+    durable_ = std::async(std::launch::async, [files, directories, ledger] {
+        core::sync_paths(files);
+        if (ledger) {
+            ledger->commit(core::Sync::LATER);
+        }
+        core::sync_paths(directories);
+    });
+}
+
+void Installer::wait_durable() {
+    if (durable_.valid()) {
+        durable_.get();
+    }
+}
+
+void Installer::make_durable() {
+    start_durable();
+    wait_durable();
+}
+
+std::optional<std::string> Installer::wait_until_durable() {
+    try {
+        wait_durable();
+    } catch (const std::exception& e) {
+        return "cannot make the flags and the ledger durable: " + core::format_error_chain(e);
+    }
+    return std::nullopt;
+}
+
+Installer::~Installer() {
+    // Nobody is left to tell of a failure; the next start finds the flags as the disk kept them.
+    static_cast<void>(wait_until_durable());
+}
 
 std::optional<std::string> Installer::recover_interrupted_install() {
     const std::optional<std::string> installing = flags_.installing();
@@ -498,11 +563,20 @@ std::optional<std::string> Installer::recover_interrupted_install() {
     flags_.set_install_failed(reason);
     flags_.remove_in_service_dirs();  // whatever the cut-short install's scriptlets dropped
     flags_.clear_installing();
+    flags_.sync();
     return reason;
+}
+
+void Installer::step_done(InstallOutcome& outcome, const char* step) {
+    const auto now = std::chrono::steady_clock::now();
+    outcome.timings.emplace_back(
+        step, std::chrono::duration<double, std::milli>(now - step_started_).count());
+    step_started_ = now;
 }
 
 InstallOutcome Installer::install(const InstallRequest& request, InstallProgress& progress) {
     InstallOutcome outcome;
+    step_started_ = std::chrono::steady_clock::now();
     if (!request.force && !flags_.is_locked()) {
         // The reference's reject_reason, word for word: the controller shows it as is.
         outcome.status = InstallStatus::REJECTED;
@@ -511,6 +585,7 @@ InstallOutcome Installer::install(const InstallRequest& request, InstallProgress
     }
 
     auto finish = [&] {
+        step_done(outcome, "teardown");
         // Each step on its own: one failing must not keep the installing flag behind.
         auto attempt = [&](const char* what, auto&& step) {
             try {
@@ -527,12 +602,31 @@ InstallOutcome Installer::install(const InstallRequest& request, InstallProgress
             attempt("set the failed flag", [&] { flags_.set_install_failed(outcome.reason); });
         }
         attempt("clear the installing flag", [&] { flags_.clear_installing(); });
+        if (ledger_before_) {
+            // Names added for a transaction that never ran: the ledger is as it was.
+            attempt("restore the ledger", [&] { stage_ledger(*ledger_before_); });
+            ledger_before_.reset();
+        }
+        attempt("wait for the flags to reach the disk", [&] { wait_durable(); });
+        if (staged_ledger_) {
+            // A ledger restored or shrunk by erasures is in place when install() returns.
+            attempt("make the ledger and the flags durable", [&] { make_durable(); });
+        } else {
+            // The flags' changes reach the disk while the caller reports (wait_until_durable(),
+            // the next install or the destructor join).
+            attempt("make the flags durable", [&] { start_durable(); });
+        }
         outcome.reboot_required = flags_.is_node_patched();
+        step_done(outcome, "finish");
     };
 
+    if (auto error = wait_until_durable()) {  // the previous install's last changes
+        outcome.log.push_back("previous install: " + *error);
+    }
     try {
         flags_.set_installing();
         flags_.reset_in_service_dirs();
+        step_done(outcome, "flags");
         run_install(request, progress, outcome);
     } catch (const core::AssertionError& e) {
         outcome.status = InstallStatus::FAILED;
@@ -567,6 +661,7 @@ void Installer::run_install(
             "its repository, then run host-install again.");
     }
     progress.on_progress("query", 1, 1, config_.repo_url);
+    step_done(outcome, "query");
     const std::set<std::string> managed = managed_packages();
     Work work = plan_work(q, managed);
     outcome.log.push_back(
@@ -580,31 +675,57 @@ void Installer::run_install(
         return;
     }
 
-    const std::map<std::string, fs::path> files = download(work.downloads(), progress, outcome);
+    // The ledger learns the new names before librpm runs: after a crash halfway, the packages
+    // this install put on the host are still known to be the patch system's. The ledger and
+    // the installing flag reach the disk while the packages download; librpm starts only once
+    // they have (a failure before it restores the ledger).
+    std::set<std::string> ledger = managed;
+    ledger.insert(work.ledger_add.begin(), work.ledger_add.end());
+    if (ledger != managed) {
+        stage_ledger(ledger);
+        ledger_before_ = managed;
+    }
+    start_durable();
+    step_done(outcome, "plan");
 
+    // Each package joins the transaction as soon as it is verified, while the others are still
+    // arriving: librpm reads its header meanwhile.
     rpm::Transaction tx(config_.root);
+    auto cannot_prepare = [](const rpm::RpmError& e) {
+        return InstallFailure(
+            "Cannot prepare the package transaction: " + std::string(e.what()) +
+            ". Nothing was changed. The host's rpmdb changed since the query or the repository "
+            "is inconsistent; run host-install again.");
+    };
+    using AddElement = void (rpm::Transaction::*)(const fs::path&);
+    std::map<std::string, AddElement> add;
+    for (const auto& p : work.installs) {
+        add[p.nevra()] = &rpm::Transaction::add_install;
+    }
+    for (const auto& p : work.downgrades) {
+        add[p.nevra()] = &rpm::Transaction::add_downgrade;
+    }
+    for (const auto& p : work.reinstalls) {
+        add[p.nevra()] = &rpm::Transaction::add_reinstall;
+    }
     try {
         for (const auto& copy : work.erase_instances) {
             tx.add_erase_instance(copy.db_instance);
-        }
-        for (const auto& p : work.installs) {
-            tx.add_install(files.at(p.nevra()));
-        }
-        for (const auto& p : work.downgrades) {
-            tx.add_downgrade(files.at(p.nevra()));
-        }
-        for (const auto& p : work.reinstalls) {
-            tx.add_reinstall(files.at(p.nevra()));
         }
         for (const auto& p : work.erases) {
             tx.add_erase(p.name, p.arch);
         }
     } catch (const rpm::RpmError& e) {
-        throw InstallFailure(
-            "Cannot prepare the package transaction: " + std::string(e.what()) +
-            ". Nothing was changed. The host's rpmdb changed since the query or the repository "
-            "is inconsistent; run host-install again.");
+        throw cannot_prepare(e);
     }
+    download(work.downloads(), progress, outcome, [&](const RepoPackage& p, const fs::path& file) {
+        try {
+            (tx.*add.at(p.nevra()))(file);
+        } catch (const rpm::RpmError& e) {
+            throw cannot_prepare(e);
+        }
+    });
+    step_done(outcome, "download");
 
     const std::vector<rpm::RpmProblem> problems = tx.check();
     if (!problems.empty()) {
@@ -619,13 +740,10 @@ void Installer::run_install(
             "have, or conflict with it: check the dependencies of the applied patches.");
     }
 
-    // The ledger learns the new names before librpm runs: after a crash halfway, the packages
-    // this install put on the host are still known to be the patch system's.
-    std::set<std::string> ledger = managed;
-    ledger.insert(work.ledger_add.begin(), work.ledger_add.end());
-    if (ledger != managed) {
-        write_ledger(config_.state_dir, ledger);
-    }
+    step_done(outcome, "prepare");
+    wait_durable();
+    ledger_before_.reset();  // from here on librpm may change packages
+    step_done(outcome, "durable");
 
     TransactionReporter reporter(progress, outcome, work.expected_elements);
     rpm::TransactionResult result;
@@ -639,6 +757,7 @@ void Installer::run_install(
         }
         throw;
     }
+    step_done(outcome, "transaction");
     append_lines(outcome.log, "scriptlet: ", result.scriptlet_output);
     for (const auto& w : result.warnings) {
         outcome.log.push_back("warning: " + w);
@@ -646,10 +765,10 @@ void Installer::run_install(
     // A failed transaction may still have changed packages (librpm does not roll back): the
     // host then counts as patched too, so it is not enabled as if nothing happened.
     outcome.changed = reporter.any_ok();
-    if (outcome.changed) {
-        flags_.set_node_patched(true);
-    }
     if (!result.ok) {
+        if (outcome.changed) {
+            flags_.set_node_patched(true);
+        }
         throw InstallFailure(
             "The package transaction failed: " + joined(result.problems, "; ") + ". " +
             (outcome.changed ? "Some packages were changed. " : "Nothing was changed. ") +
@@ -662,27 +781,39 @@ void Installer::run_install(
         for (const auto& key : work.ledger_remove) {
             ledger.erase(key);
         }
-        write_ledger(config_.state_dir, ledger);
+        stage_ledger(ledger);  // durable with the flags at the end
     }
-    std::error_code ec;
-    fs::remove_all(config_.state_dir / "cache", ec);  // only a retry after a failure reuses it
+    downloads_used_ = true;  // only a retry after a failure reuses them
 
     if (!outcome.changed) {
         return;
     }
+    // node_is_patched: the changed packages still wait for their in-service restart or a reboot.
     if (flags_.is_reboot_required_by_rpm()) {
+        flags_.set_node_patched(true);
         outcome.log.push_back("a package requires a reboot: the in-service scripts are skipped");
     } else if (request.boot_time) {
         flags_.set_reboot_required_by_rpm(true);
+        flags_.set_node_patched(true);
         outcome.log.push_back("boot-time install: the host reboots instead of running scripts");
     } else {
-        run_scripts(progress, outcome);
+        // Without scripts the packages are in service as installed: the flag would be set and
+        // cleared at once (an agent killed in between is reported by the installing flag).
+        const std::vector<fs::path> scripts = in_service_scripts();
+        if (!scripts.empty()) {
+            flags_.set_node_patched(true);
+        }
+        run_scripts(scripts, progress, outcome);
         flags_.set_node_patched(false);
     }
+    step_done(outcome, "scripts");
 }
 
-std::map<std::string, fs::path> Installer::download(
-    const std::vector<RepoPackage>& packages, InstallProgress& progress, InstallOutcome& outcome) {
+void Installer::download(
+    const std::vector<RepoPackage>& packages,
+    InstallProgress& progress,
+    InstallOutcome& outcome,
+    const std::function<void(const RepoPackage&, const fs::path&)>& verified) {
     const fs::path cache = config_.state_dir / "cache";
     fs::create_directories(cache);
     std::map<std::string, fs::path> files;
@@ -703,83 +834,119 @@ std::map<std::string, fs::path> Installer::download(
         }
     }
 
+    // Everything not already here and verified is fetched at once, hashed as it arrives.
+    struct Fetch {
+        const RepoPackage* package = nullptr;
+        std::string url;
+        std::optional<signing::Digest> digest;
+        std::uint64_t size = 0;
+        bool verified = false;
+    };
+    std::vector<Fetch> fetches;
     std::size_t done = 0;
     for (const auto& p : packages) {
         const std::string nevra = core::escape_unprintable(p.nevra());
-        progress.on_progress("download", done, packages.size(), p.nevra());
-        const fs::path& file = files.at(p.nevra());
-        const std::string url = config_.repo_url + "/" + p.location;
-        const std::string shown_url = core::escape_unprintable(url);
-        if (is_verified_copy(file, p)) {
+        if (is_verified_copy(files.at(p.nevra()), p)) {
             outcome.log.push_back("download: " + nevra + " already downloaded and verified");
+            verified(p, files.at(p.nevra()));
             ++done;
             continue;
         }
-        fs::path part = file;
-        part += ".part";
-        struct RemovePart {
-            const fs::path& path;
-            bool keep = false;
-            ~RemovePart() {
-                if (!keep) {
-                    std::error_code ec;
-                    fs::remove(path, ec);
-                }
-            }
-        } remove_part{part};
-        long status = 0;
-        try {
-            // Some slack over the announced size, so that a slightly longer file is reported
-            // as not matching the repository rather than as an aborted transfer.
-            status = http_.download(
-                url, part, p.size != 0 ? p.size + SIZE_SLACK : MAX_UNSIZED_PACKAGE_BYTES,
-                config_.download_timeout);
-        } catch (const std::exception& e) {
-            throw InstallFailure(
-                "Cannot download " + nevra + " from " + shown_url + ": " +
-                core::format_error_chain(e) +
-                ". Nothing was changed. Check the connection to the controller and its "
-                "repository, then run host-install again.");
-        }
-        // libcurl reports no status for file:// URLs (tests, local mirrors).
-        const bool ok = status == 200 || (status == 0 && url.starts_with("file://"));
-        if (!ok) {
-            throw InstallFailure(
-                "Cannot download " + nevra + " from " + shown_url + ": HTTP status " +
-                std::to_string(status) +
-                ". Nothing was changed. The controller's repository may have changed since the "
-                "query; run host-install again.");
-        }
+        const std::string url = config_.repo_url + "/" + p.location;
         if (p.checksum.empty()) {
             throw InstallFailure(
-                "The repository gives no checksum for " + nevra + " (" + shown_url +
+                "The repository gives no checksum for " + nevra + " (" +
+                core::escape_unprintable(url) +
                 "), so it cannot be verified. Nothing was changed. Check the repository on the "
                 "controller.");
         }
-        std::string mismatch;
+        Fetch fetch{&p, url, std::nullopt, 0, false};
         try {
-            mismatch = mismatch_of(part, p);
-        } catch (const std::exception& e) {
-            mismatch = core::format_error_chain(e);
-        }
-        if (!mismatch.empty()) {
+            fetch.digest.emplace(p.checksum_type);
+        } catch (const signing::Error& e) {
             throw InstallFailure(
-                "The package " + nevra + " downloaded from " + shown_url +
-                " does not match the repository: " + mismatch +
-                ". Nothing was changed. The file on the controller is damaged or the repository "
-                "is being republished; run host-install again, and if it fails again check the "
-                "patch repository on the controller.");
+                "The package " + nevra + " (" + core::escape_unprintable(url) +
+                ") cannot be checked against the repository: " + e.what() +
+                ". Nothing was changed. Check the repository on the controller.");
         }
-        fs::rename(part, file);
-        remove_part.keep = true;
-        outcome.log.push_back("download: " + nevra + " from " + shown_url + " verified");
-        ++done;
+        fetches.push_back(std::move(fetch));
+    }
+    // Whatever did not arrive whole and verified goes: a retry fetches it again.
+    struct RemoveUnverified {
+        const std::vector<Fetch>& fetches;
+        const std::map<std::string, fs::path>& files;
+        ~RemoveUnverified() {
+            for (const auto& f : fetches) {
+                if (!f.verified) {
+                    std::error_code ec;
+                    fs::remove(files.at(f.package->nevra()), ec);
+                }
+            }
+        }
+    } remove_unverified{fetches, files};
+
+    progress.on_progress(
+        "download", done, packages.size(), fetches.empty() ? "" : fetches[0].package->nevra());
+    std::vector<DownloadRequest> requests;
+    requests.reserve(fetches.size());
+    for (auto& f : fetches) {
+        const RepoPackage& p = *f.package;
+        DownloadRequest request;
+        request.url = f.url;
+        request.file = files.at(p.nevra());
+        // Some slack over the announced size, so that a slightly longer file is reported as
+        // not matching the repository rather than as an aborted transfer.
+        request.max_bytes = p.size != 0 ? p.size + SIZE_SLACK : MAX_UNSIZED_PACKAGE_BYTES;
+        request.on_data = [&f](std::span<const std::byte> data) {
+            f.size += data.size();
+            f.digest->update(data);
+        };
+        request.on_done = [&f, &done, &outcome, &progress, &verified, file = request.file,
+                           total = packages.size()](long status) {
+            const RepoPackage& pkg = *f.package;
+            const std::string nevra = core::escape_unprintable(pkg.nevra());
+            const std::string shown_url = core::escape_unprintable(f.url);
+            if (status != 200) {
+                throw InstallFailure(
+                    "Cannot download " + nevra + " from " + shown_url + ": HTTP status " +
+                    std::to_string(status) +
+                    ". Nothing was changed. The controller's repository may have changed since "
+                    "the query; run host-install again.");
+            }
+            const std::string mismatch = mismatch_of(f.size, f.digest->finish_hex(), pkg);
+            if (!mismatch.empty()) {
+                throw InstallFailure(
+                    "The package " + nevra + " downloaded from " + shown_url +
+                    " does not match the repository: " + mismatch +
+                    ". Nothing was changed. The file on the controller is damaged or the "
+                    "repository is being republished; run host-install again, and if it fails "
+                    "again check the patch repository on the controller.");
+            }
+            f.verified = true;
+            outcome.log.push_back("download: " + nevra + " from " + shown_url + " verified");
+            verified(pkg, file);
+            progress.on_progress("download", ++done, total, pkg.nevra());
+        };
+        requests.push_back(std::move(request));
+    }
+    if (auto failure = http_.download_all(requests, config_.download_timeout)) {
+        const Fetch& f = fetches[failure->index];
+        try {
+            std::rethrow_exception(failure->error);
+        } catch (const InstallFailure&) {
+            throw;
+        } catch (const std::exception& e) {
+            throw InstallFailure(
+                "Cannot download " + core::escape_unprintable(f.package->nevra()) + " from " +
+                core::escape_unprintable(f.url) + ": " + core::format_error_chain(e) +
+                ". Nothing was changed. Check the connection to the controller and its "
+                "repository, then run host-install again.");
+        }
     }
     progress.on_progress("download", done, packages.size(), "");
-    return files;
 }
 
-void Installer::run_scripts(InstallProgress& progress, InstallOutcome& outcome) {
+std::vector<fs::path> Installer::in_service_scripts() {
     const fs::path dir = flags_.scripts_dir();
     std::vector<fs::path> scripts;
     std::error_code ec;
@@ -792,6 +959,7 @@ void Installer::run_scripts(InstallProgress& progress, InstallOutcome& outcome) 
         }
     }
     if (ec) {
+        flags_.set_node_patched(true);
         throw InstallFailure(
             "Cannot read the in-service script directory " + dir.string() + ": " + ec.message() +
             ". The packages are installed; the host requires a reboot.");
@@ -799,7 +967,11 @@ void Installer::run_scripts(InstallProgress& progress, InstallOutcome& outcome) 
     std::sort(scripts.begin(), scripts.end(), [](const fs::path& a, const fs::path& b) {
         return a.filename().string() < b.filename().string();
     });
+    return scripts;
+}
 
+void Installer::run_scripts(
+    const std::vector<fs::path>& scripts, InstallProgress& progress, InstallOutcome& outcome) {
     // Scripts run inside the managed root when the agent can chroot there; then they see the
     // directories at their production paths.
     const bool in_root = config_.root != "/" && ::geteuid() == 0;

@@ -4,13 +4,18 @@
 #include "installer/host_flags.hpp"
 #include "installer/plan.hpp"
 
+#include <patch_core/fs.hpp>
+
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace patching::agent {
@@ -52,6 +57,9 @@ struct InstallOutcome {
     bool changed = false;      ///< Packages were installed, upgraded, downgraded or erased.
     bool reboot_required = false;  ///< node_is_patched remains set after the install.
     std::vector<std::string> log;  ///< Human-readable steps (transaction elements, scripts' output).
+    /// Milliseconds spent in each step, in the order they ran ("query", "download", "prepare",
+    /// "durable", "transaction", "scripts", "finish", ...): for the agent's log and benchmarks.
+    std::vector<std::pair<std::string, double>> timings;
 };
 
 /// Progress of an install, for the reporter (reports stay under one per ~250 ms there).
@@ -77,22 +85,44 @@ struct InstallRequest {
 class Installer {
 public:
     Installer(InstallerConfig config, HttpClient& http);
+    /// Waits until the last install's flags are on disk.
+    ~Installer();
+    Installer(const Installer&) = delete;
+    Installer& operator=(const Installer&) = delete;
 
     /// Fetches the repository index and compares it with the rpmdb. Throws core::Error (naming
     /// the URL or the rpmdb) if either cannot be read.
     QueryResult query();
+    /// What query() returns while the repository has not changed, without asking the controller:
+    /// the index fetched last against the rpmdb as it is now (an install's result is reported
+    /// without a round trip first). query() itself if no index was fetched yet.
+    QueryResult query_rpmdb();
 
     /// Runs an install. Unless the node is locked or `request.force`, it is REJECTED with the
     /// reference's reason "Node must be locked." and nothing is touched. Otherwise: installing
-    /// flag; fresh in-service dirs; query; download and verify (size, checksum) the needed
-    /// RPMs; ledger; one librpm transaction after a dependency check; node_is_patched when
-    /// packages changed (also when the transaction failed partway: librpm does not roll back);
-    /// then the RR flag decides: set -> no scripts, boot_time -> set it, else run the in-service
-    /// scripts and clear node_is_patched if they all succeed. Finally the in-service dirs go,
-    /// the failed flag is cleared (OK) or set to the reason (FAILED), the installing flag goes.
+    /// flag; fresh in-service dirs; query; download the needed RPMs in parallel, each checked
+    /// (size, checksum) as it arrives; ledger; the installing flag and the ledger made durable;
+    /// one librpm transaction after a dependency check. When packages changed, node_is_patched
+    /// is set while they wait for something: a failed transaction (librpm does not roll back),
+    /// the RR flag (no scripts), a boot-time install (sets RR) or the in-service scripts, and it
+    /// is cleared once those all succeed (an install without scripts never sets it). Finally the
+    /// in-service dirs go, the failed flag is cleared (OK) or set to the reason (FAILED), the
+    /// installing flag goes; all of that reaches the disk at once, while the caller reports
+    /// (wait_until_durable()).
     /// Never throws for an install that fails: the outcome says why and the failed flag is set.
     /// Throws only for bugs (after the flags are settled).
     InstallOutcome install(const InstallRequest& request, InstallProgress& progress);
+
+    /// install() returns while its last changes to the flags and the ledger are still being
+    /// written to disk, so that its result can be reported meanwhile. This waits for them and
+    /// says why they could not be made durable, if they could not. The next install() and the
+    /// destructor wait too.
+    std::optional<std::string> wait_until_durable();
+
+    /// Removes the packages the last install downloaded once its transaction has used them
+    /// (a failed download or transaction keeps them for a retry). Not part of install(), so
+    /// that the result can be reported first: unlinking ten 1 MiB files takes milliseconds.
+    void remove_downloads();
 
     /// Called once at agent start: if the installing flag is present, an install was cut short
     /// (agent or host died). Sets the failed flag with a reason naming the PID and start time,
@@ -102,7 +132,8 @@ public:
 
     HostFlags& flags() { return flags_; }
     /// "name.arch" of packages installed from the repository by this agent (the ledger,
-    /// <state_dir>/managed-packages, written atomically before and after each transaction).
+    /// <state_dir>/managed-packages, written atomically and durably before each transaction that
+    /// adds names, and with the final flags after one that removes packages).
     std::set<std::string> managed_packages() const;
 
 private:
@@ -110,13 +141,36 @@ private:
     /// turns that into the outcome and the flags.
     void run_install(
         const InstallRequest& request, InstallProgress& progress, InstallOutcome& outcome);
-    /// Fetches and verifies `packages` into <state_dir>/cache; N-[E:]V-R.A -> file.
-    std::map<std::string, std::filesystem::path> download(
+    /// Fetches `packages` into <state_dir>/cache (where the transaction reads them), in parallel,
+    /// each checked against the repository while it arrives, and calls `verified` with each
+    /// package and its file once it is (while others may still arrive). Throws InstallFailure
+    /// naming the first package that failed, or what `verified` threw; then no unverified file
+    /// is left.
+    void download(
         const std::vector<RepoPackage>& packages,
         InstallProgress& progress,
-        InstallOutcome& outcome);
-    /// Runs the executable files of scripts_dir() by name; throws naming the failed ones.
-    void run_scripts(InstallProgress& progress, InstallOutcome& outcome);
+        InstallOutcome& outcome,
+        const std::function<void(const RepoPackage&, const std::filesystem::path&)>& verified);
+    /// The executable files of scripts_dir(), by name. Throws (and sets node_is_patched) if the
+    /// directory cannot be read.
+    std::vector<std::filesystem::path> in_service_scripts();
+    /// Runs `scripts` in order; throws naming the failed ones.
+    void run_scripts(const std::vector<std::filesystem::path>& scripts,
+                     InstallProgress& progress,
+                     InstallOutcome& outcome);
+    /// Writes the ledger's next content under a temporary name; start_durable() puts it in
+    /// place.
+    void stage_ledger(const std::set<std::string>& managed);
+    /// Starts making the flags' changes so far and the staged ledger durable on a helper thread,
+    /// in two waits for the disk, so that downloads or a report need not wait for it. Waits for
+    /// a previous one first.
+    void start_durable();
+    /// Waits for start_durable()'s work; rethrows its failure.
+    void wait_durable();
+    /// start_durable(), then wait_durable().
+    void make_durable();
+    /// Records in outcome.timings the time since the previous step ended.
+    void step_done(InstallOutcome& outcome, const char* step);
 
     InstallerConfig config_;
     HttpClient& http_;
@@ -125,6 +179,12 @@ private:
 
     HostFlags flags_;
     std::optional<RepoIndex> last_index_;  ///< Reused while repomd names the same files.
+    std::chrono::steady_clock::time_point step_started_{};
+    std::unique_ptr<core::AtomicFile> staged_ledger_;  ///< Set between stage_ledger and start_durable.
+    std::future<void> durable_;  ///< The sync start_durable() runs.
+    /// The ledger before names were added for a transaction that has not started yet.
+    std::optional<std::set<std::string>> ledger_before_;
+    bool downloads_used_ = false;  ///< The cache holds packages a transaction has installed.
 };
 
 }  // namespace patching::agent

@@ -28,6 +28,7 @@
 #include <memory>
 #include <thread>
 #include <type_traits>
+#include <vector>
 
 namespace patching::controller {
 
@@ -56,6 +57,51 @@ std::string json_error(const std::string& message) {
     }
     return "{\"info\": \"\", \"warning\": \"\", \"error\": \"" + escaped + "\"}";
 }
+
+// http::file_body, but read and sent in 64 KiB chunks instead of Beast's fixed 4 KiB: a 1 MiB
+// package is 16 reads and sends, not 256 of each with a timer update and a wake-up apiece.
+// The buffer lives only while the response is being written.
+struct RepoFileBody {
+    using value_type = http::file_body::value_type;
+
+    static std::uint64_t size(const value_type& body) { return body.size(); }
+
+    class writer {
+    public:
+        using const_buffers_type = asio::const_buffer;
+
+        template <bool IsRequest, class Fields>
+        writer(http::header<IsRequest, Fields>& /*header*/, value_type& body) : body_(body) {}
+
+        void init(beast::error_code& ec) {
+            remain_ = body_.size();
+            ec = {};
+        }
+
+        boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+            const auto amount = static_cast<std::size_t>(std::min<std::uint64_t>(buf_.size(), remain_));
+            if (amount == 0) {
+                ec = {};
+                return boost::none;
+            }
+            const std::size_t n = body_.file().read(buf_.data(), amount, ec);
+            if (ec) {
+                return boost::none;
+            }
+            if (n == 0) {
+                ec = http::error::short_read;  // the file shrank while being sent
+                return boost::none;
+            }
+            remain_ -= n;
+            return {{asio::const_buffer(buf_.data(), n), remain_ > 0}};
+        }
+
+    private:
+        value_type& body_;
+        std::uint64_t remain_ = 0;
+        std::vector<char> buf_ = std::vector<char>(64U << 10U);
+    };
+};
 
 // Fills method, path, query and headers from a parsed request head. Throws on a bad target.
 // "ip:port" for IPv4 (dual-stack listeners see IPv4 peers as ::ffff:a.b.c.d: unmapped, so the
@@ -506,7 +552,7 @@ private:
         if (ec) {
             return respond({404, "application/json", json_error("not found"), {}, {}, {}});
         }
-        auto res = std::make_shared<http::response<http::file_body>>(
+        auto res = std::make_shared<http::response<RepoFileBody>>(
             std::piecewise_construct, std::make_tuple(std::move(body)), std::make_tuple(http::status::ok, 11));
         res->set(http::field::server, "patch-controller");
         res->set(http::field::content_type, r.content_type);

@@ -8,6 +8,9 @@
 
 #include <cerrno>
 #include <random>
+#include <set>
+#include <utility>
+#include <vector>
 
 namespace patching::core {
 
@@ -107,8 +110,8 @@ void AtomicFile::write_all(const void* data, size_t size) {
     }
 }
 
-void AtomicFile::commit() {
-    if (::fsync(fd_.get()) != 0) {
+void AtomicFile::commit(Sync sync) {
+    if (sync == Sync::NOW && ::fsync(fd_.get()) != 0) {
         throw SystemError(errno, "cannot flush", destination_);
     }
     int fd = fd_.release();
@@ -119,13 +122,44 @@ void AtomicFile::commit() {
         throw SystemError(errno, "cannot rename into place", destination_);
     }
     committed_ = true;
-    fsync_directory(destination_.parent_path().empty() ? "." : destination_.parent_path());
+    if (sync == Sync::NOW) {
+        fsync_directory(destination_.parent_path().empty() ? "." : destination_.parent_path());
+    }
 }
 
-void write_file_atomically(const std::filesystem::path& path, const std::string& data, unsigned mode) {
+void write_file_atomically(
+    const std::filesystem::path& path, const std::string& data, unsigned mode, Sync sync) {
     AtomicFile file(path, mode);
     file.write_all(data.data(), data.size());
-    file.commit();
+    file.commit(sync);
+}
+
+void sync_paths(const std::vector<std::filesystem::path>& paths) {
+    std::vector<std::pair<UniqueFd, const std::filesystem::path*>> opened;
+    std::set<std::filesystem::path> seen;
+    for (const auto& path : paths) {
+        if (!seen.insert(path).second) {
+            continue;
+        }
+        UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) {
+            if (errno == ENOENT) {
+                continue;
+            }
+            throw SystemError(errno, "cannot open to sync", path);
+        }
+        struct stat st {};
+        if (::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode)) {
+            // Only starts the writeback; the fsync below waits for it.
+            ::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+        }
+        opened.emplace_back(std::move(fd), &path);
+    }
+    for (const auto& [fd, path] : opened) {
+        if (::fsync(fd.get()) != 0) {
+            throw SystemError(errno, "cannot sync", *path);
+        }
+    }
 }
 
 std::string read_small_file(const std::filesystem::path& path, size_t max_bytes) {

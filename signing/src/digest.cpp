@@ -84,30 +84,62 @@ std::string to_hex(std::span<const std::uint8_t> bytes) {
     return out;
 }
 
-std::string file_digest_hex(const std::filesystem::path& file, std::string_view algorithm) {
-    const EVP_MD* md = nullptr;
+namespace {
+
+const EVP_MD* repodata_md(std::string_view algorithm) {
     if (algorithm == "sha256") {
-        md = EVP_sha256();
-    } else if (algorithm == "sha512") {
-        md = EVP_sha512();
-    } else if (algorithm == "sha1" || algorithm == "sha") {
-        md = EVP_sha1();
-    } else if (algorithm == "md5") {
-        md = EVP_md5();
-    } else {
-        throw Error("unsupported checksum type \"" + std::string(algorithm) + "\"");
+        return EVP_sha256();
     }
+    if (algorithm == "sha512") {
+        return EVP_sha512();
+    }
+    if (algorithm == "sha1" || algorithm == "sha") {
+        return EVP_sha1();
+    }
+    if (algorithm == "md5") {
+        return EVP_md5();
+    }
+    throw Error("unsupported checksum type \"" + std::string(algorithm) + "\"");
+}
+
+}  // namespace
+
+struct Digest::Impl : DigestState {
+    explicit Impl(const EVP_MD* md) : DigestState(md) {}
+};
+
+Digest::Digest(std::string_view algorithm)
+    : impl_(std::make_unique<Impl>(repodata_md(algorithm))) {}
+Digest::~Digest() = default;
+Digest::Digest(Digest&&) noexcept = default;
+Digest& Digest::operator=(Digest&&) noexcept = default;
+void Digest::update(std::span<const std::byte> data) { impl_->update(data); }
+
+std::string Digest::finish_hex() {
+    if (impl_->finished) {
+        throw std::logic_error("digest finished twice");
+    }
+    impl_->finished = true;
+    unsigned int len = 0;
+    std::array<std::uint8_t, EVP_MAX_MD_SIZE> digest{};
+    if (EVP_DigestFinal_ex(impl_->ctx.get(), digest.data(), &len) != 1) {
+        detail::throw_openssl("cannot finish a digest");
+    }
+    return to_hex(std::span<const std::uint8_t>(digest.data(), len));
+}
+
+std::string file_digest_hex(const std::filesystem::path& file, std::string_view algorithm) {
+    Digest digest(algorithm);
     std::FILE* f = std::fopen(file.c_str(), "rbe");
     if (f == nullptr) {
         throw Error("cannot open " + file.string() + ": " + std::strerror(errno));
     }
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f, &std::fclose);
-    DigestState state(md);
     std::vector<std::byte> buf(64U << 10U);
     for (;;) {
         const std::size_t n = std::fread(buf.data(), 1, buf.size(), f);
         if (n > 0) {
-            state.update(std::span<const std::byte>(buf.data(), n));
+            digest.update(std::span<const std::byte>(buf.data(), n));
         }
         if (n < buf.size()) {
             if (std::ferror(f) != 0) {
@@ -116,12 +148,7 @@ std::string file_digest_hex(const std::filesystem::path& file, std::string_view 
             break;
         }
     }
-    unsigned int len = 0;
-    std::array<std::uint8_t, EVP_MAX_MD_SIZE> digest{};
-    if (EVP_DigestFinal_ex(state.ctx.get(), digest.data(), &len) != 1) {
-        detail::throw_openssl("cannot finish the " + std::string(algorithm) + " of " + file.string());
-    }
-    return to_hex(std::span<const std::uint8_t>(digest.data(), len));
+    return digest.finish_hex();
 }
 
 }  // namespace patching::signing

@@ -10,6 +10,7 @@ add_executable(test_patch_core
     patch_core/comps_test.cpp
     patch_core/messages_test.cpp
     patch_core/rest_test.cpp
+    patch_core/fs_test.cpp
     $<TARGET_OBJECTS:test_main>)
 target_link_libraries(test_patch_core PRIVATE
     patching::core patching::core_rpm patching::signing test_forge test_support Catch2::Catch2

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <signing/digest.hpp>
+#include <signing/errors.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace {
 
@@ -87,4 +89,30 @@ TEST_CASE("to_hex is lowercase and handles empty input", "[signing][digest]") {
     const std::uint8_t raw[] = {0x00, 0x0f, 0xa5, 0xff};
     CHECK(to_hex(raw) == "000fa5ff");
     CHECK(to_hex({}).empty());
+}
+
+TEST_CASE("Digest by repodata name matches the known vectors and file_digest_hex", "[signing][digest]") {
+    using patching::signing::Digest;
+    auto hex = [](std::string_view algorithm, std::string_view data) {
+        Digest d(algorithm);
+        d.update(bytes_of(data.substr(0, data.size() / 2)));
+        d.update(bytes_of(data.substr(data.size() / 2)));
+        return d.finish_hex();
+    };
+    CHECK(hex("sha256", "abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(hex("sha1", "abc") == "a9993e364706816aba3e25717850c26c9cd0d89d");
+    CHECK(hex("sha", "abc") == "a9993e364706816aba3e25717850c26c9cd0d89d");
+    CHECK(hex("md5", "abc") == "900150983cd24fb0d6963f7d28e17f72");
+    CHECK(
+        hex("sha512", "abc") ==
+        "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+        "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+    CHECK_THROWS_AS(Digest("crc32"), patching::signing::Error);
+
+    Digest moved("sha256");
+    Digest d = std::move(moved);
+    d.update(bytes_of("x"));
+    (void)d.finish_hex();
+    CHECK_THROWS_AS(d.update(bytes_of("y")), std::logic_error);
+    CHECK_THROWS_AS(d.finish_hex(), std::logic_error);
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace patching::core {
 
@@ -30,6 +31,14 @@ private:
     int fd_ = -1;
 };
 
+/// Whether a change waits for the disk before it returns.
+enum class Sync {
+    NOW,    ///< Durable on return: survives a power cut.
+    /// Atomic for readers and against a crash of the process, but durable only once sync_paths()
+    /// has synced the file and its directory: lets several changes share one wait for the disk.
+    LATER,
+};
+
 /// A file written under a temporary name in the destination directory and renamed over the
 /// destination by commit() after fsync, so readers see either the old file or the complete new
 /// one, never a partial one. Without commit() the temporary file is removed on destruction.
@@ -46,8 +55,11 @@ public:
     const std::filesystem::path& destination() const { return destination_; }
     /// Writes all bytes. @throws SystemError (ENOSPC etc.) naming the destination.
     void write_all(const void* data, size_t size);
-    /// fsync, close, rename over destination, fsync the directory.
-    void commit();
+    /// Sync::NOW: fsync, close, rename over destination, fsync the directory.
+    /// Sync::LATER: close and rename only. For content that must never be found empty or partial
+    /// after a power cut, sync temp_path() with sync_paths() before this commit and the
+    /// directory after it.
+    void commit(Sync sync = Sync::NOW);
 
 private:
     std::filesystem::path destination_;
@@ -59,7 +71,19 @@ private:
 };
 
 /// Writes `data` to `path` atomically (AtomicFile).
-void write_file_atomically(const std::filesystem::path& path, const std::string& data, unsigned mode = 0644);
+void write_file_atomically(
+    const std::filesystem::path& path,
+    const std::string& data,
+    unsigned mode = 0644,
+    Sync sync = Sync::NOW);
+
+/// Makes the files and directories `paths` durable (fsync), in the given order, each once:
+/// list a directory after the files renamed into it, since its sync is what makes a rename, a
+/// creation or a removal durable. The writeback of every file is started before the first
+/// sync waits, so that on a journalling file system they share one journal commit instead of
+/// one each. A path that no longer exists is skipped (a file written and removed since).
+/// @throws SystemError naming a path that cannot be opened or synced.
+void sync_paths(const std::vector<std::filesystem::path>& paths);
 
 /// Reads a whole file of at most `max_bytes`. @throws SystemError / Error naming the file.
 std::string read_small_file(const std::filesystem::path& path, size_t max_bytes);

@@ -47,8 +47,31 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-/// Lower-case hex digest of a whole file with a repodata checksum algorithm: "sha256", "sha512",
-/// "sha1" (or yum's old name "sha") or "md5". Reads in 64 KiB blocks.
+/// Incremental digest with a repodata checksum algorithm, named as repomd.xml and primary.xml
+/// name them: "sha256", "sha512", "sha1" (or yum's old name "sha") or "md5". Lets a file be
+/// checked while it is downloaded instead of read again afterwards. Not thread-safe; one
+/// instance per stream.
+class Digest {
+public:
+    /// @throws Error for an unknown algorithm.
+    explicit Digest(std::string_view algorithm);
+    ~Digest();
+    Digest(const Digest&) = delete;
+    Digest& operator=(const Digest&) = delete;
+    Digest(Digest&&) noexcept;
+    Digest& operator=(Digest&&) noexcept;
+    void update(std::span<const std::byte> data);
+    /// Finishes the stream and returns the lower-case hex digest; the object must not be updated
+    /// afterwards.
+    std::string finish_hex();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// Lower-case hex digest of a whole file with a repodata checksum algorithm (see Digest).
+/// Reads in 64 KiB blocks.
 /// @throws Error for an unknown algorithm or a file that cannot be read (naming it).
 std::string file_digest_hex(const std::filesystem::path& file, std::string_view algorithm);
 
