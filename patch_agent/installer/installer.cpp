@@ -51,14 +51,6 @@ std::string key_of(const std::string& name, const std::string& arch) {
     return name + "." + arch;
 }
 
-core::Evr evr_of(const RepoPackage& p) {
-    return {p.epoch, p.version, p.release};
-}
-
-core::Evr evr_of(const rpm::InstalledPackage& p) {
-    return {p.epoch, p.version, p.release};
-}
-
 std::string joined(const std::vector<std::string>& items, const std::string& separator) {
     std::string out;
     for (const auto& item : items) {

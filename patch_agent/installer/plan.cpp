@@ -14,16 +14,17 @@
 
 namespace patching::agent {
 
-namespace {
-
-using Key = std::pair<std::string, std::string>;  // (name, arch)
-
 core::Evr evr_of(const RepoPackage& p) {
     return {p.epoch, p.version, p.release};
 }
+
 core::Evr evr_of(const rpm::InstalledPackage& p) {
     return {p.epoch, p.version, p.release};
 }
+
+namespace {
+
+using Key = std::pair<std::string, std::string>;  // (name, arch)
 
 /// Version order, with the location as tie-break so that two repo entries of one EVR (the
 /// base feed and a patch carrying the same build) pick the same file every time.

@@ -3,6 +3,7 @@
 
 #include "repo/repo_index.hpp"
 
+#include <patch_core/evr.hpp>
 #include <patch_core/rpm/installed.hpp>
 
 #include <map>
@@ -11,6 +12,10 @@
 #include <vector>
 
 namespace patching::agent {
+
+/// The epoch-version-release of a repository or an installed package, for comparisons.
+core::Evr evr_of(const RepoPackage& p);
+core::Evr evr_of(const rpm::InstalledPackage& p);
 
 /// What must change on a host so that its packages match the repository (spec §4.2), computed
 /// without I/O so it can be unit-tested.

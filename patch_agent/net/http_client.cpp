@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "net/http_client.hpp"
+#include "text.hpp"
 
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
@@ -42,14 +43,6 @@ void global_init_once() {
     if (rc != CURLE_OK) {
         throw core::Error(std::string("cannot initialise libcurl: ") + curl_easy_strerror(rc));
     }
-}
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-        return static_cast<char>(std::tolower(c));
-    });
-    return out;
 }
 
 std::string_view trim(std::string_view text) {
@@ -149,7 +142,7 @@ size_t write_header(char* data, size_t size, size_t count, void* user) {
         }
         auto colon = line.find(':');
         if (colon != std::string_view::npos) {
-            sink->headers[lower(trim(line.substr(0, colon)))] =
+            sink->headers[ascii_lower(trim(line.substr(0, colon)))] =
                 std::string(trim(line.substr(colon + 1)));
         }
     } catch (...) {
@@ -313,7 +306,7 @@ void HttpClient::Impl::configure(Transfer& t, const Request& request) {
     add_header("X-Patching-Client: patch-agent/1");  // our clients' header (core::rest::CLIENT_HEADER)
     if (request.headers != nullptr) {
         for (const auto& [name, value] : *request.headers) {
-            has_content_type = has_content_type || lower(name) == "content-type";
+            has_content_type = has_content_type || ascii_lower(name) == "content-type";
             // "Name;" is libcurl's way to send a header with an empty value.
             add_header(value.empty() ? name + ";" : name + ": " + value);
         }
@@ -391,7 +384,7 @@ long HttpClient::Impl::result_of(Transfer& t, CURLcode rc) const {
     }
     char* scheme = nullptr;
     curl_easy_getinfo(handle, CURLINFO_SCHEME, &scheme);
-    bool is_file = scheme != nullptr && lower(scheme) == "file";
+    bool is_file = scheme != nullptr && ascii_lower(scheme) == "file";
     // file:// has no status: map "could not open" to 404 so callers treat a missing local
     // file like a missing remote one.
     if (is_file && rc == CURLE_FILE_COULDNT_READ_FILE) {

@@ -2,6 +2,7 @@
 #include "repo/repo_index.hpp"
 
 #include "net/http_client.hpp"
+#include "text.hpp"
 
 #include <patch_core/errors.hpp>
 #include <signing/digest.hpp>
@@ -61,13 +62,6 @@ std::string trimmed(std::string_view text) {
 
 std::string text_of(const pugi::xml_node& node) {
     return trimmed(node.text().get());
-}
-
-std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) {
-        return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    });
-    return text;
 }
 
 pugi::xml_node load(
@@ -139,11 +133,11 @@ std::pair<std::string, std::string> read_checksum(
     if (!element) {
         fail(label, what + " has no <checksum>");
     }
-    std::string type = lower(element.attribute("type").as_string());
+    std::string type = ascii_lower(element.attribute("type").as_string());
     if (type == "sha") {
         type = "sha1";  // yum's historical name
     }
-    std::string digest = lower(text_of(element));
+    std::string digest = ascii_lower(text_of(element));
     std::size_t expected = digest_length(type);
     if (expected == 0) {
         fail(
