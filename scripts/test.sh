@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds, and runs every test suite (unit and end-to-end). CI runs this.
+# Installs dependencies, builds, and runs every test suite (unit and end-to-end). CI (.ci/run)
+# runs this under strace, then checks the packages it used and that nothing was skipped.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$HERE/scripts/install-deps.sh"
