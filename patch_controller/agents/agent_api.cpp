@@ -2,6 +2,7 @@
 #include "agents/agent_api.hpp"
 
 #include "hosts/host_service.hpp"
+#include "metrics/metrics.hpp"
 
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
@@ -42,9 +43,36 @@ bool AgentApi::handles(const std::string& path) {
     return path.rfind("/v1/agent/", 0) == 0;
 }
 
+namespace {
+/// The metrics label of a refusal: one word per status the protocol refuses with.
+const char* refusal_reason(int status) {
+    switch (status) {
+    case 400:
+        return "malformed";
+    case 401:
+        return "unauthenticated";
+    case 403:
+        return "forbidden";
+    case 404:
+        return "unknown_message";
+    case 405:
+        return "method";
+    case 409:
+        return "conflict";
+    case 426:
+        return "protocol_version";
+    default:
+        return status >= 500 ? "controller_error" : "other";
+    }
+}
+}  // namespace
+
 HttpResponse AgentApi::refuse(const HttpRequest& request, int status, const std::string& message) const {
     std::cerr << "patch-controller: refused agent request " << request.method << " " << request.path << " from "
               << request.remote << ": " << core::escape_unprintable(message) << std::endl;
+    if (metrics_ != nullptr) {
+        metrics_->count_agent_refusal(refusal_reason(status));
+    }
     return json_reply(status, proto::error_json(message));
 }
 
@@ -176,6 +204,9 @@ HttpResponse AgentApi::report(const AgentCaller& caller, const HttpRequest& requ
                       "host " + caller.hostname + " may not report for host " + m.hostname + " (report refused)");
     }
     service_.agent_report(m, address_of(request.remote));
+    if (metrics_ != nullptr) {
+        metrics_->count_agent_report();
+    }
     proto::PollReply ack;
     ack.op_counter = service_.published_op_counter();
     return json_reply(200, proto::to_json(ack));

@@ -12,6 +12,8 @@
 
 namespace patching::controller {
 
+class Metrics;
+
 class HostService;
 
 /// The controller's end of the agent protocol (patch_agent/PROTOCOL.md): enrolment, hello,
@@ -32,6 +34,9 @@ public:
 
     /// Number of polls held right now (for tests and the benchmark's figures).
     std::size_t held_polls() const;
+
+    /// Where reports and refusals are counted (none = not counted). Set before serving.
+    void set_metrics(Metrics* metrics) { metrics_ = metrics; }
 
 private:
     struct HeldPoll {
@@ -55,6 +60,7 @@ private:
     AgentRegistry& registry_;
     mutable std::mutex polls_mutex_;
     std::map<std::string, HeldPoll> polls_;  ///< hostname -> its held poll (one per host)
+    Metrics* metrics_ = nullptr;
 };
 
 }  // namespace patching::controller

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <fstream>
@@ -17,7 +18,17 @@
 
 namespace patching::controller {
 
-const char* to_string(Role role) { return role == Role::ADMIN ? "admin" : "reader"; }
+const char* to_string(Role role) {
+    switch (role) {
+    case Role::ADMIN:
+        return "admin";
+    case Role::READER:
+        return "reader";
+    case Role::METRICS:
+        return "metrics";
+    }
+    return "reader";
+}
 
 namespace {
 
@@ -81,13 +92,16 @@ void Authenticator::reload_if_changed() {
             std::string name;
             std::string role;
             std::string hash;
-            if (!(fields >> name >> role >> hash) || (role != "admin" && role != "reader") || hash.size() != 64) {
+            if (!(fields >> name >> role >> hash) || (role != "admin" && role != "reader" && role != "metrics") ||
+                hash.size() != 64) {
                 // One bad line must not lock everybody out: skip it, loudly.
                 std::cerr << "patch-controller: " << config_.tokens_file.string() << ":" << number
-                          << ": ignored, expected \"NAME admin|reader SHA256HEX\"\n";
+                          << ": ignored, expected \"NAME admin|reader|metrics SHA256HEX\"\n";
                 continue;
             }
-            loaded[hash] = Caller{name, role == "admin" ? Role::ADMIN : Role::READER};
+            loaded[hash] = Caller{name, role == "admin"    ? Role::ADMIN
+                                        : role == "reader" ? Role::READER
+                                                           : Role::METRICS};
         }
         by_hash_ = std::move(loaded);
         tokens_mtime_ = mtime;
@@ -118,15 +132,21 @@ std::string Authenticator::add_token(const std::filesystem::path& tokens_file, c
     }
     std::string token = random_token();
     std::string existing;
-    std::error_code ec;
-    if (std::filesystem::exists(tokens_file, ec)) {
+    struct stat before {};
+    const bool existed = ::stat(tokens_file.c_str(), &before) == 0;
+    if (existed) {
         existing = core::read_small_file(tokens_file, 4U << 20U);
         if (!existing.empty() && existing.back() != '\n') {
             existing += '\n';
         }
     }
     existing += name + " " + to_string(role) + " " + sha256_hex(token) + "\n";
-    core::write_file_atomically(tokens_file, existing, 0600);
+    core::write_file_atomically(tokens_file, existing, existed ? (before.st_mode & 07777U) : 0600U);
+    // Keep the owner and group the file had: packages make it root:patching 0640 so that the
+    // daemon (user patching) reads what root's add-token writes.
+    if (existed && ::chown(tokens_file.c_str(), before.st_uid, before.st_gid) != 0) {
+        throw core::SystemError(errno, "token added, but cannot restore the owner of", tokens_file);
+    }
     return token;
 }
 

@@ -22,6 +22,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -810,6 +811,16 @@ void HttpServer::stop() {
     }
     impl_->workers.join();
     impl_->uploads.join();
+}
+
+bool HttpServer::responsive(std::chrono::milliseconds timeout) {
+    if (impl_->stopped || !impl_->started) {
+        return false;
+    }
+    auto ran = std::make_shared<std::promise<void>>();
+    std::future<void> done = ran->get_future();
+    asio::post(impl_->ioc, [ran] { ran->set_value(); });
+    return done.wait_for(timeout) == std::future_status::ready;
 }
 
 }  // namespace patching::controller
