@@ -82,7 +82,7 @@ InstallerConfig installer_config(const AgentConfig& c) {
 AgentDaemon::AgentDaemon(AgentConfig config)
     : config_(std::move(config)),
       worker_http_(http_options(config_)),
-      poll_http_(http_options(config_, &stopping_)),
+      poll_http_(http_options(config_, &poll_stopping_)),
       installer_(installer_config(config_), worker_http_),
       session_(config_),
       boot_id_(proto::to_hex(signing::random_bytes(6))),
@@ -146,12 +146,22 @@ void AgentDaemon::stop() {
     if (stopping_.exchange(true)) {
         return;
     }
+    {
+        std::lock_guard lock(mutex_);
+        if (!worker_busy_) {
+            poll_stopping_ = true;  // nothing to finish: a held poll ends at once
+        }
+    }
+    wake_.notify_all();
+    // The worker ends what it is doing (an install runs to the end of its librpm transaction);
+    // meanwhile the poller goes on, so the controller does not see the host go stale.
+    if (worker_.joinable()) {
+        worker_.join();
+    }
+    poll_stopping_ = true;
     wake_.notify_all();
     if (poller_.joinable()) {
         poller_.join();
-    }
-    if (worker_.joinable()) {
-        worker_.join();
     }
     sender_.stop();  // after the worker: an install's final report still goes out
 }
@@ -177,7 +187,7 @@ void AgentDaemon::queue(const Work& work) {
 void AgentDaemon::poll_loop() {
     auto backoff = std::chrono::milliseconds(250);
     bool enrolled = false;
-    while (!stopping_) {
+    while (!poll_stopping_) {
         try {
             if (!enrolled) {
                 session_.ensure_credentials(poll_http_);
@@ -189,7 +199,9 @@ void AgentDaemon::poll_loop() {
                 request.op_counter = seen_counter_;
                 request.report_id = sent_report_id_;
             }
-            request.wait_ms = config_.poll_wait_seconds * 1000;
+            // Stopping: polls are only the heartbeat that keeps the host current until the
+            // worker has finished, so they are short and their news is left for the next start.
+            request.wait_ms = stopping_ ? 1000 : config_.poll_wait_seconds * 1000;
             // The poll's HTTP timeout is bounded, so stop() waits at most one poll period.
             const proto::PollReply reply = session_.poll(poll_http_, request);
             backoff = std::chrono::milliseconds(250);
@@ -203,6 +215,9 @@ void AgentDaemon::poll_loop() {
             }
             work.report = reply.send_report;
             work.install = reply.install;  // the worker runs each request_id once
+            if (stopping_) {
+                continue;
+            }
             if (work.requery || work.report || work.install) {
                 queue(work);
                 // Give the worker a moment to act on it before asking again, so the same news

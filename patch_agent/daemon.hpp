@@ -71,7 +71,11 @@ private:
                      std::chrono::steady_clock::duration total) const;
 
     AgentConfig config_;
-    std::atomic<bool> stopping_{false};  ///< Before the clients: the poll client watches it.
+    std::atomic<bool> stopping_{false};
+    /// Set once the worker has stopped: the poller keeps the session alive (the host is not
+    /// stale) while an install runs to its end after SIGTERM. Before the clients: the poll
+    /// client aborts on it.
+    std::atomic<bool> poll_stopping_{false};
     HttpClient worker_http_;
     HttpClient poll_http_;
     Installer installer_;
