@@ -12,50 +12,18 @@ using nlohmann::json;
 
 namespace {
 
-struct Sample {
-    std::string name;
-    std::map<std::string, std::string> labels;
-    double value = 0;
-};
-
-/// The exposition parsed by prometheus_client (python3-prometheus-client).
-std::vector<Sample> parse_exposition(const ControllerHarness& h, const std::string& text) {
-    const auto file = h.root() / "metrics.txt";
-    write_file(file, text);
-    std::string out;
-    const int rc = run_command("python3 " + std::string(PATCHING_TEST_SCRIPTS_DIR) + "/parse_metrics.py " +
-                                   file.string() + " 2>&1",
-                               &out);
-    INFO(out);
-    REQUIRE(rc == 0);
-    std::vector<Sample> samples;
-    for (const auto& s : json::parse(out)) {
-        Sample sample{s.at("name").get<std::string>(), {}, s.at("value").get<double>()};
-        for (const auto& [k, v] : s.at("labels").items()) {
-            sample.labels[k] = v.get<std::string>();
-        }
-        samples.push_back(std::move(sample));
+std::vector<MetricSample> scrape(const ControllerHarness& h, const std::string& token) {
+    try {
+        return h.scrape_metrics(token);
+    } catch (const std::exception& e) {
+        FAIL(e.what());
     }
-    return samples;
+    return {};
 }
 
-/// The value of the sample with this name and these labels (all of them); -1 if absent.
-double value_of(const std::vector<Sample>& samples, const std::string& name,
+double value_of(const std::vector<MetricSample>& samples, const std::string& name,
                 const std::map<std::string, std::string>& labels = {}) {
-    for (const auto& s : samples) {
-        if (s.name == name && s.labels == labels) {
-            return s.value;
-        }
-    }
-    return -1;
-}
-
-std::vector<Sample> scrape(const ControllerHarness& h, const std::string& token) {
-    Response r = h.request("GET", "/metrics", token);
-    INFO(r.text);
-    REQUIRE(r.status == 200);
-    REQUIRE(r.content_type.rfind("text/plain; version=0.0.4", 0) == 0);
-    return parse_exposition(h, r.text);
+    return metric_value(samples, name, labels);
 }
 
 }  // namespace

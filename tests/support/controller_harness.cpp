@@ -557,4 +557,42 @@ nlohmann::json ControllerHarness::query(const std::string& show) const {
 
 fs::path ControllerHarness::build(const PatchSpec& spec) const { return build_patch(spec, work_dir() / "patches"); }
 
+// ------------------------------------------------------------------------------------------
+// Metrics
+
+double metric_value(const std::vector<MetricSample>& samples, const std::string& name,
+                    const std::map<std::string, std::string>& labels) {
+    for (const auto& s : samples) {
+        if (s.name == name && s.labels == labels) {
+            return s.value;
+        }
+    }
+    return -1;
+}
+
+std::vector<MetricSample> ControllerHarness::scrape_metrics(const std::string& token) const {
+    Response r = request("GET", "/metrics", token);
+    if (r.status != 200 || r.content_type.rfind("text/plain; version=0.0.4", 0) != 0) {
+        throw std::runtime_error("GET /metrics: HTTP " + std::to_string(r.status) + " " + r.content_type + "\n" + r.text);
+    }
+    const auto file = work_dir() / "metrics.txt";
+    write_file(file, r.text);
+    std::string out;
+    const int rc = run_command("python3 " + std::string(PATCHING_TEST_SUPPORT_DIR) + "/parse_metrics.py " +
+                                   file.string() + " 2>&1",
+                               &out);
+    if (rc != 0) {
+        throw std::runtime_error("the Prometheus parser refused /metrics:\n" + out + "\n" + r.text);
+    }
+    std::vector<MetricSample> samples;
+    for (const auto& s : nlohmann::json::parse(out)) {
+        MetricSample sample{s.at("name").get<std::string>(), {}, s.at("value").get<double>()};
+        for (const auto& [k, v] : s.at("labels").items()) {
+            sample.labels[k] = v.get<std::string>();
+        }
+        samples.push_back(std::move(sample));
+    }
+    return samples;
+}
+
 }  // namespace patching::test

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,16 @@ struct Response {
     std::string warning() const { return field("warning"); }
     std::string error() const { return field("error"); }
 };
+
+/// One sample of a Prometheus exposition.
+struct MetricSample {
+    std::string name;
+    std::map<std::string, std::string> labels;
+    double value = 0;
+};
+/// The value of the sample with this name and exactly these labels; -1 if there is none.
+double metric_value(const std::vector<MetricSample>& samples, const std::string& name,
+                    const std::map<std::string, std::string>& labels = {});
 
 /// A request body: none, bytes in memory, or a file streamed from disk.
 struct Body {
@@ -190,6 +201,11 @@ public:
                     const std::optional<std::string>& token = std::nullopt) const;
     /// GET /v1/query[?show=SHOW]: the "pd" object. Fails the test if the query fails.
     nlohmann::json query(const std::string& show = "") const;
+
+    /// GET /metrics with `token`, parsed by the Prometheus project's own parser
+    /// (python3-prometheus-client, support/parse_metrics.py).
+    /// @throws std::runtime_error naming the status, or the parser's complaint.
+    std::vector<MetricSample> scrape_metrics(const std::string& token) const;
 
     /// build_patch(spec, work_dir()/"patches").
     std::filesystem::path build(const PatchSpec& spec) const;
