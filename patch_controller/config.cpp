@@ -121,6 +121,8 @@ ControllerConfig ControllerConfig::load(const std::filesystem::path& path) {
                 }
             } else if (key == "enrolment_token_file") {
                 c.enrolment_token_file = v;
+            } else if (key == "metrics") {
+                c.metrics = parse_bool(v, key, path);
             } else {
                 throw core::Error(path.string() + ": unknown setting \"" + key + "\" in [controller]");
             }

@@ -61,6 +61,9 @@ struct ControllerConfig {
     /// The only directories upload_dir may read (and their subdirectories), comma-separated in
     /// the file. Empty: upload_dir is refused.
     std::vector<std::filesystem::path> import_roots;
+    /// Count requests, agent messages, uploads and publishes and serve GET /metrics. Off only to
+    /// measure what counting costs (bench/metrics_bench.sh).
+    bool metrics = true;
 
     /// Reads `path`; unknown keys are an error (a typo must not silently fall back to defaults).
     /// @throws core::Error naming the file, line and key.

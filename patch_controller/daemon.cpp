@@ -71,7 +71,8 @@ int run_daemon(const ControllerConfig& config) {
     }
     Metrics metrics;
     CreaterepoPublisher createrepo(config.repo_dir);
-    TimedPublisher publisher(createrepo, metrics);
+    TimedPublisher timed(createrepo, metrics);
+    RepoPublisher& publisher = config.metrics ? static_cast<RepoPublisher&>(timed) : createrepo;
     Controller controller(config, store, signing::TrustStore::load(config.trust_dir, trust_options), publisher);
     controller.recover();
     faults::arm_from_environment();  // after recovery: the point fires in an operation
@@ -80,8 +81,10 @@ int run_daemon(const ControllerConfig& config) {
     AgentApi agents(config, controller.hosts(), agent_registry);
     controller.notifier().set([&agents](const std::string& host) { agents.notify(host); });
     ApiRoutes routes(config, controller, auth);
-    agents.set_metrics(&metrics);
-    routes.set_metrics(&metrics);
+    if (config.metrics) {
+        agents.set_metrics(&metrics);
+        routes.set_metrics(&metrics);
+    }
 
     HttpServerOptions options;
     // Agent reports carry package lists; every other API body is small.
