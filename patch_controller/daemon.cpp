@@ -30,7 +30,7 @@ int run_daemon(const ControllerConfig& config) {
 
     rpm::init_librpm();
     std::filesystem::create_directories(config.state_dir);
-    SqliteStore store(config.database());
+    SqliteStore store(config.database(), core::process_clock());
     signing::TrustOptions trust_options;
     trust_options.dev_marker = config.dev_marker;
     if (!std::filesystem::is_directory(config.trust_dir)) {
@@ -38,12 +38,16 @@ int run_daemon(const ControllerConfig& config) {
                           " does not exist: create it and put the certificates that sign patches in it");
     }
     CreaterepoPublisher publisher(config.repo_dir);
-    Controller controller(config, store, signing::TrustStore::load(config.trust_dir, trust_options), publisher);
+    Controller controller(config, store, signing::TrustStore::load(config.trust_dir, trust_options), publisher,
+                          core::process_clock());
     controller.recover();
     faults::arm_from_environment();  // after recovery: the point fires in an operation
     Authenticator auth(config);
-    AgentRegistry agent_registry(store);
-    AgentApi agents(config, controller.hosts(), agent_registry);
+    const core::Clock& clock = core::process_clock();
+    AgentRegistry agent_registry(store, clock,
+                                 {std::chrono::seconds(config.agent_session_idle_seconds),
+                                  std::chrono::seconds(config.agent_key_recheck_seconds)});
+    AgentApi agents(config, controller.hosts(), agent_registry, clock);
     controller.notifier().set([&agents](const std::string& host) { agents.notify(host); });
     ApiRoutes routes(config, controller, auth);
 

@@ -3,6 +3,7 @@
 
 #include "http/http_server.hpp"
 
+#include <patch_core/clock.hpp>
 #include <patch_core/messages.hpp>
 
 #include <chrono>
@@ -39,7 +40,14 @@ struct AgentRefusal {
 /// controller restart agents say hello again, which they do on the first 401. Thread-safe.
 class AgentRegistry {
 public:
-    explicit AgentRegistry(Store& store);
+    /// Timers of the registry (ControllerConfig's agent_session_idle_seconds and
+    /// agent_key_recheck_seconds), read on `clock`.
+    struct Timers {
+        std::chrono::seconds session_idle{600};
+        std::chrono::seconds key_recheck{60};
+    };
+    /// `store` and `clock` must outlive the registry.
+    explicit AgentRegistry(Store& store, const core::Clock& clock = core::process_clock(), Timers timers = {});
 
     /// Issues a key for a host that has none. nullopt if the host is already enrolled (revoke
     /// it first: a second key for one name would let a newcomer take over a host).
@@ -63,19 +71,21 @@ private:
         std::string hostname;
         std::string host_key;
         std::string key;
-        std::chrono::steady_clock::time_point key_checked;
+        core::Clock::TimePoint key_checked;
         core::protocol::ReplayWindow window;
-        std::chrono::steady_clock::time_point last_used;
+        core::Clock::TimePoint last_used;
     };
-    void expire_sessions_locked(std::chrono::steady_clock::time_point now);
+    void expire_sessions_locked(core::Clock::TimePoint now);
     void drop_sessions_locked(const std::string& hostname);
     std::optional<std::string> stored_key(const std::string& hostname) const;
 
     Store& store_;
+    const core::Clock& clock_;
+    Timers timers_;
     mutable std::mutex mutex_;
     std::map<std::string, Session> sessions_;       ///< raw session id -> session
     std::map<std::string, std::vector<std::string>> host_sessions_;  ///< hostname -> session ids, oldest first
-    std::chrono::steady_clock::time_point last_expiry_sweep_{};
+    core::Clock::TimePoint last_expiry_sweep_{};
 };
 
 }  // namespace patching::controller

@@ -110,9 +110,9 @@ HostTableRenderer::Fragments HostTableRenderer::make_fragments(const HostView& h
         brief["query_error"] = a->query_error;
         brief["repo_revision"] = a->repo_revision;
         brief["agent_version"] = a->agent_version;
-        if (a->install && a->install->status == "running") {
-            brief["install_progress"] = {
-                {"phase", a->install->phase}, {"done", a->install->done}, {"total", a->install->total}};
+        const auto& c = a->command;
+        if (c && c->kind == core::protocol::CommandKind::INSTALL && c->status == core::protocol::CommandStatus::RUNNING) {
+            brief["install_progress"] = {{"phase", c->phase}, {"done", c->done}, {"total", c->total}};
         }
         lists = {{"installed", a->installed},
                  {"to_remove", a->to_remove},
@@ -137,7 +137,7 @@ std::string HostTableRenderer::render(const std::vector<HostView>& hosts, bool b
                            {"secs_since_ack", h.secs_since_ack},
                            {"patch_failed", h.patch_failed},
                            {"stale_details", false},
-                           {"state", h.state},
+                           {"state", core::protocol::to_string(h.state)},
                            {"install_pending", h.install_pending},
                            {"install_status", h.install_status},
                            {"install_reject_reason", h.install_reject_reason},
