@@ -26,7 +26,7 @@ std::string header(const HttpRequest& r, std::string_view name) {
 
 }  // namespace
 
-AgentRegistry::AgentRegistry(Store& store, const core::Clock& clock, Timers timers)
+AgentRegistry::AgentRegistry(Store& store, const core::Clock& clock, AgentTimers timers)
     : store_(store), clock_(clock), timers_(timers) {}
 
 std::optional<std::string> AgentRegistry::stored_key(const std::string& hostname) const {

@@ -32,6 +32,13 @@ struct AgentRefusal {
     std::string message;
 };
 
+/// Timers of the AgentRegistry (ControllerConfig's agent_session_idle_seconds and
+/// agent_key_recheck_seconds), read on its clock.
+struct AgentTimers {
+    std::chrono::seconds session_idle{600};
+    std::chrono::seconds key_recheck{60};
+};
+
 /// Enrolled hosts and their sessions (patch_agent/PROTOCOL.md): issues host keys, opens
 /// sessions with the hello handshake, and authenticates every later request (session, sequence
 /// number in a replay window, HMAC). Keys live only in the Store, which is read at each
@@ -40,14 +47,8 @@ struct AgentRefusal {
 /// controller restart agents say hello again, which they do on the first 401. Thread-safe.
 class AgentRegistry {
 public:
-    /// Timers of the registry (ControllerConfig's agent_session_idle_seconds and
-    /// agent_key_recheck_seconds), read on `clock`.
-    struct Timers {
-        std::chrono::seconds session_idle{600};
-        std::chrono::seconds key_recheck{60};
-    };
     /// `store` and `clock` must outlive the registry.
-    explicit AgentRegistry(Store& store, const core::Clock& clock = core::process_clock(), Timers timers = {});
+    explicit AgentRegistry(Store& store, const core::Clock& clock = core::process_clock(), AgentTimers timers = AgentTimers());
 
     /// Issues a key for a host that has none. nullopt if the host is already enrolled (revoke
     /// it first: a second key for one name would let a newcomer take over a host).
@@ -81,7 +82,7 @@ private:
 
     Store& store_;
     const core::Clock& clock_;
-    Timers timers_;
+    AgentTimers timers_;
     mutable std::mutex mutex_;
     std::map<std::string, Session> sessions_;       ///< raw session id -> session
     std::map<std::string, std::vector<std::string>> host_sessions_;  ///< hostname -> session ids, oldest first
