@@ -93,6 +93,7 @@ int run_daemon(const ControllerConfig& config) {
     int received = 0;
     sigwait(&signals, &received);
     std::cout << "patch-controller: stopping (signal " << received << ")" << std::endl;
+    agents.stop();  // its timer answers polls through the server: stop it first
     server.stop();
     controller.notifier().set(nullptr);
     return 0;

@@ -42,12 +42,28 @@ AgentApi::AgentApi(const ControllerConfig& config, HostService& service, AgentRe
 }
 
 AgentApi::~AgentApi() {
+    stop();
+}
+
+void AgentApi::stop() {
     {
         std::lock_guard lock(timer_mutex_);
         timer_stopping_ = true;
     }
     timer_cv_.notify_all();
-    timer_.join();
+    if (timer_.joinable()) {
+        timer_.join();
+    }
+    // Answer the held polls while the server still runs: a held poll keeps its connection alive,
+    // which must not outlive the server.
+    std::map<std::string, HeldPoll> held;
+    {
+        std::lock_guard lock(polls_mutex_);
+        held.swap(polls_);
+    }
+    for (auto& [host, poll] : held) {
+        poll.response->complete_with_timeout_response();
+    }
 }
 
 void AgentApi::timer_loop() {
@@ -212,6 +228,12 @@ HttpResponse AgentApi::poll(const AgentCaller& caller, const HttpRequest& reques
     idle.op_counter = m.op_counter;
     HttpResponse on_timeout = json_reply(200, proto::to_json(idle));
     AgentRegistry::sign(caller, on_timeout);
+    {
+        std::lock_guard lock(timer_mutex_);
+        if (timer_stopping_) {
+            return on_timeout;  // shutting down: nothing is held any more
+        }
+    }
     const int wait_ms = std::min(m.wait_ms, config_.agent_poll_seconds * 1000);
     auto deferred = std::make_shared<DeferredResponse>(std::chrono::milliseconds(wait_ms), std::move(on_timeout));
     const core::Clock::TimePoint deadline = clock_.now() + std::chrono::milliseconds(wait_ms);

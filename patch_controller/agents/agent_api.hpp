@@ -31,8 +31,11 @@ public:
     /// The arguments must outlive this object. Starts the timer thread.
     AgentApi(const ControllerConfig& config, HostService& service, AgentRegistry& registry,
              const core::Clock& clock = core::process_clock());
-    /// Stops the timer thread; held polls are left to the HTTP server's timeout.
+    /// stop().
     ~AgentApi();
+    /// Stops the timer thread; held polls are left to the HTTP server's timeout. Call it before
+    /// the HTTP server stops (an answer must not reach a stopped server). Idempotent.
+    void stop();
     AgentApi(const AgentApi&) = delete;
     AgentApi& operator=(const AgentApi&) = delete;
 

@@ -152,9 +152,12 @@ TEST_CASE(
     CHECK(occurrences(agent.log(), "install requested (" + x) == 1);
 
     // The controller loses X's outcome (as a crash before its commit would) and sends X again.
-    REQUIRE(controller.stop() == 0);
+    const int stopped = controller.stop();
+    INFO(controller.log());
+    REQUIRE(stopped == 0);
     sql(controller, "UPDATE host_commands SET status = 'queued', finished_at = 0 WHERE id = '" + x + "'");
     controller.start();
+    agent.restart();  // the controller listens on a new port: the agent's configuration follows
     REQUIRE(eventually(
         [&] { return sql(controller, "SELECT status FROM host_commands WHERE id = '" + x + "'") == "ok"; }, 30s));
     INFO(agent.log());
