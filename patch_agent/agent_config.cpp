@@ -103,6 +103,10 @@ AgentConfig AgentConfig::load(const std::filesystem::path& path) {
                 c.request_timeout_seconds = parse_int(v, key, path, 1, 3600);
             } else if (key == "report_timeout_seconds") {
                 c.report_timeout_seconds = parse_int(v, key, path, 1, 3600);
+            } else if (key == "download_timeout_seconds") {
+                c.download_timeout_seconds = parse_int(v, key, path, 1, 86400);
+            } else if (key == "script_timeout_seconds") {
+                c.script_timeout_seconds = parse_int(v, key, path, 1, 86400);
             } else if (key == "boot_id_file") {
                 c.boot_id_file = v;
             } else if (key == "command_history") {

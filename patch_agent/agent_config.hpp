@@ -47,6 +47,10 @@ struct AgentConfig {
     int request_timeout_seconds = 10;
     /// HTTP timeout of a report.
     int report_timeout_seconds = 30;
+    /// An install's downloads must finish within this.
+    int download_timeout_seconds = 300;
+    /// Each in-service script must finish within this (it is killed with its process group).
+    int script_timeout_seconds = 300;
     /// Where the kernel's boot id is read (sent in the hello: a new one means the host rebooted).
     std::filesystem::path boot_id_file = "/proc/sys/kernel/random/boot_id";
     /// Command ids remembered in <state_dir>/commands (a repeated id is acknowledged, not rerun).

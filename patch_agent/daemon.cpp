@@ -72,6 +72,8 @@ InstallerConfig installer_config(const AgentConfig& c) {
     ic.repo_url = c.repo_url();
     ic.subfunctions = c.subfunctions;
     ic.personality = c.personality;
+    ic.download_timeout = std::chrono::seconds(c.download_timeout_seconds);
+    ic.script_timeout = std::chrono::seconds(c.script_timeout_seconds);
     return ic;
 }
 

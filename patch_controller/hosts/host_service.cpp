@@ -198,6 +198,7 @@ void HostService::agent_report(const proto::AgentReport& report, const std::stri
 }
 
 OpReport HostService::install(const std::string& host, bool force) {
+    std::unique_lock commands(command_mutex_);  // the check and the enqueue are one step
     std::string hostname;
     bool waiting = false;
     {
@@ -229,8 +230,14 @@ OpReport HostService::install(const std::string& host, bool force) {
         force = force || state_.tracker.is_insvc_patching_allowed();
         hostname = h.hostname;
     }
+    std::optional<StoredCommand> queued;
     if (!waiting) {  // else the request already waits for the agent: one is enough
-        enqueue(hostname, HostCommand{proto::CommandKind::INSTALL, force});
+        queued = enqueue_locked(hostname, HostCommand{proto::CommandKind::INSTALL, force});
+    }
+    commands.unlock();
+    if (queued) {
+        notifier_.notify(hostname);
+        tell({*queued});
     }
     OpReport report;
     report.add_info("Patch installation request sent to " + hostname + ".");
@@ -238,32 +245,36 @@ OpReport HostService::install(const std::string& host, bool force) {
 }
 
 CommandId HostService::enqueue(const std::string& host, const HostCommand& command) {
-    StoredCommand c;
-    {
-        std::unique_lock commands(command_mutex_);
-        {
-            std::shared_lock data(state_.mutex);
-            auto it = find_host(state_.hosts, host);
-            if (it == state_.hosts.end()) {
-                throw NotFound("Unknown host specified: " + core::escape_unprintable(host));
-            }
-            c.seq = state_.command_seq + 1;
-            c.hostname = it->second.hostname;
-            c.boot_id = it->second.boot_id;
-        }
-        // The random part keeps ids unique should the database be recreated: an agent
-        // acknowledges an id it ran without running it again.
-        c.id = std::to_string(c.seq) + "-" + proto::to_hex(signing::random_bytes(4));
-        c.kind = command.kind;
-        c.force = command.force;
-        c.created_at = clock_.now_seconds();
-        CommandChanges changes;
-        changes.put.push_back(c);
-        commit(changes);
-    }
+    std::unique_lock commands(command_mutex_);
+    const StoredCommand c = enqueue_locked(host, command);
+    commands.unlock();
     notifier_.notify(c.hostname);
     tell({c});
     return c.id;
+}
+
+StoredCommand HostService::enqueue_locked(const std::string& host, const HostCommand& command) {
+    StoredCommand c;
+    {
+        std::shared_lock data(state_.mutex);
+        auto it = find_host(state_.hosts, host);
+        if (it == state_.hosts.end()) {
+            throw NotFound("Unknown host specified: " + core::escape_unprintable(host));
+        }
+        c.seq = state_.command_seq + 1;
+        c.hostname = it->second.hostname;
+        c.boot_id = it->second.boot_id;
+    }
+    // The random part keeps ids unique should the database be recreated: an agent acknowledges
+    // an id it ran without running it again.
+    c.id = std::to_string(c.seq) + "-" + proto::to_hex(signing::random_bytes(4));
+    c.kind = command.kind;
+    c.force = command.force;
+    c.created_at = clock_.now_seconds();
+    CommandChanges changes;
+    changes.put.push_back(c);
+    commit(changes);
+    return c;
 }
 
 std::optional<CommandRecord> HostService::command(const CommandId& id) const {

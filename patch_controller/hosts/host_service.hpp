@@ -10,6 +10,7 @@
 #include <patch_core/messages.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -135,6 +136,8 @@ private:
     };
     /// REQUIRES: state_.mutex held.
     bool is_stale(const HostRecord& h, std::int64_t now) const;
+    /// enqueue() without waking the agent or telling the observers. REQUIRES: command_mutex_ held.
+    StoredCommand enqueue_locked(const std::string& host, const HostCommand& command);
     /// Adds `c` finished with `status` and `reason` to `changes`, pruning the host's history.
     /// REQUIRES: state_.mutex held (shared is enough).
     void finish(const HostRecord& h, StoredCommand c, core::protocol::CommandStatus status, std::string reason,
