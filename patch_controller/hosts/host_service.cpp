@@ -71,8 +71,8 @@ std::vector<HostView> HostService::list() const {
         v.allow_insvc_patching = insvc;
         v.secs_since_ack = now - h.last_seen;
         v.patch_failed = h.patch_failed;
-        v.install_pending = std::any_of(h.queue.begin(), h.queue.end(), [&](const std::string& id) {
-            return state_.commands.at(id).kind == proto::CommandKind::INSTALL;
+        v.install_pending = std::any_of(h.queue.begin(), h.queue.end(), [&](const std::string& command_id) {
+            return state_.commands.at(command_id).kind == proto::CommandKind::INSTALL;
         });
         if (auto last = state_.commands.find(h.last_install); last != state_.commands.end()) {
             const StoredCommand& c = last->second;
