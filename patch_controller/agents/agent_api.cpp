@@ -310,13 +310,4 @@ void AgentApi::notify(const std::string& hostname) {
     }
 }
 
-std::size_t AgentApi::held_polls() const {
-    std::lock_guard lock(polls_mutex_);
-    std::size_t n = 0;
-    for (const auto& [host, held] : polls_) {
-        n += held.response->is_completed() ? 0 : 1;
-    }
-    return n;
-}
-
 }  // namespace patching::controller

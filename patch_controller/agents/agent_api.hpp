@@ -46,9 +46,6 @@ public:
     /// Wakes the held poll of `hostname` ("" = every agent) if it has news now.
     void notify(const std::string& hostname);
 
-    /// Number of polls held right now (for tests and the benchmark's figures).
-    std::size_t held_polls() const;
-
 private:
     struct HeldPoll {
         AgentCaller caller;

@@ -56,10 +56,6 @@ bool AgentRegistry::revoke(const std::string& hostname) {
     return store_.remove_host_key(hostname);
 }
 
-bool AgentRegistry::is_enrolled(const std::string& hostname) const {
-    return store_.host_key(hostname).has_value();
-}
-
 void AgentRegistry::drop_sessions_locked(const std::string& hostname) {
     for (const auto& id : host_sessions_[hostname]) {
         sessions_.erase(id);

@@ -54,7 +54,6 @@ public:
     /// it first: a second key for one name would let a newcomer take over a host).
     std::optional<std::string> enrol(const std::string& hostname);
     bool revoke(const std::string& hostname);
-    bool is_enrolled(const std::string& hostname) const;
 
     /// Checks the agent's proof and opens a session. Refusal for unknown hosts and bad MACs.
     std::variant<core::protocol::HelloReply, AgentRefusal> hello(const core::protocol::HelloRequest& request,
