@@ -133,7 +133,7 @@ TEST_CASE("SqliteStore migrates a database written before schema versions", "[st
         CHECK(store.load_commands().empty());  // migration 2: the command table
         CHECK(store.op_counter() == 6);
         CHECK(store.audit_log(0, 100).size() == 6);
-        store.write([](WriteTransaction& tx) { tx.put_host({"h1", "ip", 1, "22.12", "", "", {}}); });
+        store.write([](WriteTransaction& tx) { tx.put_host({"h1", "ip", 1, "22.12", "", "", {}, ""}); });
     }
     SqliteStore reopened(db);  // already migrated: opens as is
     CHECK(reopened.load_hosts().size() == 1);
