@@ -214,24 +214,24 @@ OpReport HostService::install(const std::string& host, bool force) {
                            std::to_string(now - h.last_seen) +
                            " s. Check that patch-agent runs on it and can reach this controller.");
         }
-        for (const auto& id : h.queue) {
-            const StoredCommand& c = state_.commands.at(id);
-            if (c.kind == proto::CommandKind::INSTALL) {
-                waiting = c.status == proto::CommandStatus::QUEUED || c.status == proto::CommandStatus::SENT;
-                if (!waiting) {
-                    throw Conflict("Host " + h.hostname + " is already installing; wait for it to finish");
-                }
-            }
-        }
         if (h.state == proto::HostState::INSTALLING) {
             throw Conflict("Host " + h.hostname + " is already installing; wait for it to finish");
         }
         // As in the reference: when every applied patch installs in service, force is implied.
         force = force || state_.tracker.is_insvc_patching_allowed();
+        for (const auto& id : h.queue) {
+            const StoredCommand& c = state_.commands.at(id);
+            if (c.kind == proto::CommandKind::INSTALL) {
+                if (c.status != proto::CommandStatus::QUEUED && c.status != proto::CommandStatus::SENT) {
+                    throw Conflict("Host " + h.hostname + " is already installing; wait for it to finish");
+                }
+                waiting = waiting || c.force || !force;  // a waiting request covers this one
+            }
+        }
         hostname = h.hostname;
     }
     std::optional<StoredCommand> queued;
-    if (!waiting) {  // else the request already waits for the agent: one is enough
+    if (!waiting) {  // else the request already waits for the agent: one is enough, unless it lacks force
         queued = enqueue_locked(hostname, HostCommand{proto::CommandKind::INSTALL, force});
     }
     commands.unlock();
