@@ -91,6 +91,26 @@ AgentConfig AgentConfig::load(const std::filesystem::path& path) {
                 c.poll_wait_seconds = parse_int(v, key, path, 1, core::protocol::MAX_POLL_WAIT_MS / 1000);
             } else if (key == "requery_seconds") {
                 c.requery_seconds = parse_int(v, key, path, 1, 86400);
+            } else if (key == "rpmdb_check_seconds") {
+                c.rpmdb_check_seconds = parse_int(v, key, path, 1, 3600);
+            } else if (key == "rejected_hold_seconds") {
+                c.rejected_hold_seconds = parse_int(v, key, path, 0, 86400);
+            } else if (key == "retry_max_seconds") {
+                c.retry_max_seconds = parse_int(v, key, path, 1, 3600);
+            } else if (key == "progress_interval_ms") {
+                c.progress_interval_ms = parse_int(v, key, path, 0, 60000);
+            } else if (key == "request_timeout_seconds") {
+                c.request_timeout_seconds = parse_int(v, key, path, 1, 3600);
+            } else if (key == "report_timeout_seconds") {
+                c.report_timeout_seconds = parse_int(v, key, path, 1, 3600);
+            } else if (key == "download_timeout_seconds") {
+                c.download_timeout_seconds = parse_int(v, key, path, 1, 86400);
+            } else if (key == "script_timeout_seconds") {
+                c.script_timeout_seconds = parse_int(v, key, path, 1, 86400);
+            } else if (key == "boot_id_file") {
+                c.boot_id_file = v;
+            } else if (key == "command_history") {
+                c.command_history = parse_int(v, key, path, 1, 100000);
             } else {
                 throw core::Error(path.string() + ": unknown setting \"" + key + "\" in [agent]");
             }

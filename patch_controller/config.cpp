@@ -91,6 +91,12 @@ ControllerConfig ControllerConfig::load(const std::filesystem::path& path) {
                 c.agent_stale_seconds = parse_number<int>(v, key, path);
             } else if (key == "agent_poll_seconds") {
                 c.agent_poll_seconds = parse_number<int>(v, key, path);
+            } else if (key == "agent_session_idle_seconds") {
+                c.agent_session_idle_seconds = parse_number<int>(v, key, path);
+            } else if (key == "agent_key_recheck_seconds") {
+                c.agent_key_recheck_seconds = parse_number<int>(v, key, path);
+            } else if (key == "host_command_history") {
+                c.host_command_history = parse_number<int>(v, key, path);
             } else if (key == "header_timeout_seconds") {
                 c.header_timeout_seconds = parse_number<int>(v, key, path);
             } else if (key == "idle_timeout_seconds") {
@@ -137,6 +143,11 @@ ControllerConfig ControllerConfig::load(const std::filesystem::path& path) {
     if (c.agent_stale_seconds <= c.agent_poll_seconds) {
         throw core::Error(path.string() + ": agent_stale_seconds must be longer than agent_poll_seconds (" +
                           std::to_string(c.agent_poll_seconds) + "), or live agents would look stale");
+    }
+    if (c.agent_session_idle_seconds < 1 || c.agent_key_recheck_seconds < 1 || c.host_command_history < 1) {
+        throw core::Error(path.string() +
+                          ": agent_session_idle_seconds, agent_key_recheck_seconds and host_command_history must be "
+                          "at least 1");
     }
     if (!c.remote_address.empty() && (!c.tls_certificate || !c.tls_private_key)) {
         throw core::Error(path.string() + ": remote_address needs tls_certificate and tls_private_key "

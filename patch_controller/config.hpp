@@ -40,6 +40,13 @@ struct ControllerConfig {
     int agent_stale_seconds = 90;
     /// How long the controller holds an agent's poll open waiting for news.
     int agent_poll_seconds = 25;
+    /// Agent sessions unused for this long are forgotten (the agent says hello again).
+    int agent_session_idle_seconds = 600;
+    /// How often a live agent session re-reads its host's key (revoke-host takes effect within
+    /// it) and idle sessions are swept.
+    int agent_key_recheck_seconds = 60;
+    /// Finished host commands kept per host (outcomes readable by id); older ones are deleted.
+    int host_command_history = 100;
     /// If set, agents presenting this file's token may enrol themselves (first come, per host
     /// name). Without it, hosts are enrolled with `patch-controller enrol-host`.
     std::optional<std::filesystem::path> enrolment_token_file;

@@ -62,7 +62,7 @@ int run_daemon(const ControllerConfig& config) {
 
     rpm::init_librpm();
     std::filesystem::create_directories(config.state_dir);
-    SqliteStore store(config.database());
+    SqliteStore store(config.database(), core::process_clock());
     signing::TrustOptions trust_options;
     trust_options.dev_marker = config.dev_marker;
     if (!std::filesystem::is_directory(config.trust_dir)) {
@@ -73,12 +73,16 @@ int run_daemon(const ControllerConfig& config) {
     CreaterepoPublisher createrepo(config.repo_dir);
     TimedPublisher timed(createrepo, metrics);
     RepoPublisher& publisher = config.metrics ? static_cast<RepoPublisher&>(timed) : createrepo;
-    Controller controller(config, store, signing::TrustStore::load(config.trust_dir, trust_options), publisher);
+    Controller controller(config, store, signing::TrustStore::load(config.trust_dir, trust_options), publisher,
+                          core::process_clock());
     controller.recover();
     faults::arm_from_environment();  // after recovery: the point fires in an operation
     Authenticator auth(config);
-    AgentRegistry agent_registry(store);
-    AgentApi agents(config, controller.hosts(), agent_registry);
+    const core::Clock& clock = core::process_clock();
+    AgentRegistry agent_registry(store, clock,
+                                 {std::chrono::seconds(config.agent_session_idle_seconds),
+                                  std::chrono::seconds(config.agent_key_recheck_seconds)});
+    AgentApi agents(config, controller.hosts(), agent_registry, clock);
     controller.notifier().set([&agents](const std::string& host) { agents.notify(host); });
     ApiRoutes routes(config, controller, auth);
     if (config.metrics) {
@@ -129,6 +133,7 @@ int run_daemon(const ControllerConfig& config) {
     const int received = wait_for_stop_signal(signals, server);
     std::cout << "patch-controller: stopping (signal " << received << ")" << std::endl;
     core::service_manager::notify_stopping("stopping: finishing the requests in progress");
+    agents.stop();  // its timer answers polls through the server: stop it first
     server.stop();
     controller.notifier().set(nullptr);
     return 0;

@@ -106,7 +106,7 @@ struct SimHost {
     std::optional<std::uint64_t> reported_counter;
     std::string report_id;
     std::uint64_t report_seq = 0;
-    std::optional<proto::InstallStatusReport> install;
+    std::optional<proto::CommandReport> command;
 };
 
 }  // namespace
@@ -250,6 +250,7 @@ struct Fleet::Impl {
         req.hostname = h.name;
         req.client_nonce = signing::random_bytes(proto::NONCE_BYTES);
         req.mac = proto::hello_mac(h.host_key, h.name, req.client_nonce);
+        req.boot_id = h.boot_id;  // random per simulated host; a real agent reads the kernel's
         Headers headers;
         headers.emplace_back("Content-Type", "application/json");
         std::string target(proto::PATH_HELLO);
@@ -422,7 +423,7 @@ struct Fleet::Impl {
         r.missing_pkgs = plan.missing_names;
         r.duplicated_pkgs = plan.duplicated;
         r.repo_revision = revision;
-        r.install = h.install;
+        r.command = h.command;
         r.agent_version = "loadgen";
         return r;
     }
@@ -471,16 +472,16 @@ struct Fleet::Impl {
                 ++stats.polls;
                 backoff = std::chrono::milliseconds(250);
                 bool act = reply.send_report;
-                if (reply.install &&
-                    (!h.install || h.install->request_id != reply.install->request_id)) {
-                    // Installs are not simulated: answer as an agent that refuses, so the
-                    // controller stops repeating the request.
-                    h.install = proto::InstallStatusReport{reply.install->request_id,
-                                                           "rejected",
-                                                           "simulated host (patch-agent-loadgen)",
-                                                           "",
-                                                           0,
-                                                           0};
+                if (reply.command && (!h.command || h.command->id != reply.command->id)) {
+                    // Commands are not simulated: answer as an agent that refuses, so the
+                    // controller stops repeating the command.
+                    h.command = proto::CommandReport{reply.command->id,
+                                                     reply.command->kind,
+                                                     proto::CommandStatus::REJECTED,
+                                                     "simulated host (patch-agent-loadgen)",
+                                                     "",
+                                                     0,
+                                                     0};
                     act = true;
                 }
                 if (reply.op_counter != h.seen_counter) {

@@ -73,7 +73,8 @@ void AgentSession::ensure_credentials(HttpClient& http) {
     }
     const std::string token = trimmed(core::read_small_file(*config_.enrolment_token_file, 4096));
     const HttpResult r = http.post(config_.controller_url + std::string(proto::PATH_ENROL),
-                                   proto::to_json(proto::EnrolRequest{config_.hostname}), std::chrono::seconds(10),
+                                   proto::to_json(proto::EnrolRequest{config_.hostname}),
+                                   std::chrono::seconds(config_.request_timeout_seconds),
                                    {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}});
     if (r.status != 200) {
         throw core::Error("enrolment of " + config_.hostname + " at " + config_.controller_url +
@@ -90,14 +91,32 @@ void AgentSession::ensure_credentials(HttpClient& http) {
     host_key_ = reply.host_key;
 }
 
+std::string AgentSession::read_boot_id() const {
+    std::string id;
+    try {
+        id = trimmed(core::read_small_file(config_.boot_id_file, 1024));
+    } catch (const std::exception& e) {
+        throw core::Error("cannot read the boot id from " + config_.boot_id_file.string() + ": " + e.what() +
+                          " (set boot_id_file in the agent's configuration to a file that has it)");
+    }
+    if (id.empty() || id.size() > proto::MAX_BOOT_ID) {
+        throw core::Error("the boot id in " + config_.boot_id_file.string() + " is empty or longer than " +
+                          std::to_string(proto::MAX_BOOT_ID) + " characters (set boot_id_file to the kernel's, " +
+                          "/proc/sys/kernel/random/boot_id)");
+    }
+    return id;
+}
+
 void AgentSession::hello(HttpClient& http) {
     // REQUIRES: mutex_ held, host_key_ loaded.
     proto::HelloRequest request;
     request.hostname = config_.hostname;
     request.client_nonce = signing::random_bytes(proto::NONCE_BYTES);
     request.mac = proto::hello_mac(host_key_, request.hostname, request.client_nonce);
+    request.boot_id = read_boot_id();
     const HttpResult r = http.post(config_.controller_url + std::string(proto::PATH_HELLO), proto::to_json(request),
-                                   std::chrono::seconds(10), {{"Content-Type", "application/json"}});
+                                   std::chrono::seconds(config_.request_timeout_seconds),
+                                   {{"Content-Type", "application/json"}});
     if (r.status != 200) {
         throw core::Error("the controller at " + config_.controller_url + " refused the hello of " +
                           config_.hostname + ": " + error_of(r));
@@ -173,12 +192,14 @@ std::string AgentSession::call(HttpClient& http, std::string_view path, const st
 
 proto::PollReply AgentSession::poll(HttpClient& http, const proto::PollRequest& request) {
     // Allow the controller its hold time plus network slack before giving up on the request.
-    const auto timeout = std::chrono::milliseconds(request.wait_ms + 10000);
+    const auto timeout =
+        std::chrono::milliseconds(request.wait_ms) + std::chrono::seconds(config_.request_timeout_seconds);
     return proto::parse_poll_reply(call(http, proto::PATH_POLL, proto::to_json(request), timeout));
 }
 
 proto::PollReply AgentSession::report(HttpClient& http, const proto::AgentReport& report) {
-    return proto::parse_poll_reply(call(http, proto::PATH_REPORT, proto::to_json(report), std::chrono::seconds(30)));
+    return proto::parse_poll_reply(call(http, proto::PATH_REPORT, proto::to_json(report),
+                                          std::chrono::seconds(config_.report_timeout_seconds)));
 }
 
 }  // namespace patching::agent

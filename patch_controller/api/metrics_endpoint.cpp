@@ -6,7 +6,7 @@
 namespace patching::controller {
 
 const char* host_metric_state(const HostView& host) {
-    if (host.state == "unknown") {
+    if (host.state == core::protocol::HostState::UNKNOWN) {
         return "unknown";  // persisted, not reported since the controller started
     }
     if (host.stale) {

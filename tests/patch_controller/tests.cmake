@@ -29,6 +29,7 @@ if(TARGET patch_controller_lib)
     add_executable(test_controller_unit
         patch_controller/multipart_test.cpp
         patch_controller/service_catalog_test.cpp
+        patch_controller/service_commands_test.cpp
         patch_controller/service_fixture.cpp
         patch_controller/service_hosts_test.cpp
         patch_controller/store_test.cpp

@@ -524,7 +524,7 @@ std::string ProtocolClient::report_body(
     report.personality = "controller";
     report.subfunctions = {"controller"};
     report.nodetype = "controller";
-    report.state = state;
+    report.state = proto::parse_host_state(state).value_or(proto::HostState::IDLE);
     report.out_of_date = true;
     report.patch_failed = true;
     report.failure_reason = "forged by " + hostname_;
