@@ -130,7 +130,12 @@ struct ChildFds {
     } else if (!p.cwd.empty() && ::chdir(p.cwd.c_str()) != 0) {
         fail_child(fds.error_pipe, STEP_CHDIR);
     }
-    ::execvpe(p.argv[0], p.argv.data(), p.envp.data());
+    // execvpe would also fall back to /bin/sh on ENOEXEC: a path runs exactly as asked.
+    if (std::strchr(p.argv[0], '/') != nullptr) {
+        ::execve(p.argv[0], p.argv.data(), p.envp.data());
+    } else {
+        ::execvpe(p.argv[0], p.argv.data(), p.envp.data());
+    }
     if (errno == ENOEXEC && options.shell_fallback) {
         ::execve(p.sh_argv[0], p.sh_argv.data(), p.envp.data());
     }

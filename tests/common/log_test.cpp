@@ -11,7 +11,7 @@
 
 #include <string>
 
-namespace log = patching::common::log;
+namespace clog = patching::common::log;
 using patching::test::read_file;
 using patching::test::TempDir;
 
@@ -23,16 +23,16 @@ TEST_CASE("Log lines are '<program>: [level: ]message', below the threshold drop
     REQUIRE(fd >= 0);
     ::dup2(fd, STDERR_FILENO);
     ::close(fd);
-    log::set_program("prog[h1]");
-    log::set_level(log::Level::INFO);
-    log::info("started");
-    log::debug("hidden");
-    log::warning("disk almost full");
-    log::error("cannot bind");
-    log::set_level(log::Level::DEBUG);
-    log::debug("shown");
-    log::set_level(log::Level::INFO);
-    log::set_program("patching");
+    clog::set_program("prog[h1]");
+    clog::set_level(clog::Level::INFO);
+    clog::info("started");
+    clog::debug("hidden");
+    clog::warning("disk almost full");
+    clog::error("cannot bind");
+    clog::set_level(clog::Level::DEBUG);
+    clog::debug("shown");
+    clog::set_level(clog::Level::INFO);
+    clog::set_program("patching");
     ::dup2(saved, STDERR_FILENO);
     ::close(saved);
     CHECK(

@@ -83,6 +83,17 @@ TEST_CASE("run captures output and returns the exit status", "[common][subproces
     CHECK(split.error_output == "err\n");
 }
 
+TEST_CASE("Arguments reach the program verbatim: no shell, no splitting, no globbing", "[common][subprocess]") {
+    sp::Options o;
+    o.argv = {"printf", "%s|", "a b", "*", "$HOME"};
+    auto r = sp::run(o);
+    CHECK(r.is_success());
+    CHECK(r.output == "a b|*|$HOME|");
+    auto term = sp::run(sh("kill -TERM $$"));
+    CHECK(term.status.signal == 15);
+    CHECK(term.describe_status() == "killed by signal 15");
+}
+
 TEST_CASE("A background process left holding the output is no timeout", "[common][subprocess]") {
     // The semantic-check bug: `sleep 30 &` keeps the pipe open after the script exits 0.
     TempDir tmp;

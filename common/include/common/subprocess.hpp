@@ -50,6 +50,7 @@ struct Options {
     /// inside the new root.
     std::optional<std::filesystem::path> chroot_dir;
     /// When exec fails with ENOEXEC (a script without "#!"), run it with /bin/sh instead.
+    /// (A program found through PATH always gets this fallback, as with execvp.)
     bool shell_fallback = false;
     Output output = Output::CAPTURE;
     /// With Output::CAPTURE, stderr goes into the same pipe as stdout (interleaved as written);
