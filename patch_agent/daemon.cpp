@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemon.hpp"
 
+#include <common/log.hpp>
+
 #include <patch_core/errors.hpp>
 #include <patch_core/rpm/installed.hpp>
 
@@ -22,7 +24,7 @@ constexpr auto REJECTED_HOLD = std::chrono::seconds(60);
 constexpr auto PROGRESS_INTERVAL = std::chrono::milliseconds(250);
 
 HttpClientOptions http_options(const AgentConfig& config, const std::atomic<bool>* abort = nullptr) {
-    HttpClientOptions o;
+    HttpClientOptions o = agent_http_options();
     o.ca_file = config.ca_file;
     o.abort = abort;
     return o;
@@ -128,7 +130,7 @@ AgentDaemon::~AgentDaemon() {
 }
 
 void AgentDaemon::log(const std::string& message) const {
-    std::cerr << "patch-agent[" << config_.hostname << "]: " << message << std::endl;
+    common::log::Logger("patch-agent[" + config_.hostname + "]").info(message);
 }
 
 void AgentDaemon::start() {

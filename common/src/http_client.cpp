@@ -55,6 +55,7 @@ struct Sink {
 /// The body sent from a file, and the progress callback.
 struct Source {
     FilePtr file;
+    std::string name;
     std::uint64_t size = 0;
     int read_errno = 0;
     const ProgressFn* progress = nullptr;
@@ -356,6 +357,7 @@ void Client::Impl::configure(Transfer& t, const Request& request) {
             throw Error(ErrorKind::LOCAL_IO, name + " is not a regular file", {}, EINVAL);
         }
         t.source.size = static_cast<std::uint64_t>(st.st_size);
+        t.source.name = name;
         curl_easy_setopt(handle, CURLOPT_POST, 1L);
         curl_easy_setopt(handle, CURLOPT_READFUNCTION, read_body);
         curl_easy_setopt(handle, CURLOPT_READDATA, &t.source);
@@ -438,8 +440,7 @@ long Client::Impl::result_of(Transfer& t, CURLcode rc) const {
     if (t.source.read_errno != 0) {
         throw Error(
             ErrorKind::LOCAL_IO,
-            "cannot read the body to send to " + t.shown_url + ": " +
-                std::strerror(t.source.read_errno),
+            "reading " + t.source.name + ": " + std::strerror(t.source.read_errno),
             {}, t.source.read_errno);
     }
     if (rc == CURLE_ABORTED_BY_CALLBACK) {

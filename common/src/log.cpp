@@ -71,16 +71,11 @@ bool is_enabled(Level level) {
     return level >= threshold().load();
 }
 
-void write(Level level, std::string_view message) noexcept {
-    if (!is_enabled(level)) {
-        return;
-    }
+namespace {
+
+// One line, one write(2): lines of concurrent threads never interleave.
+void emit(std::string line, Level level, std::string_view message) noexcept {
     try {
-        std::string line;
-        {
-            std::lock_guard lock(program_mutex());
-            line = program_name();
-        }
         line += ": ";
         line += level_tag(level);
         line += message;
@@ -97,6 +92,35 @@ void write(Level level, std::string_view message) noexcept {
         }
     } catch (...) {
         // Out of memory while logging: the line is lost, the caller carries on.
+    }
+}
+
+}  // namespace
+
+void write(Level level, std::string_view message) noexcept {
+    if (!is_enabled(level)) {
+        return;
+    }
+    try {
+        std::string program;
+        {
+            std::lock_guard lock(program_mutex());
+            program = program_name();
+        }
+        emit(std::move(program), level, message);
+    } catch (...) {
+        // Out of memory while logging: the line is lost.
+    }
+}
+
+void Logger::write(Level level, std::string_view message) const noexcept {
+    if (!is_enabled(level)) {
+        return;
+    }
+    try {
+        emit(program_, level, message);
+    } catch (...) {
+        // Out of memory while logging: the line is lost.
     }
 }
 

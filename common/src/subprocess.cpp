@@ -518,8 +518,11 @@ Result run(Options options, const Limits& limits) {
     }
     child.close_input();
     // The child is gone: whatever it left running in its group goes too, so the pipes reach EOF
-    // now. What a descendant in another group still holds is abandoned after a short drain.
-    child.signal_group(SIGKILL);
+    // now. What a descendant still holds (in another group, or left running) is abandoned after
+    // a short drain.
+    if (limits.on_exit == Limits::OnExit::KILL_GROUP || result.timed_out) {
+        child.signal_group(SIGKILL);
+    }
     const auto drain_deadline = SteadyClock::now() + std::chrono::milliseconds(200);
     while ((out.open() || err.open()) && SteadyClock::now() < drain_deadline) {
         std::array<pollfd, 2> pfds{};

@@ -2,7 +2,8 @@
 #include "repo/repo_index.hpp"
 
 #include "net/http_client.hpp"
-#include "text.hpp"
+
+#include <common/text.hpp>
 
 #include <patch_core/errors.hpp>
 #include <signing/digest.hpp>
@@ -133,11 +134,11 @@ std::pair<std::string, std::string> read_checksum(
     if (!element) {
         fail(label, what + " has no <checksum>");
     }
-    std::string type = ascii_lower(element.attribute("type").as_string());
+    std::string type = common::ascii_lower(element.attribute("type").as_string());
     if (type == "sha") {
         type = "sha1";  // yum's historical name
     }
-    std::string digest = ascii_lower(text_of(element));
+    std::string digest = common::ascii_lower(text_of(element));
     std::size_t expected = digest_length(type);
     if (expected == 0) {
         fail(

@@ -3,6 +3,8 @@
 
 #include "net/http_client.hpp"
 
+#include <common/ini.hpp>
+
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
 
@@ -10,8 +12,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <boost/property_tree/ini_parser.hpp>
-#include <boost/property_tree/ptree.hpp>
 
 namespace patching::agent {
 
@@ -48,14 +48,19 @@ void AgentSession::ensure_credentials(HttpClient& http) {
     }
     std::error_code ec;
     if (std::filesystem::exists(config_.credentials_file, ec)) {
-        boost::property_tree::ptree tree;
         try {
-            boost::property_tree::ini_parser::read_ini(config_.credentials_file.string(), tree);
-            const std::string host = tree.get<std::string>("hostname");
+            std::string host;
+            std::string host_key;
+            common::ini::Schema schema;
+            schema.section("").text("hostname", host).text("host_key", host_key);
+            schema.apply(common::ini::Document::load(config_.credentials_file));
+            if (host.empty() || host_key.empty()) {
+                throw core::Error("hostname and host_key are required");
+            }
             if (host != config_.hostname) {
                 throw core::Error("they are for host " + host + ", this agent is " + config_.hostname);
             }
-            host_key_ = proto::from_hex(tree.get<std::string>("host_key"), proto::HOST_KEY_BYTES);
+            host_key_ = proto::from_hex(host_key, proto::HOST_KEY_BYTES);
             if (host_key_.size() != proto::HOST_KEY_BYTES) {
                 throw core::Error("host_key is not " + std::to_string(proto::HOST_KEY_BYTES) + " bytes");
             }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agents/agent_api.hpp"
 
+#include <common/log.hpp>
+
 #include "hosts/host_service.hpp"
 
 #include <patch_core/errors.hpp>
@@ -43,8 +45,8 @@ bool AgentApi::handles(const std::string& path) {
 }
 
 HttpResponse AgentApi::refuse(const HttpRequest& request, int status, const std::string& message) const {
-    std::cerr << "patch-controller: refused agent request " << request.method << " " << request.path << " from "
-              << request.remote << ": " << core::escape_unprintable(message) << std::endl;
+    common::log::warning("refused agent request " + request.method + " " + request.path + " from " + request.remote +
+                         ": " + core::escape_unprintable(message));
     return json_reply(status, proto::error_json(message));
 }
 

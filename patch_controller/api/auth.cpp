@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "api/auth.hpp"
 
+#include <common/log.hpp>
+
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
 #include <signing/digest.hpp>
@@ -11,7 +13,6 @@
 
 #include <array>
 #include <fstream>
-#include <iostream>
 #include <mutex>
 #include <sstream>
 
@@ -83,8 +84,8 @@ void Authenticator::reload_if_changed() {
             std::string hash;
             if (!(fields >> name >> role >> hash) || (role != "admin" && role != "reader") || hash.size() != 64) {
                 // One bad line must not lock everybody out: skip it, loudly.
-                std::cerr << "patch-controller: " << config_.tokens_file.string() << ":" << number
-                          << ": ignored, expected \"NAME admin|reader SHA256HEX\"\n";
+                common::log::warning(config_.tokens_file.string() + ":" + std::to_string(number) +
+                                     ": ignored, expected \"NAME admin|reader SHA256HEX\"");
                 continue;
             }
             loaded[hash] = Caller{name, role == "admin" ? Role::ADMIN : Role::READER};

@@ -109,6 +109,20 @@ TEST_CASE("A background process left holding the output is no timeout", "[common
     CHECK(eventually_gone(read_pid(pid_file)));
 }
 
+TEST_CASE("OnExit::LEAVE_GROUP lets a restarted service outlive its script", "[common][subprocess]") {
+    TempDir tmp;
+    const auto pid_file = tmp / "service.pid";
+    auto result = sp::run(
+        sh("sleep 30 & echo $! > '" + pid_file.string() + "'; echo restarted; exit 0"),
+        {.timeout = 20s, .on_exit = sp::Limits::OnExit::LEAVE_GROUP});
+    CHECK(result.is_success());
+    CHECK(result.output == "restarted\n");
+    CHECK(result.elapsed < 5s);
+    const pid_t service = read_pid(pid_file);
+    CHECK(process_exists(service));
+    ::kill(service, SIGKILL);
+}
+
 TEST_CASE("A timeout terminates the whole group, then kills it", "[common][subprocess]") {
     TempDir tmp;
     const auto pid_file = tmp / "child.pid";

@@ -24,6 +24,21 @@ bool is_enabled(Level level);
 /// Never throws.
 void write(Level level, std::string_view message) noexcept;
 
+/// A logger with its own prefix (e.g. one agent of several in a test process); same format and
+/// threshold as the free functions.
+class Logger {
+public:
+    explicit Logger(std::string program) : program_(std::move(program)) {}
+    void write(Level level, std::string_view message) const noexcept;
+    void debug(std::string_view message) const noexcept { write(Level::DEBUG, message); }
+    void info(std::string_view message) const noexcept { write(Level::INFO, message); }
+    void warning(std::string_view message) const noexcept { write(Level::WARNING, message); }
+    void error(std::string_view message) const noexcept { write(Level::ERROR, message); }
+
+private:
+    std::string program_;
+};
+
 inline void debug(std::string_view message) noexcept { write(Level::DEBUG, message); }
 inline void info(std::string_view message) noexcept { write(Level::INFO, message); }
 inline void warning(std::string_view message) noexcept { write(Level::WARNING, message); }

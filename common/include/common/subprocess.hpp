@@ -137,6 +137,15 @@ struct Limits {
     std::size_t max_output = 1U << 20U;  ///< Per stream; the rest is dropped (truncated is set).
     /// Which bytes a long output keeps: its end (KEEP_TAIL: where errors usually are) or its start.
     enum class Keep { HEAD, TAIL } keep = Keep::TAIL;
+    /// What run() does with the child's process group once the child itself has exited.
+    enum class OnExit {
+        /// Kill it: background processes the child left behind (holding the output pipe or not)
+        /// go with it. For checks and tools, whose work ends with them.
+        KILL_GROUP,
+        /// Leave it running and stop reading the output (after a short drain): for scripts that
+        /// restart a service, which must outlive them.
+        LEAVE_GROUP,
+    } on_exit = OnExit::KILL_GROUP;
 };
 
 /// How run() ended.
@@ -155,9 +164,9 @@ struct Result {
 };
 
 /// Runs `options` to completion. The verdict is the child's own exit status: when it exits, its
-/// process group is killed at once (a background process it left holding the output pipe can
-/// neither delay the result nor turn it into a timeout), and the output already written is
-/// collected. If it has not exited after `limits.timeout`, its group gets SIGTERM, then SIGKILL
+/// process group is killed at once (Limits::on_exit; a background process it left holding the
+/// output pipe can neither delay the result nor turn it into a timeout), and the output already
+/// written is collected. If it has not exited after `limits.timeout`, its group gets SIGTERM, then SIGKILL
 /// after `limits.kill_grace`, and timed_out is set. Blocks until the child has been reaped.
 /// Output is forced to CAPTURE. Thread-safe (each call owns its child).
 /// REQUIRES: options.new_process_group when the child may start processes of its own.
