@@ -469,10 +469,14 @@ long Client::Impl::result_of(Transfer& t, CURLcode rc) const {
     if (rc != CURLE_OK) {
         std::string explanation =
             t.error_buffer[0] != '\0' ? t.error_buffer.data() : curl_easy_strerror(rc);
-        throw Error(
+        Error error(
             kind_of(rc),
             "request to " + t.shown_url + " failed: " + explanation + "; " + advice(rc),
             explanation);
+        long status = 0;
+        curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
+        error.set_partial_response(status, sink.memory != nullptr ? *sink.memory : std::string());
+        throw error;
     }
     if (is_file) {
         return 200;

@@ -42,11 +42,23 @@ public:
     const std::string& detail() const { return detail_; }
     /// The errno of a LOCAL_IO failure, else 0.
     int error_number() const { return errno_; }
+    /// The status of a response that had begun to arrive when the transfer failed (a server
+    /// that answers 413 and closes while the body is still being sent), else 0.
+    long status() const { return status_; }
+    /// What had arrived of that response's body.
+    const std::string& partial_body() const { return partial_body_; }
+    /// Sets status() and partial_body().
+    void set_partial_response(long status, std::string body) {
+        status_ = status;
+        partial_body_ = std::move(body);
+    }
 
 private:
     ErrorKind kind_;
     std::string detail_;
     int errno_;
+    long status_ = 0;
+    std::string partial_body_;
 };
 
 /// Settings shared by every request of one client.
