@@ -59,11 +59,7 @@ AgentConfig AgentConfig::load(const std::filesystem::path& path) {
         .path("enrolment_token_file", c.enrolment_token_file)
         .number("poll_wait_seconds", c.poll_wait_seconds, 1, core::protocol::MAX_POLL_WAIT_MS / 1000)
         .number("requery_seconds", c.requery_seconds, 1, 86400);
-    try {
-        schema.apply(common::ini::Document::load(path));
-    } catch (const common::ini::Error& e) {
-        throw core::Error(e.what());
-    }
+    schema.load(path);
     if (c.hostname.empty()) {
         std::array<char, 256> name{};
         if (::gethostname(name.data(), name.size() - 1) == 0) {

@@ -5,6 +5,7 @@
 #include "agent_config.hpp"
 #include "daemon.hpp"
 
+#include <common/log.hpp>
 #include <patch_core/errors.hpp>
 #include <patch_core/rpm/package.hpp>
 
@@ -68,11 +69,11 @@ int main(int argc, char** argv) {
         }
         agent::AgentDaemon daemon(config);
         daemon.start();
-        std::cerr << "patch-agent[" << config.hostname << "]: running; controller " << config.controller_url
-                  << ", root " << config.root.string() << std::endl;
+        const common::log::Logger log("patch-agent[" + config.hostname + "]");
+        log.info("running; controller " + config.controller_url + ", root " + config.root.string());
         int received = 0;
         sigwait(&signals, &received);
-        std::cerr << "patch-agent[" << config.hostname << "]: stopping (signal " << received << ")" << std::endl;
+        log.info("stopping (signal " + std::to_string(received) + ")");
         daemon.stop();
         return 0;
     } catch (const std::exception& e) {

@@ -73,11 +73,7 @@ ControllerConfig ControllerConfig::load(const std::filesystem::path& path) {
                 parse_import_roots(e, where, c.import_roots);
             })
         .path("enrolment_token_file", c.enrolment_token_file);
-    try {
-        schema.apply(common::ini::Document::load(path));
-    } catch (const common::ini::Error& e) {
-        throw core::Error(e.what());
-    }
+    schema.load(path);
     if (c.running_release.empty()) {
         throw core::Error(path.string() + ": running_release is required (this system's release, e.g. 22.12)");
     }

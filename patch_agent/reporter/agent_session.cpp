@@ -53,7 +53,7 @@ void AgentSession::ensure_credentials(HttpClient& http) {
             std::string host_key;
             common::ini::Schema schema;
             schema.section("").text("hostname", host).text("host_key", host_key);
-            schema.apply(common::ini::Document::load(config_.credentials_file));
+            schema.load(config_.credentials_file);
             if (host.empty() || host_key.empty()) {
                 throw core::Error("hostname and host_key are required");
             }

@@ -21,7 +21,7 @@ std::string load_error(const std::string& text, TempDir& tmp) {
     write_file(tmp / "controller.conf", text);
     try {
         ControllerConfig::load(tmp / "controller.conf");
-    } catch (const patching::core::Error& e) {
+    } catch (const std::exception& e) {
         return e.what();
     }
     return "(loaded)";

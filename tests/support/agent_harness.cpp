@@ -398,7 +398,7 @@ ProtocolClient::ProtocolClient(
     std::string host_key;
     common::ini::Schema schema;
     schema.section("").text("hostname", hostname_).text("host_key", host_key);
-    schema.apply(common::ini::Document::load(credentials_file));
+    schema.load(credentials_file);
     host_key_ = proto::from_hex(host_key, proto::HOST_KEY_BYTES);
     if (hostname_.empty() || host_key_.size() != proto::HOST_KEY_BYTES) {
         throw std::runtime_error(credentials_file.string() + " is not a credentials file");

@@ -95,6 +95,10 @@ public:
     /// @throws Error "origin:line: ..." for a section or key the schema does not have, or a
     ///         value its handler refuses.
     void apply(const Document& doc) const;
+    /// apply(Document::load(path, syntax)).
+    void load(const std::filesystem::path& path, const Syntax& syntax = {}) const {
+        apply(Document::load(path, syntax));
+    }
 
     /// Parses a whole number in [min, max] (max as unsigned: up to UINT64_MAX); the shared
     /// helper of number(). @throws Error naming the key, the range and the value.
