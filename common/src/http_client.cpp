@@ -590,8 +590,8 @@ std::optional<DownloadFailure> Client::download_all(
     auto store_error = [](const DownloadRequest& r, int error) {
         return Error(
             ErrorKind::LOCAL_IO,
-            "cannot write the download of " + escape_unprintable(r.url) + " to " +
-                r.file.string() + ": " + std::strerror(error),
+            "cannot write the download of " + escape_unprintable(r.url) + " " + r.file.string() +
+                ": " + std::strerror(error),
             {}, error);
     };
     auto start_next = [&] {
@@ -603,7 +603,7 @@ std::optional<DownloadFailure> Client::download_all(
             const int e = errno;
             throw Error(
                 ErrorKind::LOCAL_IO,
-                "cannot create the file to download " + escape_unprintable(r.url) + " into: " +
+                "cannot create the file to download " + escape_unprintable(r.url) + " into " +
                     r.file.string() + ": " + std::strerror(e),
                 {}, e);
         }

@@ -395,10 +395,11 @@ struct Stream {
     bool open() const { return fd >= 0; }
 };
 
-// Reads what `s` has now; closes it (fd = -1) at EOF.
+// Reads what `s` has now (at most 1 MiB, so a child that never stops writing cannot keep the
+// caller from its deadline); closes it (fd = -1) at EOF.
 void read_some(Stream& s, const Limits& limits, bool& truncated) {
     std::array<char, 16384> buf{};
-    for (;;) {
+    for (int reads = 0; reads < 64; ++reads) {
         const ssize_t n = ::read(s.fd, buf.data(), buf.size());
         if (n < 0 && errno == EINTR) {
             continue;

@@ -311,7 +311,7 @@ TEST_CASE("Parallel downloads fill every file", "[common][http]") {
     std::vector<http::DownloadRequest> requests;
     std::vector<long> statuses(6, 0);
     for (int i = 0; i < 6; ++i) {
-        write_file(tmp / ("src" + std::to_string(i)), std::string(100000 + i, 'a' + i));
+        write_file(tmp / ("src" + std::to_string(i)), std::string(static_cast<std::size_t>(100000 + i), static_cast<char>('a' + i)));
         http::DownloadRequest r;
         r.url = file_url(tmp / ("src" + std::to_string(i)));
         r.file = tmp / ("dst" + std::to_string(i));
@@ -323,6 +323,6 @@ TEST_CASE("Parallel downloads fill every file", "[common][http]") {
     CHECK_FALSE(client.download_all(requests, 10s, 3));
     for (int i = 0; i < 6; ++i) {
         CHECK(statuses[static_cast<std::size_t>(i)] == 200);
-        CHECK(read_file(tmp / ("dst" + std::to_string(i))) == std::string(100000 + i, 'a' + i));
+        CHECK(read_file(tmp / ("dst" + std::to_string(i))) == std::string(static_cast<std::size_t>(100000 + i), static_cast<char>('a' + i)));
     }
 }

@@ -164,6 +164,14 @@ TEST_CASE("Output is capped, keeping the head or the tail", "[common][subprocess
     CHECK_FALSE(small.truncated);
 }
 
+TEST_CASE("A child that never stops writing still times out", "[common][subprocess]") {
+    auto r = sp::run(sh("yes"), {.timeout = 300ms, .kill_grace = 1s, .max_output = 1000});
+    CHECK(r.timed_out);
+    CHECK(r.truncated);
+    CHECK(r.output.size() == 1000);
+    CHECK(r.elapsed < 5s);
+}
+
 TEST_CASE("Environment, working directory and stdin reach the child", "[common][subprocess]") {
     TempDir tmp;
     sp::Options o = sh("echo \"$GREETING\" \"$(pwd)\"; cat");

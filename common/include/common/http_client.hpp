@@ -65,10 +65,10 @@ private:
 struct ClientOptions {
     std::string user_agent = "patching/1";
     /// "Name: value" lines sent with every request (before the request's own).
-    std::vector<std::string> default_headers;
+    std::vector<std::string> default_headers{};
     std::string protocols = "http,https,file";  ///< URL schemes allowed (libcurl's list syntax).
     std::chrono::milliseconds connect_timeout{5000};
-    std::filesystem::path ca_file;  ///< Trust for https:// URLs; empty = the system store.
+    std::filesystem::path ca_file{};  ///< Trust for https:// URLs; empty = the system store.
     std::uint64_t max_response_bytes = 64ULL << 20U;  ///< In-memory bodies larger than this fail.
     /// When set and true, a running request is abandoned within about a second (it throws
     /// ErrorKind::ABORTED): lets a daemon stop without waiting out a long poll.
@@ -86,11 +86,11 @@ using ProgressFn = std::function<void(std::uint64_t sent, std::uint64_t total)>;
 /// One request. Exactly one of `body` and `body_file` may be set.
 struct Request {
     std::string method = "GET";  ///< Any method; "HEAD" asks for no body.
-    std::string url;
-    std::vector<std::string> headers;  ///< "Name: value" lines ("Name:" removes a default one).
-    std::optional<std::string> body;   ///< Sent as is (POST/PUT...).
-    std::optional<std::filesystem::path> body_file;  ///< Streamed from disk, never in memory.
-    ProgressFn on_upload_progress;  ///< With body_file.
+    std::string url{};
+    std::vector<std::string> headers{};  ///< "Name: value" lines ("Name:" removes a default one).
+    std::optional<std::string> body{};   ///< Sent as is (POST/PUT...).
+    std::optional<std::filesystem::path> body_file{};  ///< Streamed from disk, never in memory.
+    ProgressFn on_upload_progress{};  ///< With body_file.
     std::chrono::milliseconds timeout{0};  ///< The whole transfer; 0 = no limit.
     /// With body_file: fail only when fewer than 1 byte/s moved for this long (a large upload
     /// may take long legitimately); 0 = use `timeout` instead.

@@ -39,16 +39,16 @@ enum class Output {
 /// What to start and how.
 struct Options {
     /// argv[0] is the program: looked up in PATH when it has no '/', like execvp.
-    std::vector<std::string> argv;
+    std::vector<std::string> argv{};
     /// The whole environment ("NAME=value"); nullopt = the parent's.
-    std::optional<std::vector<std::string>> environment;
+    std::optional<std::vector<std::string>> environment{};
     /// Entries put before the environment (so they win over the parent's for getenv).
-    std::vector<std::string> extra_environment;
+    std::vector<std::string> extra_environment{};
     /// Working directory of the child; empty = the parent's.
-    std::filesystem::path cwd;
+    std::filesystem::path cwd{};
     /// When set, the child chroot()s here (and chdir("/")) before exec: argv[0] is resolved
     /// inside the new root.
-    std::optional<std::filesystem::path> chroot_dir;
+    std::optional<std::filesystem::path> chroot_dir{};
     /// When exec fails with ENOEXEC (a script without "#!"), run it with /bin/sh instead.
     /// (A program found through PATH always gets this fallback, as with execvp.)
     bool shell_fallback = false;
@@ -56,9 +56,9 @@ struct Options {
     /// With Output::CAPTURE, stderr goes into the same pipe as stdout (interleaved as written);
     /// otherwise into a second one (Result::error_output).
     bool merge_stderr = true;
-    std::filesystem::path output_file;  ///< For Output::FILE.
+    std::filesystem::path output_file{};  ///< For Output::FILE.
     /// Bytes fed to stdin (then EOF); nullopt = /dev/null. Needs run(): Child does not write it.
-    std::optional<std::string> input;
+    std::optional<std::string> input{};
     bool inherit_stdin = false;  ///< Keep the parent's stdin instead (input must be nullopt).
     /// The child leads a new process group, so it and everything it starts can be signalled
     /// (and killed) together. Without it, group signals reach the child alone.
@@ -152,8 +152,8 @@ struct Limits {
 struct Result {
     Status status;
     bool timed_out = false;      ///< Killed because Limits::timeout expired (status is the kill's).
-    std::string output;          ///< stdout (and stderr when merged), at most max_output bytes.
-    std::string error_output;    ///< stderr when not merged.
+    std::string output{};        ///< stdout (and stderr when merged), at most max_output bytes.
+    std::string error_output{};  ///< stderr when not merged.
     bool truncated = false;      ///< Some output was dropped.
     std::chrono::milliseconds elapsed{0};
 
