@@ -51,18 +51,8 @@ pugi::xml_node child(const pugi::xml_node& parent, std::string_view name) {
     return {};
 }
 
-std::string trimmed(std::string_view text) {
-    constexpr std::string_view SPACE = " \t\r\n";
-    auto first = text.find_first_not_of(SPACE);
-    if (first == std::string_view::npos) {
-        return {};
-    }
-    auto last = text.find_last_not_of(SPACE);
-    return std::string(text.substr(first, last - first + 1));
-}
-
 std::string text_of(const pugi::xml_node& node) {
-    return trimmed(node.text().get());
+    return std::string(common::trim(node.text().get()));
 }
 
 pugi::xml_node load(

@@ -4,6 +4,7 @@
 #include "net/http_client.hpp"
 
 #include <common/ini.hpp>
+#include <common/text.hpp>
 
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
@@ -18,13 +19,6 @@ namespace patching::agent {
 namespace proto = core::protocol;
 
 namespace {
-
-std::string trimmed(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {
-        s.pop_back();
-    }
-    return s;
-}
 
 std::string error_of(const HttpResult& r) {
     try {
@@ -76,7 +70,7 @@ void AgentSession::ensure_credentials(HttpClient& http) {
                           ": run 'patch-controller enrol-host " + config_.hostname +
                           "' on the controller and copy the file here, or set enrolment_token_file");
     }
-    const std::string token = trimmed(core::read_small_file(*config_.enrolment_token_file, 4096));
+    const std::string token = std::string(common::trim(core::read_small_file(*config_.enrolment_token_file, 4096)));
     const HttpResult r = http.post(config_.controller_url + std::string(proto::PATH_ENROL),
                                    proto::to_json(proto::EnrolRequest{config_.hostname}), std::chrono::seconds(10),
                                    {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}});
@@ -165,7 +159,7 @@ std::string AgentSession::call(HttpClient& http, std::string_view path, const st
         std::string expected = proto::response_mac(session.key, seq, static_cast<int>(r.status), r.body);
         std::string got;
         try {
-            got = mac == r.headers.end() ? std::string() : proto::from_hex(trimmed(mac->second), 32);
+            got = mac == r.headers.end() ? std::string() : proto::from_hex(std::string(common::trim(mac->second)), 32);
         } catch (const std::exception&) {
         }
         if (!proto::mac_equal(got, expected)) {

@@ -2,6 +2,7 @@
 #include "api/auth.hpp"
 
 #include <common/log.hpp>
+#include <common/text.hpp>
 
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
@@ -21,6 +22,10 @@ namespace patching::controller {
 const char* to_string(Role role) { return role == Role::ADMIN ? "admin" : "reader"; }
 
 namespace {
+
+std::string trimmed(std::string_view s) {
+    return std::string(common::trim(s));
+}
 
 std::string sha256_hex(const std::string& token) {
     signing::Sha256 sha;
@@ -42,12 +47,6 @@ std::string random_token() {
     return signing::to_hex(bytes);
 }
 
-std::string trim(const std::string& s) {
-    size_t b = s.find_first_not_of(" \t\r\n");
-    size_t e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
 }  // namespace
 
 Authenticator::Authenticator(const ControllerConfig& config) : config_(config) {
@@ -56,7 +55,7 @@ Authenticator::Authenticator(const ControllerConfig& config) : config_(config) {
         std::filesystem::create_directories(config.local_token_file.parent_path(), ec);
         core::write_file_atomically(config.local_token_file, random_token() + "\n", 0600);
     }
-    local_hash_ = sha256_hex(trim(core::read_small_file(config.local_token_file, 4096)));
+    local_hash_ = sha256_hex(trimmed(core::read_small_file(config.local_token_file, 4096)));
     reload_if_changed();
 }
 
@@ -74,7 +73,7 @@ void Authenticator::reload_if_changed() {
         int number = 0;
         while (std::getline(in, line)) {
             ++number;
-            line = trim(line.substr(0, line.find('#')));
+            line = trimmed(line.substr(0, line.find('#')));
             if (line.empty()) {
                 continue;
             }
@@ -101,7 +100,7 @@ std::optional<Caller> Authenticator::authenticate(const HttpRequest& request) {
     reload_if_changed();
     auto it = request.headers.find("authorization");
     if (it != request.headers.end() && it->second.rfind("Bearer ", 0) == 0) {
-        auto found = by_hash_.find(sha256_hex(trim(it->second.substr(7))));
+        auto found = by_hash_.find(sha256_hex(trimmed(it->second.substr(7))));
         if (found != by_hash_.end()) {
             return found->second;
         }
