@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <regex>
 #include <string>
 #include <thread>
@@ -94,7 +95,10 @@ public:
     int connections() const { return connections_; }
     int requests() const { return requests_; }
     /// The request line and headers of the last request (read after the response arrived).
-    std::string last_head() const { return last_head_; }
+    std::string last_head() const {
+        std::lock_guard lock(mutex_);
+        return last_head_;
+    }
 
 private:
     void serve() {
@@ -143,7 +147,10 @@ private:
                 "\r\nContent-Length: " + std::to_string(body.size()) +
                 "\r\nX-Request-Line: " + head.substr(0, head.find("\r\n")) +
                 "\r\nX-Patch-Test:  Mixed Case  \r\n\r\n" + (is_head ? "" : body);
-            last_head_ = head;
+            {
+                std::lock_guard lock(mutex_);
+                last_head_ = head;
+            }
             if (::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) {
                 return;
             }
@@ -155,6 +162,7 @@ private:
     std::atomic<int> client_fd_{-1};
     std::atomic<int> connections_{0};
     std::atomic<int> requests_{0};
+    mutable std::mutex mutex_;
     std::string last_head_;
 };
 
