@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemon.hpp"
 
+#include <common/log.hpp>
+
 #include <patch_core/errors.hpp>
 #include <patch_core/rpm/installed.hpp>
 
@@ -17,7 +19,7 @@ namespace proto = core::protocol;
 namespace {
 
 HttpClientOptions http_options(const AgentConfig& config, const std::atomic<bool>* abort = nullptr) {
-    HttpClientOptions o;
+    HttpClientOptions o = agent_http_options();
     o.ca_file = config.ca_file;
     o.abort = abort;
     return o;
@@ -129,7 +131,7 @@ AgentDaemon::~AgentDaemon() {
 }
 
 void AgentDaemon::log(const std::string& message) const {
-    std::cerr << "patch-agent[" << config_.hostname << "]: " << message << std::endl;
+    common::log::Logger("patch-agent[" + config_.hostname + "]").info(message);
 }
 
 void AgentDaemon::start() {

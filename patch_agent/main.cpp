@@ -5,6 +5,7 @@
 #include "agent_config.hpp"
 #include "daemon.hpp"
 
+#include <common/log.hpp>
 #include <patch_core/errors.hpp>
 #include <patch_core/rpm/package.hpp>
 #include <patch_core/systemd/service_manager.hpp>
@@ -77,12 +78,12 @@ int main(int argc, char** argv) {
         }
         agent::AgentDaemon daemon(config);
         daemon.start();
-        std::cerr << "patch-agent[" << config.hostname << "]: running; controller " << config.controller_url
-                  << ", root " << config.root.string() << std::endl;
+        const common::log::Logger log("patch-agent[" + config.hostname + "]");
+        log.info("running; controller " + config.controller_url + ", root " + config.root.string());
         core::service_manager::notify_ready("running; controller " + config.controller_url);
         int received = 0;
         sigwait(&signals, &received);
-        std::cerr << "patch-agent[" << config.hostname << "]: stopping (signal " << received << ")" << std::endl;
+        log.info("stopping (signal " + std::to_string(received) + ")");
         // An install in progress runs to its end (librpm transactions are never interrupted); the
         // unit's TimeoutStopSec is sized for it.
         core::service_manager::notify_stopping("stopping: an install in progress runs to its end");

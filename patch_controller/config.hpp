@@ -72,8 +72,10 @@ struct ControllerConfig {
     /// measure what counting costs (bench/metrics_bench.sh).
     bool metrics = true;
 
-    /// Reads `path`; unknown keys are an error (a typo must not silently fall back to defaults).
-    /// @throws core::Error naming the file, line and key.
+    /// Reads `path`; unknown keys are an error (a typo must not silently fall back to defaults),
+    /// numbers are range-checked.
+    /// @throws common::ini::Error naming the file, line and key; core::Error naming the file when
+    ///         a required key is missing or two settings contradict each other.
     static ControllerConfig load(const std::filesystem::path& path);
 
     std::filesystem::path database() const { return state_dir / "patching.db"; }

@@ -9,6 +9,8 @@
 #include "config.hpp"
 #include "daemon.hpp"
 
+#include <common/log.hpp>
+
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
 #include <patch_core/messages.hpp>
@@ -32,6 +34,7 @@ constexpr const char* USAGE =
 
 int main(int argc, char** argv) {
     using namespace patching;
+    common::log::set_program("patch-controller");
     std::string config_path = controller::DEFAULT_CONFIG;
     std::vector<std::string> rest;
     for (int i = 1; i < argc; ++i) {

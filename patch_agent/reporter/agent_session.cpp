@@ -3,6 +3,9 @@
 
 #include "net/http_client.hpp"
 
+#include <common/ini.hpp>
+#include <common/text.hpp>
+
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
 
@@ -10,21 +13,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include <boost/property_tree/ini_parser.hpp>
-#include <boost/property_tree/ptree.hpp>
 
 namespace patching::agent {
 
 namespace proto = core::protocol;
 
 namespace {
-
-std::string trimmed(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {
-        s.pop_back();
-    }
-    return s;
-}
 
 std::string error_of(const HttpResult& r) {
     try {
@@ -48,14 +42,19 @@ void AgentSession::ensure_credentials(HttpClient& http) {
     }
     std::error_code ec;
     if (std::filesystem::exists(config_.credentials_file, ec)) {
-        boost::property_tree::ptree tree;
         try {
-            boost::property_tree::ini_parser::read_ini(config_.credentials_file.string(), tree);
-            const std::string host = tree.get<std::string>("hostname");
+            std::string host;
+            std::string host_key;
+            common::ini::Schema schema;
+            schema.section("").text("hostname", host).text("host_key", host_key);
+            schema.load(config_.credentials_file);
+            if (host.empty() || host_key.empty()) {
+                throw core::Error("hostname and host_key are required");
+            }
             if (host != config_.hostname) {
                 throw core::Error("they are for host " + host + ", this agent is " + config_.hostname);
             }
-            host_key_ = proto::from_hex(tree.get<std::string>("host_key"), proto::HOST_KEY_BYTES);
+            host_key_ = proto::from_hex(host_key, proto::HOST_KEY_BYTES);
             if (host_key_.size() != proto::HOST_KEY_BYTES) {
                 throw core::Error("host_key is not " + std::to_string(proto::HOST_KEY_BYTES) + " bytes");
             }
@@ -71,7 +70,7 @@ void AgentSession::ensure_credentials(HttpClient& http) {
                           ": run 'patch-controller enrol-host " + config_.hostname +
                           "' on the controller and copy the file here, or set enrolment_token_file");
     }
-    const std::string token = trimmed(core::read_small_file(*config_.enrolment_token_file, 4096));
+    const std::string token = std::string(common::trim(core::read_small_file(*config_.enrolment_token_file, 4096)));
     const HttpResult r = http.post(config_.controller_url + std::string(proto::PATH_ENROL),
                                    proto::to_json(proto::EnrolRequest{config_.hostname}),
                                    std::chrono::seconds(config_.request_timeout_seconds),
@@ -94,7 +93,7 @@ void AgentSession::ensure_credentials(HttpClient& http) {
 std::string AgentSession::read_boot_id() const {
     std::string id;
     try {
-        id = trimmed(core::read_small_file(config_.boot_id_file, 1024));
+        id = std::string(common::trim(core::read_small_file(config_.boot_id_file, 1024)));
     } catch (const std::exception& e) {
         throw core::Error("cannot read the boot id from " + config_.boot_id_file.string() + ": " + e.what() +
                           " (set boot_id_file in the agent's configuration to a file that has it)");
@@ -179,7 +178,7 @@ std::string AgentSession::call(HttpClient& http, std::string_view path, const st
         std::string expected = proto::response_mac(session.key, seq, static_cast<int>(r.status), r.body);
         std::string got;
         try {
-            got = mac == r.headers.end() ? std::string() : proto::from_hex(trimmed(mac->second), 32);
+            got = mac == r.headers.end() ? std::string() : proto::from_hex(std::string(common::trim(mac->second)), 32);
         } catch (const std::exception&) {
         }
         if (!proto::mac_equal(got, expected)) {

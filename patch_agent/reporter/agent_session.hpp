@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "net/http_client.hpp"
+
 #include "agent_config.hpp"
 
 #include <patch_core/messages.hpp>
@@ -12,7 +14,6 @@
 
 namespace patching::agent {
 
-class HttpClient;
 
 /// The agent's end of the protocol (patch_agent/PROTOCOL.md): credentials, enrolment, the hello
 /// handshake, and authenticated requests whose responses are checked before anything in them

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agents/agent_api.hpp"
 
+#include <common/log.hpp>
+
 #include "hosts/host_service.hpp"
 #include "metrics/metrics.hpp"
 
@@ -138,8 +140,8 @@ const char* refusal_reason(int status) {
 }  // namespace
 
 HttpResponse AgentApi::refuse(const HttpRequest& request, int status, const std::string& message) const {
-    std::cerr << "patch-controller: refused agent request " << request.method << " " << request.path << " from "
-              << request.remote << ": " << core::escape_unprintable(message) << std::endl;
+    common::log::warning("refused agent request " + request.method + " " + request.path + " from " + request.remote +
+                         ": " + core::escape_unprintable(message));
     if (metrics_ != nullptr) {
         metrics_->count_agent_refusal(refusal_reason(status));
     }

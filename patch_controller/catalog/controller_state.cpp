@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "catalog/controller_state.hpp"
 
+#include <common/log.hpp>
+
 #include <patch_core/metadata.hpp>
 
 #include <algorithm>
-#include <iostream>
 
 namespace patching::controller {
 
@@ -25,8 +26,7 @@ void ControllerState::load(Store& store) {
         try {
             p.metadata = core::parse_metadata_xml(stored.metadata_xml, stored.id);
         } catch (const std::exception& e) {
-            std::cerr << "patch-controller: ignoring patch " << stored.id << " with unreadable metadata: " << e.what()
-                      << "\n";
+            common::log::warning("ignoring patch " + stored.id + " with unreadable metadata: " + e.what());
             continue;
         }
         p.metadata_xml = std::move(stored.metadata_xml);

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // End-to-end harness for the patch controller daemon: a private environment (base feed, trust
 // directory, state and repo directories, configuration), the real `patch-controller` binary
-// started with fork/execv, an HTTP client on libcurl, a raw TCP client for protocol abuse, and
+// started with common::subprocess, an HTTP client (common::http), a raw TCP client for protocol abuse, and
 // a wrapper around the real `patch-build` to make patches the fixtures do not cover.
 #pragma once
 
 #include "support/test_support.hpp"
+
+#include <common/subprocess.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -29,7 +31,7 @@ struct Response {
     std::string text;             ///< Raw body.
     nlohmann::json body;          ///< Parsed body; is_discarded() when it is not JSON.
     std::string content_type;
-    std::string transport_error;  ///< libcurl's message when the transfer failed.
+    std::string transport_error;  ///< The HTTP client's message when the transfer failed.
     double seconds = 0;           ///< Wall time of the whole exchange.
 
     /// body[key] when the body is an object holding a string there, else "".
@@ -68,7 +70,7 @@ struct RequestOptions {
     bool reference_client = false;
 };
 
-/// Sends one request to http://127.0.0.1:PORT PATH with libcurl (PATH is sent as is: no "../"
+/// Sends one request to http://127.0.0.1:PORT PATH with common::http (PATH is sent as is: no "../"
 /// squashing). `token` empty = no Authorization header. Thread-safe.
 Response http_request(std::uint16_t port, const std::string& method, const std::string& path,
                       const std::string& token, const Body& body = {}, const RequestOptions& options = {});
@@ -159,8 +161,8 @@ public:
     void set_environment(std::vector<std::string> entries) { environment_ = std::move(entries); }
     /// stop() then start(); the exit status of the stop must be 0.
     void restart();
-    bool running() const { return pid_ > 0; }
-    pid_t pid() const { return pid_; }
+    bool running() const { return process_.running(); }
+    pid_t pid() const { return process_.pid(); }
 
     std::uint16_t port() const { return port_; }
     /// The local admin token (from local_token_file, created by the first start).
@@ -215,7 +217,7 @@ private:
 
     Options options_;
     TempDir dir_;
-    pid_t pid_ = -1;
+    common::subprocess::Child process_;
     std::vector<std::string> environment_;
     std::uint16_t port_ = 0;
     std::string admin_token_;
