@@ -68,6 +68,7 @@ AgentConfig AgentConfig::load(const std::filesystem::path& path) {
         .number("download_timeout_seconds", c.download_timeout_seconds, 1, 86400)
         .number("script_timeout_seconds", c.script_timeout_seconds, 1, 86400)
         .path("boot_id_file", c.boot_id_file)
+        .path("metrics_textfile_dir", c.metrics_textfile_dir)
         .number("command_history", c.command_history, 1, 100000);
     schema.load(path);
     if (c.hostname.empty()) {

@@ -53,6 +53,10 @@ struct AgentConfig {
     int script_timeout_seconds = 300;
     /// Where the kernel's boot id is read (sent in the hello: a new one means the host rebooted).
     std::filesystem::path boot_id_file = "/proc/sys/kernel/random/boot_id";
+    /// The node exporter's textfile collector directory: the agent keeps patch_agent.prom there
+    /// (installs, reports, whether the host is current). Written only if the directory exists;
+    /// empty = off.
+    std::filesystem::path metrics_textfile_dir = "/var/lib/prometheus/node-exporter";
     /// Command ids remembered in <state_dir>/commands (a repeated id is acknowledged, not rerun).
     int command_history = 100;
 

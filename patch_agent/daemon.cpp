@@ -79,6 +79,15 @@ InstallerConfig installer_config(const AgentConfig& c) {
     return ic;
 }
 
+/// The textfile directory if it exists (a host without the node exporter has none: no metrics,
+/// no complaint); empty otherwise.
+std::filesystem::path metrics_dir(const AgentConfig& config) {
+    std::error_code ec;
+    return !config.metrics_textfile_dir.empty() && std::filesystem::is_directory(config.metrics_textfile_dir, ec)
+               ? config.metrics_textfile_dir
+               : std::filesystem::path();
+}
+
 }  // namespace
 
 AgentDaemon::AgentDaemon(AgentConfig config, const core::Clock& clock)
@@ -89,6 +98,7 @@ AgentDaemon::AgentDaemon(AgentConfig config, const core::Clock& clock)
       installer_(installer_config(config_), worker_http_),
       session_(config_),
       instance_id_(proto::to_hex(signing::random_bytes(6))),
+      metrics_(metrics_dir(config_)),
       sender_(session_, http_options(config_), sender_callbacks()) {}
 
 ReportSender::Callbacks AgentDaemon::sender_callbacks() {
@@ -110,6 +120,8 @@ ReportSender::Callbacks AgentDaemon::sender_callbacks() {
             }
         }
         wake_.notify_all();
+        metrics_.report_sent(true);
+        metrics_.host_state(!report.out_of_date, report.requires_reboot);
         if (result_reported) {
             log(std::string(proto::to_string(report.command->kind)) + " " + report.command->id +
                 ": the controller has the result (" + std::string(proto::to_string(report.command->status)) + ")");
@@ -117,6 +129,7 @@ ReportSender::Callbacks AgentDaemon::sender_callbacks() {
     };
     // The report did not get through: the next poll answer asks for it again.
     callbacks.failed = [this](const proto::AgentReport& /*report*/, const std::string& error) {
+        metrics_.report_sent(false);
         log("cannot send a report: " + error);
     };
     callbacks.idle = [this] {
@@ -489,6 +502,8 @@ void AgentDaemon::run_install(const proto::Command& command) {
             log("install rejected: " + outcome.reason);
             break;
     }
+    metrics_.install_finished(outcome.status == InstallStatus::OK,
+                              std::chrono::duration<double>(reported - started).count());
     log_timings(timings, reported - started);
 }
 
@@ -520,14 +535,14 @@ int run_boot_install(const AgentConfig& config) {
     request.boot_time = true;
     const InstallOutcome outcome = installer.install(request, printer);
     if (auto error = installer.wait_until_durable()) {
-        std::cerr << "patch-agent: " << *error << "\n";
+        common::log::error(*error);
     }
     installer.remove_downloads();
     for (const auto& line : outcome.log) {
         std::cout << line << "\n";
     }
     if (outcome.status != InstallStatus::OK) {
-        std::cerr << "patch-agent: install failed: " << outcome.reason << "\n";
+        common::log::error("install failed: " + outcome.reason);
         return 1;
     }
     std::cout << (outcome.changed ? "Patch installation is complete." : "Nothing to install: the host is current.")

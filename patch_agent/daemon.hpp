@@ -4,6 +4,7 @@
 #include "agent_config.hpp"
 #include "commands/command_journal.hpp"
 #include "installer/installer.hpp"
+#include "metrics/textfile_metrics.hpp"
 #include "net/http_client.hpp"
 #include "reporter/agent_session.hpp"
 #include "reporter/report_sender.hpp"
@@ -112,6 +113,7 @@ private:
     bool installing_ = false;
     std::optional<std::string> interrupted_reason_;
 
+    TextfileMetrics metrics_;
     ReportSender sender_;  ///< After what its callbacks touch: stopped and destroyed first.
     std::thread poller_;
     std::thread worker_;

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <common/log.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
@@ -73,9 +75,46 @@ bool is_enabled(Level level) {
 
 namespace {
 
+/// True if stderr is the journal's stream: systemd then sets JOURNAL_STREAM to its
+/// "device:inode", and journald reads a "<N>" prefix on each line as the syslog priority.
+/// Checked per line (an fstat): stderr may be redirected after the start.
+bool stderr_is_journal() {
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    if (stream == nullptr) {
+        return false;
+    }
+    struct stat st {};
+    if (::fstat(STDERR_FILENO, &st) != 0) {
+        return false;
+    }
+    unsigned long long dev = 0;
+    unsigned long long ino = 0;
+    return std::sscanf(stream, "%llu:%llu", &dev, &ino) == 2 && dev == st.st_dev && ino == st.st_ino;
+}
+
+/// syslog(3) priorities, as sd-daemon.h spells them (<3> error, <4> warning, <6> info, <7> debug).
+std::string_view journal_prefix(Level level) {
+    switch (level) {
+        case Level::DEBUG:
+            return "<7>";
+        case Level::WARNING:
+            return "<4>";
+        case Level::ERROR:
+            return "<3>";
+        case Level::INFO:
+            break;
+    }
+    return "<6>";
+}
+
 // One line, one write(2): lines of concurrent threads never interleave.
-void emit(std::string line, Level level, std::string_view message) noexcept {
+void emit(std::string program, Level level, std::string_view message) noexcept {
     try {
+        std::string line;
+        if (stderr_is_journal()) {
+            line = journal_prefix(level);
+        }
+        line += program;
         line += ": ";
         line += level_tag(level);
         line += message;

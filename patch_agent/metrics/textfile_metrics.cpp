@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "metrics/textfile_metrics.hpp"
 
+#include <common/log.hpp>
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
 
@@ -8,7 +9,6 @@
 #include <prometheus/text_serializer.h>
 
 #include <chrono>
-#include <iostream>
 #include <string>
 #include <vector>
 
@@ -132,9 +132,8 @@ void TextfileMetrics::write_locked() {
         warned_ = false;
     } catch (const std::exception& e) {
         if (!warned_) {
-            std::cerr << "patch-agent: cannot write metrics to " << file().string() << ": "
-                      << core::format_error_chain(e) << " (the agent goes on; set metrics_textfile_dir = to turn "
-                      << "metrics off)" << std::endl;
+            common::log::warning("cannot write metrics to " + file().string() + ": " + core::format_error_chain(e) +
+                                 " (the agent goes on; set metrics_textfile_dir = to turn metrics off)");
             warned_ = true;
         }
     }

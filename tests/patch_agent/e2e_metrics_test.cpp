@@ -49,6 +49,19 @@ TEST_CASE("/metrics counts hosts current, out of date and stale as their agents 
     wait_hosts_metric(cluster, controller, token, "current", 1);
     const auto samples = controller.scrape_metrics(token);
     CHECK(metric_value(samples, "patching_agent_reports_total") >= 2);
+    // The agent's own metrics, in its node exporter textfile.
+    AgentHarness& agent = cluster.agent("controller-0");
+    std::vector<MetricSample> textfile;
+    // The install's count is written as the install ends, just after its report went out.
+    CHECK(eventually(
+        [&] {
+            textfile = parse_exposition(agent.metrics_file());
+            return metric_value(textfile, "patching_agent_installs_total", {{"result", "ok"}}) == 1;
+        },
+        10s));
+    CHECK(metric_value(textfile, "patching_agent_installs_total", {{"result", "failed"}}) == 0);
+    CHECK(metric_value(textfile, "patching_agent_reports_total", {{"result", "ok"}}) >= 2);
+    CHECK(metric_value(textfile, "patching_agent_last_install_duration_seconds") > 0);
 
     // A silent agent (stopped, not exited) goes stale after agent_stale_seconds.
     cluster.agent("controller-0").suspend();

@@ -95,6 +95,8 @@ public:
     std::filesystem::path state_dir() const { return dir_ / "state"; }
     std::filesystem::path config_file() const { return dir_ / "agent.conf"; }
     std::filesystem::path log_file() const { return dir_ / "agent.log"; }
+    /// The agent's Prometheus textfile (metrics_textfile_dir = <dir>/metrics).
+    std::filesystem::path metrics_file() const { return dir_ / "metrics" / "patch_agent.prom"; }
     /// The credentials the agent uses (configured, or where self-enrolment writes them).
     std::filesystem::path credentials_file() const;
     /// `absolute` ("/var/run/x") inside the managed root.

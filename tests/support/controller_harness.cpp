@@ -465,12 +465,17 @@ std::vector<MetricSample> ControllerHarness::scrape_metrics(const std::string& t
     }
     const auto file = work_dir() / "metrics.txt";
     write_file(file, r.text);
+    return parse_exposition(file);
+}
+
+std::vector<MetricSample> parse_exposition(const std::filesystem::path& file) {
     std::string out;
     const int rc = run_command("python3 " + std::string(PATCHING_TEST_SUPPORT_DIR) + "/parse_metrics.py " +
-                                   file.string() + " 2>&1",
+                                   shell_quote(file.string()) + " 2>&1",
                                &out);
     if (rc != 0) {
-        throw std::runtime_error("the Prometheus parser refused /metrics:\n" + out + "\n" + r.text);
+        throw std::runtime_error("the Prometheus parser refused " + file.string() + ":\n" + out + "\n" +
+                                 read_file(file));
     }
     std::vector<MetricSample> samples;
     for (const auto& s : nlohmann::json::parse(out)) {

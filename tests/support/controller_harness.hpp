@@ -47,6 +47,10 @@ struct MetricSample {
     std::map<std::string, std::string> labels;
     double value = 0;
 };
+/// A Prometheus text exposition (a scrape, an agent's textfile) parsed by the Prometheus
+/// project's own parser (python3-prometheus-client, support/parse_metrics.py).
+/// @throws std::runtime_error with the parser's complaint.
+std::vector<MetricSample> parse_exposition(const std::filesystem::path& file);
 /// The value of the sample with this name and exactly these labels; -1 if there is none.
 double metric_value(const std::vector<MetricSample>& samples, const std::string& name,
                     const std::map<std::string, std::string>& labels = {});

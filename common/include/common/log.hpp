@@ -21,6 +21,8 @@ bool is_enabled(Level level);
 
 /// Writes "<program>: <message>" (INFO), "<program>: debug: ...", "<program>: warning: ...",
 /// or "<program>: error: ..." as one write, so lines of concurrent threads never interleave.
+/// Under systemd, when stderr is the journal (JOURNAL_STREAM names it), each line starts with
+/// its syslog priority ("<3>" error ... "<7>" debug), which journald records as PRIORITY=.
 /// Never throws.
 void write(Level level, std::string_view message) noexcept;
 
