@@ -119,6 +119,12 @@ ControllerConfig ControllerConfig::load(const std::filesystem::path& path) {
                     }
                     start = end + 1;
                 }
+            } else if (key == "work_retention_days") {
+                c.work_retention_days = parse_number<int>(v, key, path);
+            } else if (key == "work_install_timeout_seconds") {
+                c.work_install_timeout_seconds = parse_number<int>(v, key, path);
+            } else if (key == "work_tick_ms") {
+                c.work_tick_ms = parse_number<int>(v, key, path);
             } else if (key == "enrolment_token_file") {
                 c.enrolment_token_file = v;
             } else {
@@ -135,6 +141,11 @@ ControllerConfig ControllerConfig::load(const std::filesystem::path& path) {
     if (c.agent_stale_seconds <= c.agent_poll_seconds) {
         throw core::Error(path.string() + ": agent_stale_seconds must be longer than agent_poll_seconds (" +
                           std::to_string(c.agent_poll_seconds) + "), or live agents would look stale");
+    }
+    if (c.work_retention_days < 1 || c.work_install_timeout_seconds < 1 || c.work_tick_ms < 10 ||
+        c.work_tick_ms > 60000) {
+        throw core::Error(path.string() + ": work_retention_days and work_install_timeout_seconds must be at least 1, "
+                                          "work_tick_ms between 10 and 60000");
     }
     if (!c.remote_address.empty() && (!c.tls_certificate || !c.tls_private_key)) {
         throw core::Error(path.string() + ": remote_address needs tls_certificate and tls_private_key "

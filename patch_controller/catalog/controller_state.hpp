@@ -57,6 +57,7 @@ struct HostRecord {
     bool install_acked = false;  ///< The agent reported it runs install_request: stop repeating it.
     std::string install_status;  ///< Last outcome: "", "running", "ok", "failed", "rejected".
     std::string install_reason;
+    std::string install_last_id;  ///< The request install_status is the outcome of.
 
     /// The store's row for this host.
     StoredHost to_stored() const;

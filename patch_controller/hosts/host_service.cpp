@@ -23,27 +23,38 @@ bool HostService::is_stale(const HostRecord& h, std::int64_t now) const {
     return !h.reported || now - h.last_seen > config_.agent_stale_seconds;
 }
 
-OpReport HostService::install(const std::string& host, bool force) {
+void HostService::check_install_locked(const std::string& host, std::int64_t now) const {
+    auto it = find_host(state_.hosts, host);
+    if (it == state_.hosts.end()) {
+        throw NotFound("Unknown host specified: " + core::escape_unprintable(host));
+    }
+    const HostRecord& h = it->second;
+    if (is_stale(h, now)) {
+        throw Conflict("Host " + h.hostname + " is stale: its agent has not been heard from for " +
+                       std::to_string(now - h.last_seen) +
+                       " s. Check that patch-agent runs on it and can reach this controller.");
+    }
+    if (h.state == "installing") {
+        throw Conflict("Host " + h.hostname + " is already installing; wait for it to finish");
+    }
+}
+
+void HostService::check_install(const std::string& host) const {
+    std::shared_lock data(state_.mutex);
+    check_install_locked(host, clock_.now_seconds());
+}
+
+std::string HostService::start_install(const std::string& host, const std::string& request_id, bool force) {
     std::string hostname;
     {
         std::unique_lock data(state_.mutex);
-        auto it = find_host(state_.hosts, host);
-        if (it == state_.hosts.end()) {
-            throw NotFound("Unknown host specified: " + core::escape_unprintable(host));
-        }
-        HostRecord& h = it->second;
         const std::int64_t now = clock_.now_seconds();
-        if (is_stale(h, now)) {
-            throw Conflict("Host " + h.hostname + " is stale: its agent has not been heard from for " +
-                           std::to_string(now - h.last_seen) +
-                           " s. Check that patch-agent runs on it and can reach this controller.");
-        }
-        if (h.state == "installing") {
-            throw Conflict("Host " + h.hostname + " is already installing; wait for it to finish");
-        }
+        check_install_locked(host, now);
+        HostRecord& h = find_host(state_.hosts, host)->second;
         // As in the reference: when every applied patch installs in service, force is implied.
         core::protocol::InstallCommand command;
-        command.request_id = std::to_string(now) + "-" + std::to_string(++state_.install_request_seq);
+        command.request_id =
+            request_id.empty() ? std::to_string(now) + "-" + std::to_string(++state_.install_request_seq) : request_id;
         command.force = force || state_.tracker.is_insvc_patching_allowed();
         h.install_request = command;
         h.install_acked = false;
@@ -53,6 +64,11 @@ OpReport HostService::install(const std::string& host, bool force) {
         hostname = h.hostname;
     }
     notifier_.notify(hostname);
+    return hostname;
+}
+
+OpReport HostService::install(const std::string& host, bool force) {
+    const std::string hostname = start_install(host, "", force);
     OpReport report;
     report.add_info("Patch installation request sent to " + hostname + ".");
     return report;
@@ -179,6 +195,7 @@ void HostService::agent_report(const core::protocol::AgentReport& report, const 
         h.install_reason = report.install->reason;
         h.install_acked = true;
         if (report.install->status != "running") {
+            h.install_last_id = h.install_request->request_id;
             h.install_request.reset();
             h.install_pending = false;
         }
@@ -188,6 +205,7 @@ void HostService::agent_report(const core::protocol::AgentReport& report, const 
         h.install_status = "failed";
         h.install_reason =
             report.failure_reason.empty() ? "the agent restarted during the install" : report.failure_reason;
+        h.install_last_id = h.install_request->request_id;
         h.install_request.reset();
         h.install_pending = false;
     }

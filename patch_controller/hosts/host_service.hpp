@@ -52,6 +52,11 @@ public:
     /// Asks the host's agent to install (host-install-async). `host` is a name or address.
     /// @throws NotFound (unknown host), Conflict (stale or already installing).
     OpReport install(const std::string& host, bool force);
+    /// The checks of install() without sending anything. @throws NotFound, Conflict as install().
+    void check_install(const std::string& host) const;
+    /// install() with the command's id chosen by the caller ("" = a fresh one); returns the
+    /// host's name. The agent runs each id once. @throws NotFound, Conflict as install().
+    std::string start_install(const std::string& host, const std::string& request_id, bool force);
     /// Forgets a host (drop-host). @throws NotFound.
     void drop(const std::string& host);
     /// The table, sorted by host key.
@@ -73,6 +78,8 @@ public:
     std::uint64_t published_op_counter() const { return state_.published_counter.load(); }
 
 private:
+    /// REQUIRES: state_.mutex held (shared is enough).
+    void check_install_locked(const std::string& host, std::int64_t now) const;
     /// REQUIRES: state_.mutex held.
     bool is_stale(const HostRecord& h, std::int64_t now) const;
 

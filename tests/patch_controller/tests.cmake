@@ -32,6 +32,8 @@ if(TARGET patch_controller_lib)
         patch_controller/service_fixture.cpp
         patch_controller/service_hosts_test.cpp
         patch_controller/store_test.cpp
+        patch_controller/work_engine_test.cpp
+        patch_controller/work_store_test.cpp
         $<TARGET_OBJECTS:test_main>)
     target_link_libraries(test_controller_unit PRIVATE
         patch_controller_lib test_support Catch2::Catch2 patching::warnings)

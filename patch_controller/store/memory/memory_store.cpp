@@ -9,7 +9,7 @@ namespace {
 
 class MemoryTransaction final : public WriteTransaction {
 public:
-    explicit MemoryTransaction(MemoryStore::State& state) : s_(state) {}
+    explicit MemoryTransaction(MemoryStore::State& state) : s_(state), work_(state.work) {}
 
     void put_patch(const StoredPatch& patch) override { s_.patches[patch.id] = patch; }
     void set_repostate(const std::string& id, std::string_view repostate) override {
@@ -38,9 +38,11 @@ public:
     void put_host(const StoredHost& host) override { s_.hosts[host.hostname] = host; }
     void delete_host(const std::string& hostname) override { s_.hosts.erase(hostname); }
     std::int64_t bump_op_counter() override { return ++s_.op_counter; }
+    WorkTables& work() override { return work_; }
 
 private:
     MemoryStore::State& s_;
+    MemoryWorkTables work_;
 };
 
 }  // namespace

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "store/sqlite/sqlite_store.hpp"
 
+#include "store/sqlite/sqlite_work.hpp"
+
 #include <chrono>
 
 namespace patching::controller {
@@ -42,6 +44,8 @@ CREATE TABLE hosts(
     nodetype TEXT NOT NULL, personality TEXT NOT NULL, subfunctions TEXT NOT NULL);
 DROP TABLE IF EXISTS interim;
 )sql",
+    // 2: work requests, their logs and errors, host groups, host labels, idempotency records.
+    WORK_TABLES_MIGRATION,
 };
 static_assert(std::size(MIGRATIONS) == SqliteStore::SCHEMA_VERSION);
 
@@ -74,7 +78,7 @@ std::vector<std::string> split(const std::string& text) {
 
 class SqliteTransaction final : public WriteTransaction {
 public:
-    explicit SqliteTransaction(Database& db) : db_(db) {}
+    explicit SqliteTransaction(Database& db) : db_(db), work_(db) {}
 
     void put_patch(const StoredPatch& patch) override {
         db_.prepare(
@@ -160,8 +164,11 @@ public:
         return q.step() ? q.column_int(0) : 0;
     }
 
+    WorkTables& work() override { return work_; }
+
 private:
     Database& db_;
+    SqliteWorkTables work_;
 };
 
 }  // namespace

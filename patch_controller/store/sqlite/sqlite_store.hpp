@@ -2,6 +2,7 @@
 #pragma once
 
 #include "store/sqlite/database.hpp"
+#include "store/sqlite/sqlite_work.hpp"
 #include "store/store.hpp"
 
 #include <filesystem>
@@ -15,7 +16,7 @@ namespace patching::controller {
 class SqliteStore final : public Store {
 public:
     /// The schema this code writes. Version 0 is the unversioned schema of the first releases.
-    static constexpr int SCHEMA_VERSION = 1;
+    static constexpr int SCHEMA_VERSION = 2;
 
     /// Opens (creating if needed) and migrates the database at `db_path`.
     /// @throws StoreError if it cannot be opened or its schema is newer than SCHEMA_VERSION.
@@ -35,6 +36,7 @@ public:
     bool remove_host_key(const std::string& hostname) override;
     void audit(const AuditRecord& record) override;
     std::vector<AuditRecord> audit_log(std::int64_t after_seq, int limit) override;
+    WorkQueries& work_queries() override { return work_queries_; }
 
 private:
     void migrate();
@@ -42,6 +44,7 @@ private:
 
     std::mutex mutex_;  // one connection, used by one thread at a time
     Database db_;
+    SqliteWorkQueries work_queries_{mutex_, db_};
 };
 
 }  // namespace patching::controller
