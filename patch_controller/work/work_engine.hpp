@@ -85,6 +85,8 @@ public:
     /// Returns how many parents went.
     int purge();
 
+    /// The engine's clock, in seconds.
+    std::int64_t now() const { return clock_.now_seconds(); }
     /// The unfinished child (id) holding `host`, or 0.
     std::int64_t busy_with(const std::string& host);
 
