@@ -281,7 +281,9 @@ std::optional<std::filesystem::path> ApiRoutes::body_policy(const HttpRequest& h
     const Route* route = find_route(parsed->verb, head.method);
     const bool admin_only = route == nullptr ? resource_methods(parsed->verb).empty() : route->role == Role::ADMIN;
     if (admin_only && caller->role != Role::ADMIN) {
-        throw HttpRefusal(forbidden_response(*caller, parsed->verb));  // nor for want of a role
+        // nor for want of a role
+        throw HttpRefusal(route != nullptr && route->resource ? resource_forbidden(*caller, head.method, parsed->verb)
+                                                              : forbidden_response(*caller, parsed->verb));
     }
     if (parsed->verb != "upload") {
         return std::nullopt;
@@ -360,6 +362,12 @@ HttpResponse ApiRoutes::forbidden_response(const Caller& caller, const std::stri
                                      " may not run '" + core::escape_unprintable(verb) + "' (admin only)");
 }
 
+HttpResponse ApiRoutes::resource_forbidden(const Caller& caller, const std::string& method, const std::string& verb) {
+    return resource_error(403, "Forbidden",
+                          "role '" + std::string(to_string(caller.role)) + "' of " + caller.name + " may not " +
+                              core::escape_unprintable(method) + " " + verb + " (admin only)");
+}
+
 HttpResponse ApiRoutes::upload_busy_response(const HttpRequest& head) {
     return error_response(Busy("too many uploads in progress (" + std::to_string(config_.max_concurrent_uploads) +
                                "); retry when one has ended"),
@@ -405,12 +413,7 @@ HttpResponse ApiRoutes::handle(const HttpRequest& request) {
     }
     const Route& route = *found;
     if (route.role == Role::ADMIN && caller->role != Role::ADMIN) {
-        if (route.resource) {
-            return resource_error(403, "Forbidden",
-                                  "role '" + std::string(to_string(caller->role)) + "' of " + caller->name +
-                                      " may not " + request.method + " " + verb + " (admin only)");
-        }
-        return forbidden_response(*caller, verb);
+        return route.resource ? resource_forbidden(*caller, request.method, verb) : forbidden_response(*caller, verb);
     }
     if (!method_allowed(route, request, contract)) {
         std::string allowed;

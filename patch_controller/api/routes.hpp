@@ -89,6 +89,7 @@ private:
     static bool method_allowed(const Route& route, const HttpRequest& request, Contract contract);
     static HttpResponse unauthenticated_response(const HttpRequest& request);
     static HttpResponse forbidden_response(const Caller& caller, const std::string& verb);
+    static HttpResponse resource_forbidden(const Caller& caller, const std::string& method, const std::string& verb);
     HttpResponse serve_repository_file(const std::string& relative);
     void audit(const RouteCall& call, const std::string& verb, const std::string& outcome);
 

@@ -99,17 +99,27 @@ StoredWorkRequest& WorkEngine::add_child(Tree& tree, const std::string& host, co
 
 void WorkEngine::refuse_busy(const std::vector<std::string>& hosts) {
     for (const auto& host : hosts) {
-        auto it = busy_.find(host);
-        if (it == busy_.end()) {
+        if (!busy_.contains(host)) {
             continue;
         }
-        for (const auto& [root, tree] : trees_) {
-            if (tree.children.contains(it->second)) {
+        for (auto tree = trees_.begin(); tree != trees_.end(); ++tree) {
+            if (!tree->second.children.contains(busy_.at(host))) {
+                continue;
+            }
+            // The outcome may have arrived since the last tick: look before refusing.
+            tick_tree(tree->second, clock_.now_seconds());
+            const WorkState state = tree->second.parent.state;
+            const std::int64_t root = tree->first;
+            if (is_terminal(state)) {
+                trees_.erase(tree);
+            }
+            if (busy_.contains(host)) {
                 throw Conflict("host " + host + " is already in work request " + std::to_string(root) + " (" +
-                               std::string(to_string(tree.parent.state)) +
+                               std::string(to_string(state)) +
                                "); one host runs one operation at a time: wait for it to finish or cancel it "
                                "(sw-manager work-request cancel " + std::to_string(root) + ")");
             }
+            break;
         }
     }
 }

@@ -20,6 +20,9 @@ if(TARGET patch-controller AND TARGET patch-build)
     if(TARGET sw-patch)
         add_dependencies(test_controller sw-patch)  # controller_cli_test drives the real CLI
     endif()
+    if(TARGET sw-manager)
+        add_dependencies(test_controller sw-manager)  # controller_work_api_test drives it
+    endif()
     patching_discover_tests(test_controller)
 endif()
 

@@ -190,6 +190,8 @@ namespace {
 struct Request {
     const char* method = "GET";
     UploadState* upload = nullptr;
+    const std::string* json_body = nullptr;        ///< Sent with `method` when set.
+    const std::vector<std::string>* headers = nullptr;  ///< Extra header lines.
 };
 
 Response perform(
@@ -231,6 +233,11 @@ Response perform(
     if (options.token) {
         add_header("Authorization: Bearer " + *options.token);
     }
+    if (request.headers != nullptr) {
+        for (const auto& line : *request.headers) {
+            add_header(line);
+        }
+    }
 
     if (request.upload != nullptr) {
         add_header("Content-Type: application/octet-stream");
@@ -249,6 +256,15 @@ Response perform(
         if (timeout_ms > 0) {
             curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
             curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, std::max(1L, timeout_ms / 1000));
+        }
+    } else if (request.json_body != nullptr) {
+        add_header("Content-Type: application/json");
+        curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.json_body->c_str());
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.json_body->size()));
+        if (timeout_ms > 0) {
+            curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
         }
     } else {
         if (std::string_view(request.method) == "POST") {
@@ -322,6 +338,16 @@ Response ControllerClient::get(const std::string& target) {
 
 Response ControllerClient::post(const std::string& target) {
     return perform(handle_->curl.get(), handle_->error_buffer, options_, target, {"POST", nullptr});
+}
+
+Response ControllerClient::send(
+    const std::string& method,
+    const std::string& target,
+    const std::string& json_body,
+    const std::vector<std::string>& headers) {
+    return perform(
+        handle_->curl.get(), handle_->error_buffer, options_, target,
+        {method.c_str(), nullptr, &json_body, &headers});
 }
 
 Response ControllerClient::upload(const std::filesystem::path& file, const ProgressFn& progress) {
