@@ -20,6 +20,8 @@
 
 #include <signing/trust_store.hpp>
 
+#include <algorithm>
+
 namespace patching::controller {
 
 /// The controller's services wired to one model, store, publisher and clock: what the daemon
@@ -61,7 +63,8 @@ private:
         WorkPolicy p;
         p.retention_seconds = std::int64_t{c.work_retention_days} * 86400;
         p.install_timeout_seconds = c.work_install_timeout_seconds;
-        p.resume_grace_seconds = c.agent_stale_seconds;
+        // After a start every host is "not yet reported"; agents retry within seconds.
+        p.resume_grace_seconds = std::max(c.agent_stale_seconds, 60);
         return p;
     }
 

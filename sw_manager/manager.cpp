@@ -253,15 +253,15 @@ void add_group_commands(CLI::App& app, Session& s) {
     label->add_option("HOST", *label_host, "Host")->required();
     label->add_option("LABELS", *label_values, "NAME=VALUE ...")->required();
     label->callback([&s, label_host, label_values] {
-        json labels = json::object();
+        json changes = json::object();
         for (const auto& l : *label_values) {
             const auto eq = l.find('=');
             if (eq == std::string::npos || eq == 0) {
                 throw client::UsageError("labels are NAME=VALUE (NAME= clears one), not '" + l + "'");
             }
-            labels[l.substr(0, eq)] = l.substr(eq + 1);
+            changes[l.substr(0, eq)] = l.substr(eq + 1);
         }
-        const json body = s.call("POST", client::api_target("host-labels", {*label_host}), {{"labels", labels}});
+        const json body = s.call("POST", client::api_target("host-labels", {*label_host}), {{"labels", changes}});
         s.print(body, [&] {
             s.out << body.value("host", "") << ":";
             for (const auto& [k, v] : body["labels"].items()) {

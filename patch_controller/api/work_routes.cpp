@@ -120,6 +120,22 @@ HttpResponse accepted(const StoredWorkRequest& wr) {
     return r;
 }
 
+/// 202 with the work request as it was accepted (the same body an Idempotency-Key replays, even
+/// if the engine has moved it on since), recording it with `record` in the accepting transaction.
+HttpResponse accepted_once(const std::function<StoredWorkRequest(const OnAccept&)>& accept,
+                           const std::function<void(WorkTables&, int, const std::string&)>& record) {
+    std::string body;
+    const StoredWorkRequest wr = accept([&](WorkTables& tx, const StoredWorkRequest& p) {
+        body = to_json(p).dump(-1, ' ', false, json::error_handler_t::replace);
+        if (record) {
+            record(tx, 202, body);
+        }
+    });
+    HttpResponse r = json_response(202, body);
+    r.headers["Location"] = "/v1/work-requests/" + std::to_string(wr.id);
+    return r;
+}
+
 HttpResponse group_reply(int status, const GroupView& g) {
     HttpResponse r = json_reply(status, to_json(g));
     r.headers["ETag"] = etag(g.group.revision);
@@ -261,11 +277,8 @@ void ApiRoutes::add_work_routes() {
                  return accepted(work.cancel(id, c.caller.name));
              }
              return idempotent(c, [&](const auto& record) {
-                 return accepted(work.rerun(id, c.caller.name, [&](WorkTables& tx, const StoredWorkRequest& p) {
-                     if (record) {
-                         record(tx, 202, to_json(p).dump());
-                     }
-                 }));
+                 return accepted_once([&](const OnAccept& on_accept) { return work.rerun(id, c.caller.name, on_accept); },
+                                      record);
              });
          },
          true});
@@ -310,11 +323,8 @@ void ApiRoutes::add_work_routes() {
              }
              r.created_by = c.caller.name;
              return idempotent(c, [&](const auto& record) {
-                 return accepted(work.submit_install(r, [&](WorkTables& tx, const StoredWorkRequest& p) {
-                     if (record) {
-                         record(tx, 202, to_json(p).dump());
-                     }
-                 }));
+                 return accepted_once([&](const OnAccept& on_accept) { return work.submit_install(r, on_accept); },
+                                      record);
              });
          },
          true});

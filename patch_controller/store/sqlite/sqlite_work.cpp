@@ -78,21 +78,40 @@ void SqliteWorkTables::put_work_request(const StoredWorkRequest& wr) {
                               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                               "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     int c = 1;
-    s.bind(c++, wr.id).bind(c++, wr.parent_id).bind(c++, wr.root_id);
-    s.bind(c++, to_string(wr.operation)).bind(c++, to_string(wr.state)).bind(c++, to_string(wr.outcome));
-    s.bind(c++, wr.host).bind(c++, wr.target_kind).bind(c++, wr.target).bind(c++, wr.params);
-    s.bind(c++, wr.sw_version).bind(c++, nlohmann::json(wr.target_set).dump());
-    s.bind(c++, to_string(wr.initiator)).bind(c++, wr.created_by);
-    s.bind(c++, wr.retry_of).bind(c++, wr.rerun_of).bind(c++, std::int64_t{wr.attempt});
-    s.bind(c++, wr.command_id).bind(c++, wr.message).bind(c++, wr.failure_kind);
-    s.bind(c++, std::int64_t{wr.retryable ? 1 : 0});
-    s.bind(c++, wr.time_accepted).bind(c++, wr.time_started).bind(c++, wr.time_finished).bind(c++, wr.time_scheduled);
-    s.bind(c++, std::int64_t{wr.cancel_requested ? 1 : 0}).bind(c++, wr.canceled_by);
+    auto text = [&](std::string_view v) { s.bind(c++, v); };
+    auto number = [&](std::int64_t v) { s.bind(c++, v); };
+    number(wr.id);
+    number(wr.parent_id);
+    number(wr.root_id);
+    text(to_string(wr.operation));
+    text(to_string(wr.state));
+    text(to_string(wr.outcome));
+    text(wr.host);
+    text(wr.target_kind);
+    text(wr.target);
+    text(wr.params);
+    text(wr.sw_version);
+    text(nlohmann::json(wr.target_set).dump());
+    text(to_string(wr.initiator));
+    text(wr.created_by);
+    number(wr.retry_of);
+    number(wr.rerun_of);
+    number(wr.attempt);
+    text(wr.command_id);
+    text(wr.message);
+    text(wr.failure_kind);
+    number(wr.retryable ? 1 : 0);
+    number(wr.time_accepted);
+    number(wr.time_started);
+    number(wr.time_finished);
+    number(wr.time_scheduled);
+    number(wr.cancel_requested ? 1 : 0);
+    text(wr.canceled_by);
     for (int counter : {wr.total, wr.waiting, wr.in_progress, wr.succeeded, wr.failed, wr.skipped, wr.canceled,
                         wr.percent_complete}) {
-        s.bind(c++, std::int64_t{counter});
+        number(counter);
     }
-    s.bind(c++, wr.revision);
+    number(wr.revision);
     s.run();
 }
 
