@@ -6,6 +6,7 @@
 // If-Match.
 #include "api/routes.hpp"
 
+#include "api/openapi.hpp"
 #include "controller.hpp"
 
 #include <patch_core/errors.hpp>
@@ -383,6 +384,8 @@ void ApiRoutes::add_work_routes() {
              return HttpResponse{204, "application/json", "", {}, {}, {}};
          },
          true});
+    add({"openapi.json", {"GET"}, false, Role::READER, false,
+         [this](const RouteCall&) { return json_response(200, openapi_document(routes_)); }, true});
     // POST /v1/host-labels/{host} {"labels": {"name": "value" | ""}}: "" clears a label.
     add({"host-labels", {"POST"}, false, Role::ADMIN, true, [&groups](const RouteCall& c) {
              if (c.args.size() != 1) {

@@ -466,7 +466,8 @@ void WorkEngine::dispatch(Tree& tree, const Limits& limits, Batch& batch, std::i
             }
             c.state = WorkState::IN_PROGRESS;
             c.time_started = now;
-            c.command_id = "wr-" + std::to_string(c.id);
+            // Unique even if retention ever lets ids start again: agents run an id once.
+            c.command_id = "wr-" + std::to_string(c.id) + "-" + std::to_string(c.time_accepted);
             c.message = "installing";
             log(batch, c, "INSTALL", "host " + c.host + ": install started (command " + c.command_id + ")", now);
             stage(batch, c);

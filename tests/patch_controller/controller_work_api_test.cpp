@@ -78,6 +78,7 @@ TEST_CASE("Resource API: readers read, admins act, changes are audited, stale If
     CHECK(http_request(h.port(), "GET", "/v1/groups/edge", reader).status == 200);
     CHECK(http_request(h.port(), "GET", "/v1/groups", reader).body["items"].size() == 1);
     CHECK(http_request(h.port(), "GET", "/v1/work-requests", reader).status == 200);
+    CHECK(http_request(h.port(), "GET", "/v1/openapi.json", reader).body["openapi"] == "3.1.0");
     check_error(post_json(h, "/v1/groups", R"({"name": "other"})", {}, reader), 403, "Forbidden", "");
     check_error(http_request(h.port(), "DELETE", "/v1/groups/edge", reader), 403, "Forbidden", "");
     check_error(post_json(h, "/v1/groups", R"({"name": "edge"})"), 409, "Conflict", "");

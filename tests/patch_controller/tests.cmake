@@ -30,6 +30,7 @@ endif()
 # store, a recording publisher and a fixed clock (no daemon, no createrepo_c): seconds.
 if(TARGET patch_controller_lib)
     add_executable(test_controller_unit
+        patch_controller/api_openapi_test.cpp
         patch_controller/multipart_test.cpp
         patch_controller/service_catalog_test.cpp
         patch_controller/service_fixture.cpp

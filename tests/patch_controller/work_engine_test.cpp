@@ -297,7 +297,7 @@ TEST_CASE_METHOD(WorkFixture, "work: host-install-async keeps host-install's err
     auto news = ctl().hosts().agent_news(host(1), "stale-report");
     auto kids = children(parent.id);
     REQUIRE(kids.size() == 1);
-    CHECK(kids[0].command_id == "wr-" + std::to_string(kids[0].id));
+    CHECK(kids[0].command_id == "wr-" + std::to_string(kids[0].id) + "-" + std::to_string(kids[0].time_accepted));
     agent(host(1), kids[0].command_id, "running");
     CHECK_THROWS_AS(ctl().work().install_now(host(1), false, "admin"), controller::Conflict);
     clock.advance(config.agent_stale_seconds + 1);
