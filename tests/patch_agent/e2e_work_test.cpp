@@ -244,9 +244,19 @@ TEST_CASE("A kill -9 of the controller during a fan-out loses nothing and runs n
     // host-0's %post is running: kill the controller, then start it again.
     REQUIRE(eventually([&] { return std::filesystem::exists(cluster.agent("host-0").in_root(SLOW_STARTED_MARKER)); },
                        30s));
+    // The restarted controller listens where the agents expect it.
+    const auto conf = cluster.controller().config_file();
+    std::string text = read_if_exists(conf);
+    const auto at = text.find("listen_port = 0\n");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 16, "listen_port = " + std::to_string(cluster.controller().port()) + "\n");
+    write_file(conf, text);
     cluster.controller().kill9();
     cluster.controller().start();
     // host-1 starts after host-0 finished; cancel while it runs.
+    INFO(cluster.controller().get("/v1/work-requests/" + std::to_string(id) + "/logs").text);
+    INFO(cluster.controller().get("/v1/work-requests?parent=" + std::to_string(id)).text);
+    INFO(cluster.logs());
     REQUIRE(eventually([&] { return std::filesystem::exists(cluster.agent("host-1").in_root(SLOW_STARTED_MARKER)); },
                        60s));
     const Response cancel = post_json(cluster.controller(), "/v1/work-requests/" + std::to_string(id) + "/cancel", "");
