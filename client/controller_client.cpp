@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "controller_client.hpp"
 
-#include <patch_core/rest.hpp>
-
 #include <curl/curl.h>
 #include <sys/stat.h>
 
@@ -12,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <patch_core/rest.hpp>
 
 #include "errors.hpp"
 
@@ -190,7 +189,7 @@ namespace {
 struct Request {
     const char* method = "GET";
     UploadState* upload = nullptr;
-    const std::string* json_body = nullptr;        ///< Sent with `method` when set.
+    const std::string* json_body = nullptr;             ///< Sent with `method` when set.
     const std::vector<std::string>* headers = nullptr;  ///< Extra header lines.
 };
 
@@ -262,7 +261,8 @@ Response perform(
         curl_easy_setopt(curl, CURLOPT_POST, 1L);
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.json_body->c_str());
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.json_body->size()));
+        curl_easy_setopt(
+            curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.json_body->size()));
         if (timeout_ms > 0) {
             curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
         }

@@ -1,18 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "manager.hpp"
 
-#include "tables.hpp"
-
+#include <CLI/CLI.hpp>
 #include <controller_client.hpp>
 #include <errors.hpp>
-
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+
+#include "tables.hpp"
 
 namespace patching::manager {
 
@@ -59,15 +57,21 @@ struct Session {
     bool json_output() const { return format == "json"; }
 
     /// Sends a request; a non-2xx answer throws Refused with what to do.
-    json call(const std::string& method, const std::string& target, const json& body = nullptr,
-              const std::vector<std::string>& headers = {}) {
-        const Response r = method == "GET" && body.is_null()
-                               ? client().get(target)
-                               : client().send(method, target, body.is_null() ? std::string() : body.dump(), headers);
+    json call(
+        const std::string& method,
+        const std::string& target,
+        const json& body = nullptr,
+        const std::vector<std::string>& headers = {}) {
+        const Response r =
+            method == "GET" && body.is_null()
+                ? client().get(target)
+                : client().send(
+                      method, target, body.is_null() ? std::string() : body.dump(), headers);
         if (r.status / 100 == 2) {
             return r.status == 204 ? json::object() : r.body;
         }
-        std::string message = r.body.value("message", r.body.value("error", "HTTP " + std::to_string(r.status)));
+        std::string message =
+            r.body.value("message", r.body.value("error", "HTTP " + std::to_string(r.status)));
         while (!message.empty() && message.back() == '\n') {
             message.pop_back();
         }
@@ -88,8 +92,9 @@ struct Session {
 };
 
 std::string wr_target(const std::string& id, const std::string& sub = "") {
-    return client::api_target("work-requests", sub.empty() ? std::vector<std::string>{id}
-                                                            : std::vector<std::string>{id, sub});
+    return client::api_target(
+        "work-requests",
+        sub.empty() ? std::vector<std::string>{id} : std::vector<std::string>{id, sub});
 }
 
 /// Polls the work request until it has finished, printing a line whenever its progress changes.
@@ -113,7 +118,8 @@ bool wait_for(Session& s, const std::string& id) {
                           << e.value("message", "") << "\n";
                 }
                 if (status != "SUCCEEDED") {
-                    s.out << "See `sw-manager work-request logs " << id << "`; rerun the failed hosts with "
+                    s.out << "See `sw-manager work-request logs " << id
+                          << "`; rerun the failed hosts with "
                           << "`sw-manager work-request rerun " << id << "`.\n";
                 }
             });
@@ -124,7 +130,8 @@ bool wait_for(Session& s, const std::string& id) {
 }
 
 void add_work_request_commands(CLI::App& app, Session& s, int& rc) {
-    auto* wr = app.add_subcommand("work-request", "Work requests: what ran where, and why")->require_subcommand(1);
+    auto* wr = app.add_subcommand("work-request", "Work requests: what ran where, and why")
+                   ->require_subcommand(1);
 
     auto* list = wr->add_subcommand("list", "List work requests, newest first");
     auto status = std::make_shared<std::string>();
@@ -132,11 +139,16 @@ void add_work_request_commands(CLI::App& app, Session& s, int& rc) {
     auto parent = std::make_shared<std::string>("none");
     auto limit = std::make_shared<int>(50);
     auto page = std::make_shared<std::string>();
-    list->add_option("--status", *status, "Only these states, comma-separated (IN_PROGRESS,FAILED,...)");
+    list->add_option(
+        "--status", *status, "Only these states, comma-separated (IN_PROGRESS,FAILED,...)");
     list->add_option("--host", *host, "Only the children on this host");
-    list->add_option("--parent", *parent, "Children of this work request; 'none' (default): parents; 'all': all")
+    list->add_option(
+            "--parent", *parent,
+            "Children of this work request; 'none' (default): parents; 'all': all")
         ->capture_default_str();
-    list->add_option("--limit", *limit, "How many (1-1000)")->check(CLI::Range(1, 1000))->capture_default_str();
+    list->add_option("--limit", *limit, "How many (1-1000)")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
     list->add_option("--page", *page, "Continue from a previous page's next_page");
     list->callback([&s, status, host, parent, limit, page] {
         std::vector<std::pair<std::string, std::string>> query;
@@ -166,8 +178,9 @@ void add_work_request_commands(CLI::App& app, Session& s, int& rc) {
         const char* help = v == "show"     ? "Show a work request and its counters"
                            : v == "logs"   ? "The log lines of a work request (and of its children)"
                            : v == "errors" ? "The errors of a work request (and of its children)"
-                           : v == "cancel" ? "Cancel: hosts not started are canceled, running ones finish"
-                                           : "Run the failed hosts of a finished work request again";
+                           : v == "cancel"
+                               ? "Cancel: hosts not started are canceled, running ones finish"
+                               : "Run the failed hosts of a finished work request again";
         auto* sub = wr->add_subcommand(v, help);
         sub->add_option("ID", *id, "Work request id")->required();
         auto wait = std::make_shared<bool>(false);
@@ -180,11 +193,13 @@ void add_work_request_commands(CLI::App& app, Session& s, int& rc) {
                 s.print(body, [&] { s.out << work_request_detail(body); });
             } else if (v == "logs" || v == "errors") {
                 const json body = s.call("GET", wr_target(*id, v));
-                s.print(body, [&] { s.out << (v == "logs" ? log_table(body) : error_table(body)); });
+                s.print(
+                    body, [&] { s.out << (v == "logs" ? log_table(body) : error_table(body)); });
             } else {
                 const json body = s.call("POST", wr_target(*id, v), json::object());
                 s.print(body, [&] {
-                    s.out << (v == "cancel" ? "Cancel requested: " : "Rerun accepted as work request ")
+                    s.out << (v == "cancel" ? "Cancel requested: "
+                                            : "Rerun accepted as work request ")
                           << body.value("id", 0) << " (" << body.value("status", "") << ")\n";
                 });
                 if (*wait && !wait_for(s, std::to_string(body.value("id", 0)))) {
@@ -203,7 +218,8 @@ void add_group_commands(CLI::App& app, Session& s) {
     auto personality = std::make_shared<std::string>();
     auto description = std::make_shared<std::string>();
     auto labels = std::make_shared<std::vector<std::string>>();
-    auto* create = group->add_subcommand("create", "Create a group of static members and/or a rule");
+    auto* create =
+        group->add_subcommand("create", "Create a group of static members and/or a rule");
     create->add_option("NAME", *name, "Group name")->required();
     create->add_option("--hosts", *hosts, "Static members, comma-separated");
     create->add_option("--personality", *personality, "Rule: hosts of this personality");
@@ -218,9 +234,12 @@ void add_group_commands(CLI::App& app, Session& s) {
             }
             rule["labels"][l.substr(0, eq)] = l.substr(eq + 1);
         }
-        const json body = s.call("POST", client::api_target("groups"),
-                                 {{"name", *name}, {"description", *description}, {"hosts", split_list(*hosts)},
-                                  {"rule", rule}});
+        const json body = s.call(
+            "POST", client::api_target("groups"),
+            {{"name", *name},
+             {"description", *description},
+             {"hosts", split_list(*hosts)},
+             {"rule", rule}});
         s.print(body, [&] { s.out << group_detail(body); });
     });
 
@@ -239,17 +258,20 @@ void add_group_commands(CLI::App& app, Session& s) {
         const std::string v = verb;
         auto g = std::make_shared<std::string>();
         auto hs = std::make_shared<std::string>();
-        auto* sub = group->add_subcommand(v, v == "add-hosts" ? "Add static members" : "Remove static members");
+        auto* sub = group->add_subcommand(
+            v, v == "add-hosts" ? "Add static members" : "Remove static members");
         sub->add_option("NAME", *g, "Group name")->required();
         sub->add_option("HOSTS", *hs, "Hosts, comma-separated")->required();
         sub->callback([&s, v, g, hs] {
-            const json body = s.call("POST", client::api_target("groups", {*g, v}), {{"hosts", split_list(*hs)}});
+            const json body =
+                s.call("POST", client::api_target("groups", {*g, v}), {{"hosts", split_list(*hs)}});
             s.print(body, [&] { s.out << group_detail(body); });
         });
     }
     auto label_host = std::make_shared<std::string>();
     auto label_values = std::make_shared<std::vector<std::string>>();
-    auto* label = group->add_subcommand("label", "Set a host's labels (NAME=VALUE; NAME= clears one)");
+    auto* label =
+        group->add_subcommand("label", "Set a host's labels (NAME=VALUE; NAME= clears one)");
     label->add_option("HOST", *label_host, "Host")->required();
     label->add_option("LABELS", *label_values, "NAME=VALUE ...")->required();
     label->callback([&s, label_host, label_values] {
@@ -257,11 +279,13 @@ void add_group_commands(CLI::App& app, Session& s) {
         for (const auto& l : *label_values) {
             const auto eq = l.find('=');
             if (eq == std::string::npos || eq == 0) {
-                throw client::UsageError("labels are NAME=VALUE (NAME= clears one), not '" + l + "'");
+                throw client::UsageError(
+                    "labels are NAME=VALUE (NAME= clears one), not '" + l + "'");
             }
             changes[l.substr(0, eq)] = l.substr(eq + 1);
         }
-        const json body = s.call("POST", client::api_target("host-labels", {*label_host}), {{"labels", changes}});
+        const json body =
+            s.call("POST", client::api_target("host-labels", {*label_host}), {{"labels", changes}});
         s.print(body, [&] {
             s.out << body.value("host", "") << ":";
             for (const auto& [k, v] : body["labels"].items()) {
@@ -275,7 +299,8 @@ void add_group_commands(CLI::App& app, Session& s) {
     del->add_option("NAME", *del_name, "Group name")->required();
     del->callback([&s, del_name] {
         s.call("DELETE", client::api_target("groups", {*del_name}));
-        s.print(json{{"deleted", *del_name}}, [&] { s.out << "Group " << *del_name << " deleted.\n"; });
+        s.print(
+            json{{"deleted", *del_name}}, [&] { s.out << "Group " << *del_name << " deleted.\n"; });
     });
 }
 
@@ -287,14 +312,21 @@ void add_host_install(CLI::App& app, Session& s, int& rc) {
     auto retry = std::make_shared<std::string>();
     auto force = std::make_shared<bool>(false);
     auto wait = std::make_shared<bool>(false);
-    auto* sub = app.add_subcommand("host-install", "Install the applied patches across hosts or a group");
+    auto* sub =
+        app.add_subcommand("host-install", "Install the applied patches across hosts or a group");
     auto* h = sub->add_option("--hosts", *hosts, "Hosts, comma-separated");
     auto* g = sub->add_option("--group", *group, "A group");
     h->excludes(g);
-    sub->add_option("--max-concurrency", *concurrency, "Hosts at once: N or P% of the targets")->capture_default_str();
-    sub->add_option("--max-errors", *errors, "Failures tolerated before stopping: N or P%")->capture_default_str();
-    sub->add_option("--retry-intervals", *retry, "Automatic retries of retryable failures: minutes, e.g. 5,5,5");
-    sub->add_flag("--force", *force, "Install even if not every patch is in-service (as host-install --force)");
+    sub->add_option("--max-concurrency", *concurrency, "Hosts at once: N or P% of the targets")
+        ->capture_default_str();
+    sub->add_option("--max-errors", *errors, "Failures tolerated before stopping: N or P%")
+        ->capture_default_str();
+    sub->add_option(
+        "--retry-intervals", *retry,
+        "Automatic retries of retryable failures: minutes, e.g. 5,5,5");
+    sub->add_flag(
+        "--force", *force,
+        "Install even if not every patch is in-service (as host-install --force)");
     sub->add_flag("--wait", *wait, "Follow the work request until it finishes, with live progress");
     sub->callback([&s, &rc, hosts, group, concurrency, errors, retry, force, wait] {
         if (hosts->empty() && group->empty()) {
@@ -311,7 +343,8 @@ void add_host_install(CLI::App& app, Session& s, int& rc) {
             try {
                 intervals.push_back(std::stoi(m));
             } catch (const std::exception&) {
-                throw client::UsageError("--retry-intervals takes minutes, e.g. 5,5,5, not '" + *retry + "'");
+                throw client::UsageError(
+                    "--retry-intervals takes minutes, e.g. 5,5,5, not '" + *retry + "'");
             }
         }
         body["retry_intervals"] = intervals;
@@ -319,7 +352,8 @@ void add_host_install(CLI::App& app, Session& s, int& rc) {
         const std::string id = std::to_string(wr.value("id", 0));
         if (!*wait) {
             s.print(wr, [&] {
-                s.out << "Work request " << id << " accepted for " << wr["counters"].value("total", 0)
+                s.out << "Work request " << id << " accepted for "
+                      << wr["counters"].value("total", 0)
                       << " host(s). Follow it with `sw-manager work-request show " << id << "`.\n";
             });
             return;
@@ -335,9 +369,14 @@ void add_host_install(CLI::App& app, Session& s, int& rc) {
 
 }  // namespace
 
-int run_manager(const std::vector<std::string>& args, const client::Environment& env, std::ostream& out,
-                std::ostream& err, const std::function<void(double)>& sleep) {
-    CLI::App app{"sw-manager: work requests, host groups and rate-controlled installs across the fleet"};
+int run_manager(
+    const std::vector<std::string>& args,
+    const client::Environment& env,
+    std::ostream& out,
+    std::ostream& err,
+    const std::function<void(double)>& sleep) {
+    CLI::App app{
+        "sw-manager: work requests, host groups and rate-controlled installs across the fleet"};
     app.require_subcommand(1);
     Session s{env, out, err, sleep, {}, "text", nullptr};
     int rc = 0;

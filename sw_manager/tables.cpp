@@ -30,7 +30,8 @@ std::string join(const json& list) {
 }
 
 /// Columns padded to their widest cell, two spaces apart.
-std::string table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+std::string table(
+    const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
     std::vector<std::size_t> width(header.size());
     for (std::size_t i = 0; i < header.size(); ++i) {
         width[i] = header[i].size();
@@ -65,10 +66,12 @@ std::string counters(const json& c) {
     if (!c.is_object()) {
         return "";
     }
-    return std::to_string(c.value("succeeded", 0)) + " succeeded, " + std::to_string(c.value("failed", 0)) +
-           " failed, " + std::to_string(c.value("in_progress", 0)) + " running, " +
-           std::to_string(c.value("waiting", 0)) + " waiting, " + std::to_string(c.value("skipped", 0)) +
-           " skipped, " + std::to_string(c.value("canceled", 0)) + " canceled";
+    return std::to_string(c.value("succeeded", 0)) + " succeeded, " +
+           std::to_string(c.value("failed", 0)) + " failed, " +
+           std::to_string(c.value("in_progress", 0)) + " running, " +
+           std::to_string(c.value("waiting", 0)) + " waiting, " +
+           std::to_string(c.value("skipped", 0)) + " skipped, " +
+           std::to_string(c.value("canceled", 0)) + " canceled";
 }
 
 }  // namespace
@@ -77,13 +80,16 @@ std::string work_request_table(const json& list) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& wr : list.value("items", json::array())) {
         const bool parent = wr["parent_id"].is_null();
-        rows.push_back({text_of(wr["id"]), text_of(wr["status"]), text_of(wr["outcome"]), text_of(wr["operation"]),
-                        parent ? text_of(wr["target"]["kind"]) + " " + text_of(wr["target"]["name"])
-                               : "host " + text_of(wr["host"]),
-                        std::to_string(wr.value("percent_complete", 0)) + "%", text_of(wr["initiator"]),
-                        text_of(wr["time_accepted"])});
+        rows.push_back(
+            {text_of(wr["id"]), text_of(wr["status"]), text_of(wr["outcome"]),
+             text_of(wr["operation"]),
+             parent ? text_of(wr["target"]["kind"]) + " " + text_of(wr["target"]["name"])
+                    : "host " + text_of(wr["host"]),
+             std::to_string(wr.value("percent_complete", 0)) + "%", text_of(wr["initiator"]),
+             text_of(wr["time_accepted"])});
     }
-    std::string out = table({"ID", "STATUS", "OUTCOME", "OPERATION", "TARGET", "DONE", "INITIATOR", "ACCEPTED"}, rows);
+    std::string out = table(
+        {"ID", "STATUS", "OUTCOME", "OPERATION", "TARGET", "DONE", "INITIATOR", "ACCEPTED"}, rows);
     if (!list.value("next_page", json()).is_null()) {
         out += "More: --page " + text_of(list["next_page"]) + "\n";
     }
@@ -92,20 +98,26 @@ std::string work_request_table(const json& list) {
 
 std::string work_request_detail(const json& wr) {
     std::ostringstream out;
-    auto field = [&](const char* label, const json& v) { out << label << ": " << text_of(v) << "\n"; };
+    auto field = [&](const char* label, const json& v) {
+        out << label << ": " << text_of(v) << "\n";
+    };
     field("ID", wr["id"]);
     field("Operation", wr["operation"]);
     field("Status", wr["status"]);
     field("Outcome", wr.value("outcome", json()));
     if (wr["parent_id"].is_null()) {
-        out << "Target: " << text_of(wr["target"]["kind"]) << " " << text_of(wr["target"]["name"]) << "\n";
-        out << "Max concurrency: " << text_of(wr["params"].value("max_concurrency", json())) << "\n";
+        out << "Target: " << text_of(wr["target"]["kind"]) << " " << text_of(wr["target"]["name"])
+            << "\n";
+        out << "Max concurrency: " << text_of(wr["params"].value("max_concurrency", json()))
+            << "\n";
         out << "Max errors: " << text_of(wr["params"].value("max_errors", json())) << "\n";
-        out << "Hosts: " << wr["counters"].value("total", 0) << " (" << counters(wr["counters"]) << ")\n";
+        out << "Hosts: " << wr["counters"].value("total", 0) << " (" << counters(wr["counters"])
+            << ")\n";
     } else {
         field("Parent", wr["parent_id"]);
         field("Host", wr["host"]);
-        out << "Target: release " << text_of(wr["sw_version"]) << ", patches " << join(wr["target_set"]) << "\n";
+        out << "Target: release " << text_of(wr["sw_version"]) << ", patches "
+            << join(wr["target_set"]) << "\n";
         field("Command", wr["command_id"]);
         field("Failure", wr["failure_kind"]);
     }
@@ -132,9 +144,10 @@ std::string progress_line(const json& wr) {
 std::string log_table(const json& list) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& e : list.value("items", json::array())) {
-        rows.push_back({text_of(e["timestamp"]), text_of(e["work_request_id"]),
-                        e["host"].get<std::string>().empty() ? "-" : text_of(e["host"]), text_of(e["phase"]),
-                        text_of(e["message"])});
+        rows.push_back(
+            {text_of(e["timestamp"]), text_of(e["work_request_id"]),
+             e["host"].get<std::string>().empty() ? "-" : text_of(e["host"]), text_of(e["phase"]),
+             text_of(e["message"])});
     }
     return table({"TIME", "WR", "HOST", "PHASE", "MESSAGE"}, rows);
 }
@@ -142,8 +155,10 @@ std::string log_table(const json& list) {
 std::string error_table(const json& list) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& e : list.value("items", json::array())) {
-        rows.push_back({text_of(e["timestamp"]), text_of(e["work_request_id"]), text_of(e["host"]), text_of(e["code"]),
-                        e.value("retryable", false) ? "yes" : "no", text_of(e["message"])});
+        rows.push_back(
+            {text_of(e["timestamp"]), text_of(e["work_request_id"]), text_of(e["host"]),
+             text_of(e["code"]), e.value("retryable", false) ? "yes" : "no",
+             text_of(e["message"])});
     }
     return table({"TIME", "WR", "HOST", "CODE", "RETRYABLE", "MESSAGE"}, rows);
 }
@@ -155,8 +170,9 @@ std::string group_table(const json& list) {
         for (const auto& [k, v] : g["rule"]["labels"].items()) {
             rule += (rule.empty() ? "" : ",") + k + "=" + v.get<std::string>();
         }
-        rows.push_back({text_of(g["name"]), std::to_string(g["hosts"].size()), join(g["hosts"]),
-                        rule.empty() ? "-" : rule, text_of(g["description"])});
+        rows.push_back(
+            {text_of(g["name"]), std::to_string(g["hosts"].size()), join(g["hosts"]),
+             rule.empty() ? "-" : rule, text_of(g["description"])});
     }
     return table({"GROUP", "HOSTS", "MEMBERS", "RULE", "DESCRIPTION"}, rows);
 }
@@ -166,7 +182,8 @@ std::string group_detail(const json& g) {
     out << "Group: " << text_of(g["name"]) << "\n";
     out << "Description: " << text_of(g["description"]) << "\n";
     out << "Static members: " << join(g["members"]) << "\n";
-    out << "Rule: personality " << (g["rule"].value("personality", "").empty() ? "-" : text_of(g["rule"]["personality"]));
+    out << "Rule: personality "
+        << (g["rule"].value("personality", "").empty() ? "-" : text_of(g["rule"]["personality"]));
     for (const auto& [k, v] : g["rule"]["labels"].items()) {
         out << ", label " << k << "=" << v.get<std::string>();
     }

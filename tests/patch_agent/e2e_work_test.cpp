@@ -174,7 +174,7 @@ TEST_CASE("A group install over 5 hosts runs at most and at least 2 at once", "[
     }
 }
 
-TEST_CASE("A failing host exhausts the error budget; a rerun runs only the failed host",
+TEST_CASE("A failing host exhausts the error budget, and a rerun runs only the failed host",
           "[agent][e2e][work]") {
     Cluster cluster(hosts(3));
     if (!cluster.ok()) {
@@ -229,8 +229,8 @@ TEST_CASE("A failing host exhausts the error budget; a rerun runs only the faile
     CHECK(cluster.agent("host-1").rpm_query("e2e-rr") == "1.0-1");  // canceled before, not rerun
 }
 
-TEST_CASE("A kill -9 of the controller during a fan-out loses nothing and runs nothing twice; cancel "
-          "mid-run lets the running host finish",
+TEST_CASE("A kill -9 of the controller during a fan-out loses nothing and runs nothing twice, and a "
+          "cancel mid-run lets the running host finish",
           "[agent][e2e][work]") {
     Cluster cluster(hosts(3));
     if (!cluster.ok()) {

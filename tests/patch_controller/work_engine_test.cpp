@@ -200,7 +200,7 @@ TEST_CASE_METHOD(WorkFixture, "work: a rejected install (not locked) is not retr
     CHECK(ctl().work().busy_with(host(1)) == 0);  // no automatic retry was made
 }
 
-TEST_CASE_METHOD(WorkFixture, "work: cancel ends waiting children; running ones report their real outcome",
+TEST_CASE_METHOD(WorkFixture, "work: cancel ends waiting children, and running ones report their real outcome",
                  "[work]") {
     hosts(3);
     auto parent = install({host(1), host(2), host(3)}, "1", "0");
