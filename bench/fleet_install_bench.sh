@@ -24,6 +24,9 @@ while getopts "n:s:c:b:" opt; do
     esac
 done
 cmake --build "$BUILD" --target patch-controller patch-agent-loadgen >/dev/null
+# Two connections per simulated host, on each side.
+ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" -ge $((2 * HOSTS + 256)) ] || { echo "fleet_install_bench.sh: needs $((2 * HOSTS + 256)) descriptors" >&2; exit 1; }
 CTL="$BUILD/patch_controller/patch-controller"
 LOADGEN="$BUILD/bench/agent_loadgen/patch-agent-loadgen"
 WORK="$(mktemp -d /tmp/fleet-install-bench.XXXXXX)"
@@ -53,6 +56,8 @@ listen_port = 0
 tokens_file = $dir/tokens
 local_token_file = $dir/admin.token
 enrolment_token_file = $dir/enrolment.token
+# Every simulated host connects from 127.0.0.1.
+max_connections_per_peer = 0
 CONF
 "$CTL" --config "$dir/controller.conf" >"$dir/controller.log" 2>&1 &
 CTL_PID=$!
