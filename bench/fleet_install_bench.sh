@@ -23,6 +23,8 @@ while getopts "n:s:c:b:" opt; do
         *) sed -n '2,10p' "$0"; exit 2 ;;
     esac
 done
+source "$HERE/scripts/lib.sh"
+need_tools cmake ninja curl bc python3 awk od
 cmake --build "$BUILD" --target patch-controller patch-agent-loadgen >/dev/null
 # Two connections per simulated host, on each side.
 ulimit -n "$(ulimit -Hn)"
