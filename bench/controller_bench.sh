@@ -35,38 +35,15 @@ KEY="$SHARED/fixtures/keys/fixture-signing-key.pem"
 OUT="$HERE/bench/out"
 ENV_DIR="$OUT/controller-bench"
 mkdir -p "$OUT"
+BENCH_NAME=controller_bench.sh
+source "$HERE/bench/lib_bench.sh"
 
 # --- inputs --------------------------------------------------------------------------------
 if [ ! -d "$OUT/large" ] || [ "$(ls "$OUT/large" | wc -l)" -ne 10 ]; then
     echo "generating 10 x 50 MiB RPMs..." >&2
     bash "$SHARED/fixtures/make-test-rpms.sh" -o "$OUT" large >/dev/null
 fi
-# The tiny RPMs are shared with patch_controller/repo/bench/repo_publish_bench.sh.
-RPMS="$OUT/repo-rpms"
-mkdir -p "$RPMS"
-top="$(mktemp -d)"
-for ((i = 0; i < N; i++)); do
-    name=$(printf "bench-%04d" "$i")
-    [ -f "$RPMS/$name-1.0-1.noarch.rpm" ] && continue
-    [ "$i" = 0 ] || [ -n "${announced:-}" ] || { echo "building tiny RPMs with rpmbuild (cached in $RPMS)..." >&2; announced=1; }
-    SOURCE_DATE_EPOCH=1700000000 rpmbuild -bb --quiet --define "_topdir $top" \
-        --define "pkgname $name" --define "pkgver 1.0" --define "pkgrel 1" \
-        --define "payload_kind text" --define "payload_bytes 64" \
-        --define "_build_id_links none" "$SHARED/fixtures/test-rpm.spec" >/dev/null 2>&1
-    mv "$top/RPMS/noarch/$name-1.0-1.noarch.rpm" "$RPMS/"
-done
-rm -rf "$top"
-PATCHES="$OUT/controller-patches"
-mkdir -p "$PATCHES"
-if [ "$(ls "$PATCHES" | wc -l)" -lt "$N" ]; then
-    echo "building $N patches..." >&2
-    for ((i = 0; i < N; i++)); do
-        id=$(printf "BENCH_22.12_PATCH_%04d" "$i")
-        [ -f "$PATCHES/$id.patch" ] && continue
-        SOURCE_DATE_EPOCH=1700000000 "$PB" --id "$id" --release 22.12 --status REL --reboot-required N \
-            --controller "$RPMS/$(printf "bench-%04d" "$i")-1.0-1.noarch.rpm" --sign-key "$KEY" -o "$PATCHES" >/dev/null
-    done
-fi
+tiny_patches "$N"   # -> $RPMS (tiny RPMs), $PATCHES (one patch per RPM)
 LARGE_PATCH="$OUT/BULK_22.12_PATCH_0001.patch"
 if [ ! -f "$LARGE_PATCH" ]; then
     args=()
@@ -102,12 +79,11 @@ running_release = 22.12
 listen_port = 0
 tokens_file = $ENV_DIR/tokens
 local_token_file = $ENV_DIR/admin.token
+import_roots = $PATCHES
 CONF
     rm -f "$ENV_DIR/state/api.port"
     start_controller
 }
-now() { date +%s.%N; }
-ms() { echo "($2 - $1) * 1000 / 1" | bc; }
 rss_kib() { awk '/^VmRSS/{print $2}' "/proc/$PID/status"; }
 hwm_kib() { awk '/^VmHWM/{print $2}' "/proc/$PID/status"; }
 

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "config.hpp"
 
+#include <common/ini.hpp>
+#include <common/text.hpp>
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,15 +19,7 @@ namespace patching::client {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-    const char* ws = " \t\r\n";
-    auto begin = s.find_first_not_of(ws);
-    if (begin == std::string_view::npos) {
-        return {};
-    }
-    auto end = s.find_last_not_of(ws);
-    return s.substr(begin, end - begin + 1);
-}
+using common::trim;
 
 std::optional<double> parse_seconds(std::string_view text) {
     std::string copy(trim(text));
@@ -101,45 +96,26 @@ Environment system_environment() {
 
 ConfigFile parse_config(std::string_view text, const std::string& origin) {
     ConfigFile config;
-    std::size_t line_no = 0;
-    while (!text.empty()) {
-        auto nl = text.find('\n');
-        std::string_view line = text.substr(0, nl);
-        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-        ++line_no;
-        line = trim(line);
-        if (line.empty() || line.front() == '#') {
-            continue;
-        }
-        auto where = origin + ":" + std::to_string(line_no);
-        auto eq = line.find('=');
-        if (eq == std::string_view::npos) {
-            throw ConfigError(
-                where + ": expected \"key = value\", got \"" + std::string(line) + "\"");
-        }
-        std::string key(trim(line.substr(0, eq)));
-        std::string_view value = trim(line.substr(eq + 1));
-        if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-            value = value.substr(1, value.size() - 2);
-        }
-        if (key == "controller") {
-            config.controller = std::string(value);
-        } else if (key == "token_file") {
-            config.token_file = std::string(value);
-        } else if (key == "ca_file") {
-            config.ca_file = std::string(value);
-        } else if (key == "timeout") {
-            config.timeout = parse_seconds(value);
+    common::ini::Schema schema;
+    schema.section("")
+        .text("controller", config.controller)
+        .text("token_file", config.token_file)
+        .text("ca_file", config.ca_file)
+        .custom("timeout", [&config](const common::ini::Entry& e, const std::string& where) {
+            config.timeout = parse_seconds(e.value);
             if (!config.timeout) {
                 throw ConfigError(
-                    where + ": timeout must be a number of seconds (0 for none), got \"" +
-                    std::string(value) + "\"");
+                    where + ": timeout must be a number of seconds (0 for none), got \"" + e.value +
+                    "\"");
             }
-        } else {
-            throw ConfigError(
-                where + ": unknown key \"" + key +
-                "\" (known keys: controller, token_file, ca_file, timeout)");
-        }
+        });
+    // sw-patch.conf: "key = value" lines, '#' comments, optional double quotes, no sections;
+    // a key given twice counts once, the last time.
+    const common::ini::Syntax syntax{.comment_chars = "#", .strip_quotes = true, .last_duplicate_wins = true};
+    try {
+        schema.apply(common::ini::Document::parse(text, origin, syntax));
+    } catch (const common::ini::Error& e) {
+        throw ConfigError(e.what());
     }
     return config;
 }

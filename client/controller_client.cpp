@@ -1,40 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "controller_client.hpp"
 
-#include <curl/curl.h>
-#include <sys/stat.h>
+#include <common/http_client.hpp>
+#include <patch_core/rest.hpp>
 
 #include <algorithm>
-#include <cerrno>
+#include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
-#include <exception>
-#include <patch_core/rest.hpp>
 
 #include "errors.hpp"
 
 namespace patching::client {
 
 namespace {
-
-template <auto FreeFn>
-struct CFree {
-    template <class T>
-    void operator()(T* p) const noexcept {
-        FreeFn(p);
-    }
-};
-using CurlPtr = std::unique_ptr<CURL, CFree<curl_easy_cleanup>>;
-using SlistPtr = std::unique_ptr<curl_slist, CFree<curl_slist_free_all>>;
-using FilePtr = std::unique_ptr<std::FILE, CFree<std::fclose>>;
-
-void global_init_once() {
-    static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (rc != CURLE_OK) {
-        throw TransportError(std::string("cannot initialise libcurl: ") + curl_easy_strerror(rc));
-    }
-}
 
 std::string percent_encode(std::string_view text, std::string_view keep) {
     static constexpr char HEX[] = "0123456789ABCDEF";
@@ -55,46 +33,6 @@ std::string percent_encode(std::string_view text, std::string_view keep) {
     return out;
 }
 
-size_t write_to_string(char* data, size_t size, size_t count, void* user) {
-    static_cast<std::string*>(user)->append(data, size * count);
-    return size * count;
-}
-
-struct UploadState {
-    std::FILE* file = nullptr;
-    std::uint64_t size = 0;
-    const ProgressFn* progress = nullptr;
-    int read_errno = 0;
-    std::exception_ptr failure;
-};
-
-size_t read_from_file(char* buffer, size_t size, size_t count, void* user) {
-    auto* state = static_cast<UploadState*>(user);
-    size_t n = std::fread(buffer, 1, size * count, state->file);
-    if (n == 0 && std::ferror(state->file) != 0) {
-        state->read_errno = errno != 0 ? errno : EIO;
-        return CURL_READFUNC_ABORT;
-    }
-    return n;
-}
-
-int upload_progress(
-    void* user,
-    curl_off_t /*dltotal*/,
-    curl_off_t /*dlnow*/,
-    curl_off_t /*ultotal*/,
-    curl_off_t ulnow) {
-    auto* state = static_cast<UploadState*>(user);
-    try {
-        (*state->progress)(static_cast<std::uint64_t>(ulnow), state->size);
-    } catch (...) {
-        // Exceptions must not cross libcurl's C frames: keep it and rethrow after perform.
-        state->failure = std::current_exception();
-        return 1;
-    }
-    return 0;
-}
-
 std::string trimmed_snippet(const std::string& text) {
     std::string out = text.substr(0, 300);
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ')) {
@@ -106,8 +44,8 @@ std::string trimmed_snippet(const std::string& text) {
 }  // namespace
 
 struct ControllerClient::Handle {
-    CurlPtr curl;
-    char error_buffer[CURL_ERROR_SIZE] = {};
+    common::http::Client http;
+    explicit Handle(common::http::ClientOptions options) : http(std::move(options)) {}
 };
 
 std::string encode_path_segment(std::string_view text) {
@@ -173,153 +111,74 @@ std::string auth_error_message(
     return message;
 }
 
-ControllerClient::ControllerClient(ClientOptions options)
-    : options_(std::move(options)), handle_(std::make_unique<Handle>()) {
-    global_init_once();
-    handle_->curl.reset(curl_easy_init());
-    if (!handle_->curl) {
-        throw TransportError("cannot create a libcurl handle");
-    }
-}
-
-ControllerClient::~ControllerClient() = default;
-
 namespace {
 
-struct Request {
-    const char* method = "GET";
-    UploadState* upload = nullptr;
-    const std::string* json_body = nullptr;             ///< Sent with `method` when set.
-    const std::vector<std::string>* headers = nullptr;  ///< Extra header lines.
-};
-
-Response perform(
-    CURL* curl,
-    char* error_buffer,
-    const ClientOptions& options,
-    const std::string& target,
-    const Request& request) {
-    std::string url = options.base_url + target;
-    std::string body;
-    curl_easy_reset(curl);
-    error_buffer[0] = '\0';
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "sw-patch/1");
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_to_string);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-    if (!options.ca_file.empty()) {
-        curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_file.c_str());
-    }
-    long timeout_ms = std::lround(options.timeout_s * 1000.0);
-
-    SlistPtr headers;
-    auto add_header = [&headers](const std::string& line) {
-        curl_slist* next = curl_slist_append(headers.get(), line.c_str());
-        if (next == nullptr) {
-            throw TransportError("out of memory building request headers");
-        }
-        static_cast<void>(headers.release());
-        headers.reset(next);
-    };
-    add_header("Accept: application/json");
+common::http::ClientOptions http_options(const ClientOptions& options) {
+    common::http::ClientOptions o;
+    o.user_agent = "sw-patch/1";
     // Real HTTP statuses (and 405 for a wrong method) rather than the reference's "HTTP 200
     // with error set", which the controller keeps for callers without this header.
-    add_header(std::string(core::rest::CLIENT_HEADER) + ": sw-patch/1");
-    if (options.token) {
-        add_header("Authorization: Bearer " + *options.token);
-    }
-    if (request.headers != nullptr) {
-        for (const auto& line : *request.headers) {
-            add_header(line);
-        }
-    }
+    o.default_headers = {"Accept: application/json", std::string(core::rest::CLIENT_HEADER) + ": sw-patch/1"};
+    o.protocols = "http,https";
+    o.connect_timeout = std::chrono::seconds(10);
+    o.ca_file = options.ca_file;
+    o.max_response_bytes = 1ULL << 40U;  // the controller's replies; no limit of our own
+    return o;
+}
 
-    if (request.upload != nullptr) {
-        add_header("Content-Type: application/octet-stream");
-        add_header("Expect:");
-        curl_easy_setopt(curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_from_file);
-        curl_easy_setopt(curl, CURLOPT_READDATA, request.upload);
-        curl_easy_setopt(
-            curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.upload->size));
-        if (*request.upload->progress) {
-            curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-            curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, upload_progress);
-            curl_easy_setopt(curl, CURLOPT_XFERINFODATA, request.upload);
-        }
+Response perform(common::http::Client& http, const ClientOptions& options, common::http::Request request) {
+    const std::chrono::milliseconds timeout(std::lround(options.timeout_s * 1000.0));
+    if (options.token) {
+        request.headers.push_back("Authorization: Bearer " + *options.token);
+    }
+    if (request.body_file) {
+        request.headers.emplace_back("Content-Type: application/octet-stream");
         // A large upload may legitimately take long: only give up when it stalls.
-        if (timeout_ms > 0) {
-            curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-            curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, std::max(1L, timeout_ms / 1000));
-        }
-    } else if (request.json_body != nullptr) {
-        add_header("Content-Type: application/json");
-        curl_easy_setopt(curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.json_body->c_str());
-        curl_easy_setopt(
-            curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.json_body->size()));
-        if (timeout_ms > 0) {
-            curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+        request.stall_timeout = std::chrono::seconds(std::max<long>(1, static_cast<long>(timeout.count() / 1000)));
+        if (timeout.count() <= 0) {
+            request.stall_timeout = std::chrono::seconds(0);
         }
     } else {
-        if (std::string_view(request.method) == "POST") {
-            curl_easy_setopt(curl, CURLOPT_POST, 1L);
-            curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-            curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
-        } else {
-            curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-        }
-        if (timeout_ms > 0) {
-            curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-        }
+        request.timeout = std::max(timeout, std::chrono::milliseconds(0));
     }
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
-
-    CURLcode rc = curl_easy_perform(curl);
-    if (request.upload != nullptr && request.upload->failure) {
-        std::rethrow_exception(request.upload->failure);
-    }
-    if (rc != CURLE_OK) {
-        std::string why = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(rc);
-        switch (rc) {
-            case CURLE_COULDNT_CONNECT:
-            case CURLE_COULDNT_RESOLVE_HOST:
-            case CURLE_COULDNT_RESOLVE_PROXY:
+    common::http::Response reply;
+    try {
+        reply = http.send(request);
+    } catch (const common::http::Error& e) {
+        const std::string& why = e.detail();
+        switch (e.kind()) {
+            case common::http::ErrorKind::CONNECT:
                 throw ConnectionError(
                     "cannot reach the patch controller at " + options.base_url +
                     ": is patch-controller running? (" + why + ")");
-            case CURLE_OPERATION_TIMEDOUT:
+            case common::http::ErrorKind::TIMEOUT:
                 throw TransportError(
                     "the patch controller at " + options.base_url + " did not answer in time (" +
                     why + "); the limit is `timeout` in sw-patch.conf");
-            case CURLE_PEER_FAILED_VERIFICATION:
-            case CURLE_SSL_CACERT_BADFILE:
-            case CURLE_SSL_CONNECT_ERROR:
+            case common::http::ErrorKind::TLS:
                 throw TransportError(
                     "TLS connection to the patch controller at " + options.base_url + " failed (" +
                     why + "); set ca_file in sw-patch.conf to the controller's CA");
+            case common::http::ErrorKind::LOCAL_IO:
+                throw Error(e.what());
             default:
                 throw TransportError(
-                    "request to the patch controller at " + options.base_url + " failed: " + why);
+                    "request to the patch controller at " + options.base_url + " failed: " +
+                    (why.empty() ? std::string(e.what()) : why));
         }
     }
 
     Response response;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
-    auto parsed = nlohmann::json::parse(body, nullptr, false);
+    response.status = reply.status;
+    auto parsed = nlohmann::json::parse(reply.body, nullptr, false);
     if (!parsed.is_discarded()) {
         response.body = std::move(parsed);
     } else if (response.status == 200) {
         throw ProtocolError(
             "the patch controller at " + options.base_url +
-            " sent a response that is not JSON: " + trimmed_snippet(body));
+            " sent a response that is not JSON: " + trimmed_snippet(reply.body));
     } else {
-        std::string text = trimmed_snippet(body);
+        std::string text = trimmed_snippet(reply.body);
         response.body = nlohmann::json{
             {"error", text.empty() ? "HTTP " + std::to_string(response.status) : text}};
     }
@@ -332,12 +191,23 @@ Response perform(
 
 }  // namespace
 
+ControllerClient::ControllerClient(ClientOptions options)
+    : options_(std::move(options)), handle_(std::make_unique<Handle>(http_options(options_))) {}
+
+ControllerClient::~ControllerClient() = default;
+
 Response ControllerClient::get(const std::string& target) {
-    return perform(handle_->curl.get(), handle_->error_buffer, options_, target, {"GET", nullptr});
+    common::http::Request request;
+    request.url = options_.base_url + target;
+    return perform(handle_->http, options_, std::move(request));
 }
 
 Response ControllerClient::post(const std::string& target) {
-    return perform(handle_->curl.get(), handle_->error_buffer, options_, target, {"POST", nullptr});
+    common::http::Request request;
+    request.method = "POST";
+    request.url = options_.base_url + target;
+    request.body = "";
+    return perform(handle_->http, options_, std::move(request));
 }
 
 Response ControllerClient::send(
@@ -345,37 +215,24 @@ Response ControllerClient::send(
     const std::string& target,
     const std::string& json_body,
     const std::vector<std::string>& headers) {
-    return perform(
-        handle_->curl.get(), handle_->error_buffer, options_, target,
-        {method.c_str(), nullptr, &json_body, &headers});
+    common::http::Request request;
+    request.method = method;
+    request.url = options_.base_url + target;
+    request.headers = headers;
+    if (method != "GET" && method != "HEAD") {
+        request.headers.emplace_back("Content-Type: application/json");
+        request.body = json_body;
+    }
+    return perform(handle_->http, options_, std::move(request));
 }
 
 Response ControllerClient::upload(const std::filesystem::path& file, const ProgressFn& progress) {
-    FilePtr stream(std::fopen(file.c_str(), "rb"));
-    if (!stream) {
-        throw Error("cannot open " + file.string() + ": " + std::strerror(errno));
-    }
-    struct stat st {};
-    if (::fstat(::fileno(stream.get()), &st) != 0) {
-        throw Error("cannot stat " + file.string() + ": " + std::strerror(errno));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        throw Error(file.string() + " is not a regular file");
-    }
-    UploadState state;
-    state.file = stream.get();
-    state.size = static_cast<std::uint64_t>(st.st_size);
-    state.progress = &progress;
-    std::string target = api_target("upload", {}, {{"filename", file.filename().string()}});
-    try {
-        return perform(
-            handle_->curl.get(), handle_->error_buffer, options_, target, {"POST", &state});
-    } catch (const TransportError&) {
-        if (state.read_errno != 0) {
-            throw Error("reading " + file.string() + ": " + std::strerror(state.read_errno));
-        }
-        throw;
-    }
+    common::http::Request request;
+    request.method = "POST";
+    request.url = options_.base_url + api_target("upload", {}, {{"filename", file.filename().string()}});
+    request.body_file = file;
+    request.on_upload_progress = progress;
+    return perform(handle_->http, options_, std::move(request));
 }
 
 }  // namespace patching::client

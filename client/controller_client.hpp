@@ -50,7 +50,7 @@ std::string api_target(
 std::string auth_error_message(
     long status, const std::string& server_error, const ClientOptions& options);
 
-/// REST client of the patch controller, over libcurl. Keeps one connection alive across calls.
+/// REST client of the patch controller, over common::http. Keeps one connection alive across calls.
 /// Not thread-safe: use one client per thread.
 ///
 /// Every call returns the response whatever its HTTP status, except:

@@ -1,31 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agent_config.hpp"
 
+#include <common/ini.hpp>
 #include <patch_core/errors.hpp>
 #include <patch_core/messages.hpp>
 #include <patch_core/patch_id.hpp>
 
-#include <boost/property_tree/ini_parser.hpp>
-#include <boost/property_tree/ptree.hpp>
 
 #include <unistd.h>
 
 #include <array>
-#include <charconv>
 
 namespace patching::agent {
 
 namespace {
-
-int parse_int(const std::string& value, const std::string& key, const std::filesystem::path& file, int min, int max) {
-    int n = 0;
-    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-    if (ec != std::errc() || end != value.data() + value.size() || n < min || n > max) {
-        throw core::Error(file.string() + ": " + key + " must be a whole number from " + std::to_string(min) + " to " +
-                          std::to_string(max) + ", not \"" + core::escape_unprintable(value) + "\"");
-    }
-    return n;
-}
 
 std::vector<std::string> split(const std::string& text, char sep) {
     std::vector<std::string> parts;
@@ -49,53 +37,39 @@ std::vector<std::string> split(const std::string& text, char sep) {
 }  // namespace
 
 AgentConfig AgentConfig::load(const std::filesystem::path& path) {
-    boost::property_tree::ptree tree;
-    try {
-        boost::property_tree::ini_parser::read_ini(path.string(), tree);
-    } catch (const boost::property_tree::ini_parser_error& e) {
-        throw core::Error("cannot read agent configuration " + path.string() + ": " + e.message() +
-                          (e.line() > 0 ? " (line " + std::to_string(e.line()) + ")" : ""));
-    }
     AgentConfig c;
     bool subfunctions_given = false;
-    for (const auto& [section, values] : tree) {
-        if (section != "agent") {
-            throw core::Error(path.string() + ": unknown section [" + section + "] (expected [agent])");
-        }
-        for (const auto& [key, node] : values) {
-            const std::string v = node.get_value<std::string>();
-            if (key == "hostname") {
-                c.hostname = v;
-            } else if (key == "personality") {
-                c.personality = v;
-            } else if (key == "subfunctions") {
-                c.subfunctions = split(v, ',');
+    common::ini::Schema schema;
+    schema.section("agent")
+        .text("hostname", c.hostname)
+        .text("personality", c.personality)
+        .custom(
+            "subfunctions",
+            [&](const common::ini::Entry& e, const std::string&) {
+                c.subfunctions = split(e.value, ',');
                 subfunctions_given = true;
-            } else if (key == "nodetype") {
-                c.nodetype = v;
-            } else if (key == "sw_version") {
-                c.sw_version = v;
-            } else if (key == "controller_url") {
-                c.controller_url = v;
-            } else if (key == "ca_file") {
-                c.ca_file = v;
-            } else if (key == "root") {
-                c.root = v;
-            } else if (key == "state_dir") {
-                c.state_dir = v;
-            } else if (key == "credentials_file") {
-                c.credentials_file = v;
-            } else if (key == "enrolment_token_file") {
-                c.enrolment_token_file = v;
-            } else if (key == "poll_wait_seconds") {
-                c.poll_wait_seconds = parse_int(v, key, path, 1, core::protocol::MAX_POLL_WAIT_MS / 1000);
-            } else if (key == "requery_seconds") {
-                c.requery_seconds = parse_int(v, key, path, 1, 86400);
-            } else {
-                throw core::Error(path.string() + ": unknown setting \"" + key + "\" in [agent]");
-            }
-        }
-    }
+            })
+        .text("nodetype", c.nodetype)
+        .text("sw_version", c.sw_version)
+        .text("controller_url", c.controller_url)
+        .path("ca_file", c.ca_file)
+        .path("root", c.root)
+        .path("state_dir", c.state_dir)
+        .path("credentials_file", c.credentials_file)
+        .path("enrolment_token_file", c.enrolment_token_file)
+        .number("poll_wait_seconds", c.poll_wait_seconds, 1, core::protocol::MAX_POLL_WAIT_MS / 1000)
+        .number("requery_seconds", c.requery_seconds, 1, 86400)
+        .number("rpmdb_check_seconds", c.rpmdb_check_seconds, 1, 3600)
+        .number("rejected_hold_seconds", c.rejected_hold_seconds, 0, 86400)
+        .number("retry_max_seconds", c.retry_max_seconds, 1, 3600)
+        .number("progress_interval_ms", c.progress_interval_ms, 0, 60000)
+        .number("request_timeout_seconds", c.request_timeout_seconds, 1, 3600)
+        .number("report_timeout_seconds", c.report_timeout_seconds, 1, 3600)
+        .number("download_timeout_seconds", c.download_timeout_seconds, 1, 86400)
+        .number("script_timeout_seconds", c.script_timeout_seconds, 1, 86400)
+        .path("boot_id_file", c.boot_id_file)
+        .number("command_history", c.command_history, 1, 100000);
+    schema.load(path);
     if (c.hostname.empty()) {
         std::array<char, 256> name{};
         if (::gethostname(name.data(), name.size() - 1) == 0) {

@@ -34,6 +34,27 @@ struct AgentConfig {
     /// The agent re-reads the rpmdb this often even without news (and at once when the rpmdb
     /// directory changes), so packages changed by hand show up.
     int requery_seconds = 300;
+    /// How often the worker looks at the rpmdb's modification time, and how long the poller
+    /// waits for the worker to act on news before polling again.
+    int rpmdb_check_seconds = 2;
+    /// How long a rejected install shows as install-rejected (the reference's 60 s).
+    int rejected_hold_seconds = 60;
+    /// Retries after a failed poll back off from 250 ms, doubling up to this.
+    int retry_max_seconds = 10;
+    /// Progress reports during an install are at most this frequent.
+    int progress_interval_ms = 250;
+    /// HTTP timeout of enrolment and hello, and the slack added to a poll's hold time.
+    int request_timeout_seconds = 10;
+    /// HTTP timeout of a report.
+    int report_timeout_seconds = 30;
+    /// An install's downloads must finish within this.
+    int download_timeout_seconds = 300;
+    /// Each in-service script must finish within this (it is killed with its process group).
+    int script_timeout_seconds = 300;
+    /// Where the kernel's boot id is read (sent in the hello: a new one means the host rebooted).
+    std::filesystem::path boot_id_file = "/proc/sys/kernel/random/boot_id";
+    /// Command ids remembered in <state_dir>/commands (a repeated id is acknowledged, not rerun).
+    int command_history = 100;
 
     /// Reads `path`; unknown keys are errors. @throws core::Error naming the file and key.
     static AgentConfig load(const std::filesystem::path& path);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemon.hpp"
 
+#include <common/log.hpp>
+
 #include <patch_core/errors.hpp>
 #include <patch_core/rpm/installed.hpp>
 
@@ -16,13 +18,8 @@ namespace proto = core::protocol;
 
 namespace {
 
-// How long a rejected install stays "install-rejected" (the reference's 60 s).
-constexpr auto REJECTED_HOLD = std::chrono::seconds(60);
-// Progress reports during an install are at most this frequent.
-constexpr auto PROGRESS_INTERVAL = std::chrono::milliseconds(250);
-
 HttpClientOptions http_options(const AgentConfig& config, const std::atomic<bool>* abort = nullptr) {
-    HttpClientOptions o;
+    HttpClientOptions o = agent_http_options();
     o.ca_file = config.ca_file;
     o.abort = abort;
     return o;
@@ -49,13 +46,14 @@ std::int64_t rpmdb_mtime_ns(const std::filesystem::path& dir) {
 // Forwards installer progress into the report, throttled.
 class ProgressReporter : public InstallProgress {
 public:
-    explicit ProgressReporter(std::function<void(const std::string&, std::size_t, std::size_t)> sink)
-        : sink_(std::move(sink)), last_(std::chrono::steady_clock::now()) {}
+    ProgressReporter(const core::Clock& clock, std::chrono::milliseconds interval,
+                     std::function<void(const std::string&, std::size_t, std::size_t)> sink)
+        : clock_(clock), interval_(interval), sink_(std::move(sink)), last_(clock.now()) {}
     void on_progress(const std::string& phase, std::size_t done, std::size_t total, const std::string&) override {
         // Every report is a round trip that the install waits for: a quick install sends only
-        // its start and end, a long one a report per interval.
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last_ < PROGRESS_INTERVAL) {
+        // its start and end, a long one a report per interval (a clock set back counts as due).
+        const auto now = clock_.now();
+        if (now >= last_ && now - last_ < interval_) {
             return;
         }
         last_ = now;
@@ -63,8 +61,10 @@ public:
     }
 
 private:
+    const core::Clock& clock_;
+    std::chrono::milliseconds interval_;
     std::function<void(const std::string&, std::size_t, std::size_t)> sink_;
-    std::chrono::steady_clock::time_point last_{};
+    core::Clock::TimePoint last_{};
 };
 
 InstallerConfig installer_config(const AgentConfig& c) {
@@ -74,18 +74,21 @@ InstallerConfig installer_config(const AgentConfig& c) {
     ic.repo_url = c.repo_url();
     ic.subfunctions = c.subfunctions;
     ic.personality = c.personality;
+    ic.download_timeout = std::chrono::seconds(c.download_timeout_seconds);
+    ic.script_timeout = std::chrono::seconds(c.script_timeout_seconds);
     return ic;
 }
 
 }  // namespace
 
-AgentDaemon::AgentDaemon(AgentConfig config)
+AgentDaemon::AgentDaemon(AgentConfig config, const core::Clock& clock)
     : config_(std::move(config)),
+      clock_(clock),
       worker_http_(http_options(config_)),
-      poll_http_(http_options(config_, &stopping_)),
+      poll_http_(http_options(config_, &poll_stopping_)),
       installer_(installer_config(config_), worker_http_),
       session_(config_),
-      boot_id_(proto::to_hex(signing::random_bytes(6))),
+      instance_id_(proto::to_hex(signing::random_bytes(6))),
       sender_(session_, http_options(config_), sender_callbacks()) {}
 
 ReportSender::Callbacks AgentDaemon::sender_callbacks() {
@@ -100,16 +103,16 @@ ReportSender::Callbacks AgentDaemon::sender_callbacks() {
                 seen_counter_ = reply.op_counter;
                 pending_.requery = true;
             }
-            if (report.install && report.install->status != "running" &&
-                report.install->request_id != result_reported_for_) {
-                result_reported_for_ = report.install->request_id;
+            if (report.command && proto::is_finished(report.command->status) &&
+                report.command->id != result_reported_for_) {
+                result_reported_for_ = report.command->id;
                 result_reported = true;
             }
         }
         wake_.notify_all();
         if (result_reported) {
-            log("install " + report.install->request_id + ": the controller has the result (" +
-                report.install->status + ")");
+            log(std::string(proto::to_string(report.command->kind)) + " " + report.command->id +
+                ": the controller has the result (" + std::string(proto::to_string(report.command->status)) + ")");
         }
     };
     // The report did not get through: the next poll answer asks for it again.
@@ -128,7 +131,7 @@ AgentDaemon::~AgentDaemon() {
 }
 
 void AgentDaemon::log(const std::string& message) const {
-    std::cerr << "patch-agent[" << config_.hostname << "]: " << message << std::endl;
+    common::log::Logger("patch-agent[" + config_.hostname + "]").info(message);
 }
 
 void AgentDaemon::start() {
@@ -136,6 +139,17 @@ void AgentDaemon::start() {
     interrupted_reason_ = installer_.recover_interrupted_install();
     if (interrupted_reason_) {
         log("an install was interrupted: " + *interrupted_reason_);
+    }
+    journal_.emplace(config_.state_dir / "commands", static_cast<std::size_t>(config_.command_history));
+    if (auto last = journal_->last()) {
+        if (last->status == proto::CommandStatus::RUNNING) {
+            // We died while it ran: it is over, and it failed. Never run it again.
+            last->status = proto::CommandStatus::FAILED;
+            last->reason = interrupted_reason_.value_or("the agent restarted while the command ran");
+            journal_->record(*last);
+            log(std::string(proto::to_string(last->kind)) + " " + last->id + " was interrupted: " + last->reason);
+        }
+        command_status_ = proto::CommandReport{last->id, last->kind, last->status, last->reason, "", 0, 0};
     }
     pending_.requery = true;
     worker_ = std::thread([this] { work_loop(); });
@@ -146,19 +160,29 @@ void AgentDaemon::stop() {
     if (stopping_.exchange(true)) {
         return;
     }
+    {
+        std::lock_guard lock(mutex_);
+        if (!worker_busy_) {
+            poll_stopping_ = true;  // nothing to finish: a held poll ends at once
+        }
+    }
+    wake_.notify_all();
+    // The worker ends what it is doing (an install runs to the end of its librpm transaction);
+    // meanwhile the poller goes on, so the controller does not see the host go stale.
+    if (worker_.joinable()) {
+        worker_.join();
+    }
+    poll_stopping_ = true;
     wake_.notify_all();
     if (poller_.joinable()) {
         poller_.join();
-    }
-    if (worker_.joinable()) {
-        worker_.join();
     }
     sender_.stop();  // after the worker: an install's final report still goes out
 }
 
 bool AgentDaemon::pause(std::chrono::milliseconds d) {
     std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, d, [this] { return stopping_.load(); });
+    clock_.wait_for(lock, wake_, d, [this] { return stopping_.load(); });
     return !stopping_;
 }
 
@@ -167,8 +191,8 @@ void AgentDaemon::queue(const Work& work) {
         std::lock_guard lock(mutex_);
         pending_.requery |= work.requery;
         pending_.report |= work.report;
-        if (work.install) {
-            pending_.install = work.install;
+        if (work.command) {
+            pending_.command = work.command;
         }
     }
     wake_.notify_all();
@@ -177,7 +201,7 @@ void AgentDaemon::queue(const Work& work) {
 void AgentDaemon::poll_loop() {
     auto backoff = std::chrono::milliseconds(250);
     bool enrolled = false;
-    while (!stopping_) {
+    while (!poll_stopping_) {
         try {
             if (!enrolled) {
                 session_.ensure_credentials(poll_http_);
@@ -189,7 +213,9 @@ void AgentDaemon::poll_loop() {
                 request.op_counter = seen_counter_;
                 request.report_id = sent_report_id_;
             }
-            request.wait_ms = config_.poll_wait_seconds * 1000;
+            // Stopping: polls are only the heartbeat that keeps the host current until the
+            // worker has finished, so they are short and their news is left for the next start.
+            request.wait_ms = stopping_ ? 1000 : config_.poll_wait_seconds * 1000;
             // The poll's HTTP timeout is bounded, so stop() waits at most one poll period.
             const proto::PollReply reply = session_.poll(poll_http_, request);
             backoff = std::chrono::milliseconds(250);
@@ -202,14 +228,17 @@ void AgentDaemon::poll_loop() {
                 }
             }
             work.report = reply.send_report;
-            work.install = reply.install;  // the worker runs each request_id once
-            if (work.requery || work.report || work.install) {
+            work.command = reply.command;  // the worker runs each id once
+            if (stopping_) {
+                continue;
+            }
+            if (work.requery || work.report || work.command) {
                 queue(work);
                 // Give the worker a moment to act on it before asking again, so the same news
-                // (an unsent report, an install not yet acknowledged) does not spin the poll.
+                // (an unsent report, a command not yet acknowledged) does not spin the poll.
                 std::unique_lock lock(mutex_);
-                wake_.wait_for(lock, std::chrono::seconds(2), [this] {
-                    return stopping_ || (!worker_busy_ && !pending_.requery && !pending_.report && !pending_.install &&
+                clock_.wait_for(lock, wake_, std::chrono::seconds(config_.rpmdb_check_seconds), [this] {
+                    return stopping_ || (!worker_busy_ && !pending_.requery && !pending_.report && !pending_.command &&
                                          !sender_.busy());
                 });
             }
@@ -221,21 +250,21 @@ void AgentDaemon::poll_loop() {
             if (!pause(backoff)) {
                 break;
             }
-            backoff = std::min(backoff * 2, std::chrono::milliseconds(10000));
+            backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(config_.retry_max_seconds));
         }
     }
 }
 
 void AgentDaemon::work_loop() {
-    auto next_requery = std::chrono::steady_clock::now() + std::chrono::seconds(config_.requery_seconds);
+    auto next_requery = clock_.now() + std::chrono::seconds(config_.requery_seconds);
     const std::filesystem::path rpmdb = rpm::rpmdb_directory(config_.root);
     std::int64_t rpmdb_mtime = rpmdb_mtime_ns(rpmdb);
     while (!stopping_) {
         Work work;
         {
             std::unique_lock lock(mutex_);
-            wake_.wait_for(lock, std::chrono::seconds(2), [this] {
-                return stopping_ || pending_.requery || pending_.report || pending_.install;
+            clock_.wait_for(lock, wake_, std::chrono::seconds(config_.rpmdb_check_seconds), [this] {
+                return stopping_ || pending_.requery || pending_.report || pending_.command;
             });
             if (stopping_) {
                 break;
@@ -244,19 +273,17 @@ void AgentDaemon::work_loop() {
             pending_ = Work{};
             worker_busy_ = true;
         }
-        // Someone ran rpm by hand, or the timer is due: look again.
         const std::int64_t mtime = rpmdb_mtime_ns(rpmdb);
-        if (mtime != rpmdb_mtime || std::chrono::steady_clock::now() >= next_requery) {
+        // Someone ran rpm by hand, or the timer is due (a clock set back by more than the
+        // interval counts as due, so it cannot stop the timer for that long).
+        const auto now = clock_.now();
+        if (mtime != rpmdb_mtime || now >= next_requery ||
+            next_requery - now > std::chrono::seconds(config_.requery_seconds)) {
             work.requery = true;
         }
-        if (work.install && work.install->request_id == last_install_request_) {
-            // A repeat of a request already run (its answer crossed our report): just report.
-            work.install.reset();
-            work.report = true;
-        }
         try {
-            if (work.install) {
-                run_install(*work.install);
+            if (work.command) {
+                run_command(*work.command);
             } else if (work.requery) {
                 std::uint64_t counter = 0;
                 {
@@ -267,7 +294,7 @@ void AgentDaemon::work_loop() {
                 send_report();
             } else if (work.report) {
                 send_report();
-            } else if (rejection_shown_ && current_state() != "install-rejected") {
+            } else if (rejection_shown_ && current_state() != proto::HostState::INSTALL_REJECTED) {
                 rejection_shown_ = false;
                 send_report();  // the rejected state expired or the node got locked: show idle
             }
@@ -275,8 +302,8 @@ void AgentDaemon::work_loop() {
             log(core::format_error_chain(e));
             // The report did not get through: the next poll tells us to send it again.
         }
-        if (work.requery || work.install) {
-            next_requery = std::chrono::steady_clock::now() + std::chrono::seconds(config_.requery_seconds);
+        if (work.requery || work.command) {
+            next_requery = clock_.now() + std::chrono::seconds(config_.requery_seconds);
             rpmdb_mtime = rpmdb_mtime_ns(rpmdb);
         }
         {
@@ -303,24 +330,26 @@ void AgentDaemon::requery(std::uint64_t op_counter, bool rpmdb_only) {
     }
 }
 
-std::string AgentDaemon::current_state() {
+proto::HostState AgentDaemon::current_state() {
     if (installing_) {
-        return "installing";
+        return proto::HostState::INSTALLING;
     }
-    if (install_status_ && install_status_->status == "rejected" &&
-        std::chrono::steady_clock::now() - rejected_at_ < REJECTED_HOLD && !installer_.flags().is_locked()) {
-        return "install-rejected";
+    const auto now = clock_.now();
+    if (command_status_ && command_status_->kind == proto::CommandKind::INSTALL &&
+        command_status_->status == proto::CommandStatus::REJECTED && now >= rejected_at_ &&
+        now - rejected_at_ < std::chrono::seconds(config_.rejected_hold_seconds) && !installer_.flags().is_locked()) {
+        return proto::HostState::INSTALL_REJECTED;
     }
     if (installer_.flags().install_failed()) {
-        return "install-failed";
+        return proto::HostState::INSTALL_FAILED;
     }
-    return "idle";
+    return proto::HostState::IDLE;
 }
 
 proto::AgentReport AgentDaemon::build_report() {
     proto::AgentReport r;
     r.hostname = config_.hostname;
-    r.report_id = boot_id_ + "-" + std::to_string(++report_seq_);
+    r.report_id = instance_id_ + "-" + std::to_string(++report_seq_);
     r.op_counter = query_counter_;
     r.sw_version = config_.sw_version;
     r.personality = config_.personality;
@@ -343,7 +372,7 @@ proto::AgentReport AgentDaemon::build_report() {
         r.missing_pkgs = plan.missing_names;
         r.duplicated_pkgs = plan.duplicated;
     }
-    r.install = install_status_;
+    r.command = command_status_;
     r.agent_version = PATCH_AGENT_VERSION;
     return r;
 }
@@ -352,7 +381,36 @@ void AgentDaemon::send_report() {
     sender_.send(build_report());
 }
 
-void AgentDaemon::run_install(const proto::InstallCommand& command) {
+void AgentDaemon::record_command(const proto::CommandReport& status) {
+    journal_->record({status.id, status.kind, status.status, status.reason});
+    command_status_ = status;
+}
+
+void AgentDaemon::run_command(const proto::Command& command) {
+    if (auto done = journal_->find(command.id)) {
+        // A repeat of a command already run (its answer crossed our report, or the controller
+        // or this agent restarted): acknowledge it with its outcome, never run it again.
+        log(std::string(proto::to_string(command.kind)) + " " + command.id + " already ran (" +
+            std::string(proto::to_string(done->status)) + "): acknowledged, not run again");
+        command_status_ = proto::CommandReport{done->id, done->kind, done->status, done->reason, "", 0, 0};
+        send_report();
+        return;
+    }
+    switch (command.kind) {
+        case proto::CommandKind::INSTALL:
+            run_install(command);
+            return;
+        case proto::CommandKind::REBOOT:
+            break;
+    }
+    const std::string reason = "this agent (version " + std::string(PATCH_AGENT_VERSION) + ") cannot run " +
+                               std::string(proto::to_string(command.kind)) + " commands yet";
+    log(std::string(proto::to_string(command.kind)) + " " + command.id + " rejected: " + reason);
+    record_command({command.id, command.kind, proto::CommandStatus::REJECTED, reason, "", 0, 0});
+    send_report();
+}
+
+void AgentDaemon::run_install(const proto::Command& command) {
     const auto started = std::chrono::steady_clock::now();
     auto since = [last = started]() mutable {
         const auto now = std::chrono::steady_clock::now();
@@ -361,23 +419,25 @@ void AgentDaemon::run_install(const proto::InstallCommand& command) {
         return ms;
     };
     std::vector<std::pair<std::string, double>> timings;
-    last_install_request_ = command.request_id;
     std::uint64_t counter = 0;
     {
         std::lock_guard lock(mutex_);
         counter = seen_counter_;
     }
-    log("install requested (" + command.request_id + (command.force ? ", force" : "") + ")");
+    log("install requested (" + command.id + (command.force ? ", force" : "") + ")");
     installing_ = true;
-    install_status_ = proto::InstallStatusReport{command.request_id, "running", "", "query", 0, 0};
+    // In the journal before anything changes on the host: after a crash from here on, this id
+    // is never run again.
+    record_command({command.id, command.kind, proto::CommandStatus::RUNNING, "", "query", 0, 0});
     // Reports go out on the sender's thread: the install does not wait for their round trips.
     send_report();
-    ProgressReporter progress([&](const std::string& phase, std::size_t done, std::size_t total) {
-        install_status_->phase = phase;
-        install_status_->done = done;
-        install_status_->total = total;
-        send_report();
-    });
+    ProgressReporter progress(clock_, std::chrono::milliseconds(config_.progress_interval_ms),
+                              [&](const std::string& phase, std::size_t done, std::size_t total) {
+                                  command_status_->phase = phase;
+                                  command_status_->done = done;
+                                  command_status_->total = total;
+                                  send_report();
+                              });
     InstallRequest request;
     request.force = command.force;
     since();
@@ -385,21 +445,26 @@ void AgentDaemon::run_install(const proto::InstallCommand& command) {
     since();
     timings.insert(timings.end(), outcome.timings.begin(), outcome.timings.end());
     installing_ = false;
+    proto::CommandReport result{command.id, command.kind, proto::CommandStatus::OK, outcome.reason, "", 0, 0};
     switch (outcome.status) {
         case InstallStatus::OK:
-            install_status_->status = "ok";
             break;
         case InstallStatus::FAILED:
-            install_status_->status = "failed";
+            result.status = proto::CommandStatus::FAILED;
             break;
         case InstallStatus::REJECTED:
-            install_status_->status = "rejected";
-            rejected_at_ = std::chrono::steady_clock::now();
+            result.status = proto::CommandStatus::REJECTED;
+            rejected_at_ = clock_.now();
             rejection_shown_ = true;
             break;
     }
-    install_status_->reason = outcome.reason;
-    install_status_->phase.clear();
+    try {
+        record_command(result);
+    } catch (const std::exception& e) {
+        // The outcome still goes out; a repeat of this id would report it as interrupted.
+        log("cannot record the outcome of " + command.id + ": " + core::format_error_chain(e));
+        command_status_ = result;
+    }
     // The result is reported as soon as the install ends. The packages are read back from the
     // rpmdb; the repository index is the one the install used, made for `counter` or later (a
     // repository that moved since brings a new op_counter, and with it a full query).

@@ -2,11 +2,13 @@
 #pragma once
 
 #include "agent_config.hpp"
+#include "commands/command_journal.hpp"
 #include "installer/installer.hpp"
 #include "net/http_client.hpp"
 #include "reporter/agent_session.hpp"
 #include "reporter/report_sender.hpp"
 
+#include <patch_core/clock.hpp>
 #include <patch_core/messages.hpp>
 
 #include <atomic>
@@ -25,7 +27,9 @@ namespace patching::agent {
 /// The agent daemon: keeps a long poll open to the controller (the heartbeat, and how news
 /// reaches it within a second), re-queries the repository and the rpmdb when the controller's
 /// op_counter moves, the rpmdb changes or requery_seconds pass, reports whenever the report
-/// changes, and runs host-install requests one at a time.
+/// changes, and runs the commands the controller sends (install) one at a time, each id at
+/// most once (CommandJournal). Every timer reads `clock` (core::process_clock(): the system
+/// clock, or in test builds the file PATCHING_CLOCK_FILE names).
 ///
 /// Three threads: the poller only talks to the controller and queues work; the worker runs
 /// queries and installs and builds reports; the report sender (ReportSender) sends them, so
@@ -33,12 +37,13 @@ namespace patching::agent {
 /// during an install, so a long install never makes the host look stale.
 class AgentDaemon {
 public:
-    explicit AgentDaemon(AgentConfig config);
+    explicit AgentDaemon(AgentConfig config, const core::Clock& clock = core::process_clock());
     ~AgentDaemon();
     AgentDaemon(const AgentDaemon&) = delete;
     AgentDaemon& operator=(const AgentDaemon&) = delete;
 
-    /// Recovers from an interrupted install, starts both threads and returns.
+    /// Recovers from an interrupted install, reads the command journal, starts both threads and
+    /// returns. @throws core::Error if the command journal is damaged.
     void start();
     /// Stops both threads (an install in progress is finished first). Idempotent.
     void stop();
@@ -47,7 +52,7 @@ private:
     struct Work {
         bool requery = false;
         bool report = false;
-        std::optional<core::protocol::InstallCommand> install;
+        std::optional<core::protocol::Command> command;
     };
 
     void poll_loop();
@@ -55,15 +60,19 @@ private:
     /// Re-plans against the repository (or, with rpmdb_only, against the index last fetched)
     /// and the rpmdb; on success the plan answers for `op_counter`.
     void requery(std::uint64_t op_counter, bool rpmdb_only = false);
-    void run_install(const core::protocol::InstallCommand& command);
+    /// Runs `command` unless the journal says it ran: then reports the recorded outcome.
+    void run_command(const core::protocol::Command& command);
+    void run_install(const core::protocol::Command& command);
     /// Builds the report and hands it to the sender; returns at once.
     void send_report();
     ReportSender::Callbacks sender_callbacks();
     core::protocol::AgentReport build_report();
-    std::string current_state();
+    core::protocol::HostState current_state();
     void queue(const Work& work);
-    /// Sleeps up to `d` unless stopping. False if stopping.
+    /// Sleeps up to `d` of clock time unless stopping. False if stopping.
     bool pause(std::chrono::milliseconds d);
+    /// Records the command status in the journal (durably) and in the next report.
+    void record_command(const core::protocol::CommandReport& status);
     void log(const std::string& message) const;
     /// Logs "install timing: total=MS step=MS ...", which bench/agent_bench.sh reads: `total` runs
     /// from the request to the result report handed to the sender; steps named after_* follow it.
@@ -71,7 +80,12 @@ private:
                      std::chrono::steady_clock::duration total) const;
 
     AgentConfig config_;
-    std::atomic<bool> stopping_{false};  ///< Before the clients: the poll client watches it.
+    const core::Clock& clock_;
+    std::atomic<bool> stopping_{false};
+    /// Set once the worker has stopped: the poller keeps the session alive (the host is not
+    /// stale) while an install runs to its end after SIGTERM. Before the clients: the poll
+    /// client aborts on it.
+    std::atomic<bool> poll_stopping_{false};
     HttpClient worker_http_;
     HttpClient poll_http_;
     Installer installer_;
@@ -82,7 +96,7 @@ private:
     Work pending_;
     bool worker_busy_ = false;
     std::uint64_t seen_counter_ = 0;   ///< Latest op_counter the controller told us.
-    std::string result_reported_for_;  ///< Install request whose result the controller has.
+    std::string result_reported_for_;  ///< Command whose result the controller has.
 
     // Worker-thread state (guarded by mutex_ where the poller reads it).
     std::optional<QueryResult> last_query_;
@@ -90,10 +104,10 @@ private:
     std::uint64_t query_counter_ = 0;  ///< op_counter the last query was made for.
     std::string sent_report_id_;       ///< Report the controller has.
     std::uint64_t report_seq_ = 0;
-    std::string boot_id_;
-    std::optional<core::protocol::InstallStatusReport> install_status_;
-    std::string last_install_request_;
-    std::chrono::steady_clock::time_point rejected_at_{};
+    std::string instance_id_;  ///< Random per start: report ids of two runs never collide.
+    std::optional<CommandJournal> journal_;  ///< Loaded by start().
+    std::optional<core::protocol::CommandReport> command_status_;  ///< The last command's.
+    core::Clock::TimePoint rejected_at_{};
     bool rejection_shown_ = false;  ///< The controller shows install-rejected; report when it ends.
     bool installing_ = false;
     std::optional<std::string> interrupted_reason_;

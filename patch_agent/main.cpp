@@ -5,8 +5,10 @@
 #include "agent_config.hpp"
 #include "daemon.hpp"
 
+#include <common/log.hpp>
 #include <patch_core/errors.hpp>
 #include <patch_core/rpm/package.hpp>
+#include <patch_core/systemd/service_manager.hpp>
 
 #include <csignal>
 #include <iostream>
@@ -20,7 +22,8 @@ constexpr const char* USAGE =
     "               scripts are not run, the host is marked reboot-required instead)\n"
     "  --status     exit 1 if this host needs patches, 0 if it is current, 2 on error\n"
     "  --controller-url URL   use this controller instead of the configured one\n"
-    "Default configuration: /etc/patching/patch-agent.conf\n";
+    "Default configuration: /etc/patching/patch-agent.conf\n"
+    "Exit status (daemon): 0 stopped by SIGTERM/SIGINT, 1 error, 2 usage, 78 the configuration is invalid.\n";
 }
 
 int main(int argc, char** argv) {
@@ -53,7 +56,14 @@ int main(int argc, char** argv) {
         pthread_sigmask(SIG_BLOCK, &signals, nullptr);
         std::signal(SIGPIPE, SIG_IGN);
         rpm::init_librpm();
-        agent::AgentConfig config = agent::AgentConfig::load(config_path);
+        agent::AgentConfig config;
+        try {
+            config = agent::AgentConfig::load(config_path);
+        } catch (const std::exception& e) {
+            // Its own status, so that systemd does not restart an agent that cannot start.
+            std::cerr << "patch-agent: error: " << core::format_error_chain(e) << "\n";
+            return mode == "--status" ? 2 : core::service_manager::EXIT_CONFIG;
+        }
         if (!controller_url.empty()) {
             config.controller_url = controller_url;
             while (config.controller_url.size() > 1 && config.controller_url.back() == '/') {
@@ -68,11 +78,15 @@ int main(int argc, char** argv) {
         }
         agent::AgentDaemon daemon(config);
         daemon.start();
-        std::cerr << "patch-agent[" << config.hostname << "]: running; controller " << config.controller_url
-                  << ", root " << config.root.string() << std::endl;
+        const common::log::Logger log("patch-agent[" + config.hostname + "]");
+        log.info("running; controller " + config.controller_url + ", root " + config.root.string());
+        core::service_manager::notify_ready("running; controller " + config.controller_url);
         int received = 0;
         sigwait(&signals, &received);
-        std::cerr << "patch-agent[" << config.hostname << "]: stopping (signal " << received << ")" << std::endl;
+        log.info("stopping (signal " + std::to_string(received) + ")");
+        // An install in progress runs to its end (librpm transactions are never interrupted); the
+        // unit's TimeoutStopSec is sized for it.
+        core::service_manager::notify_stopping("stopping: an install in progress runs to its end");
         daemon.stop();
         return 0;
     } catch (const std::exception& e) {

@@ -40,6 +40,13 @@ struct ControllerConfig {
     int agent_stale_seconds = 90;
     /// How long the controller holds an agent's poll open waiting for news.
     int agent_poll_seconds = 25;
+    /// Agent sessions unused for this long are forgotten (the agent says hello again).
+    int agent_session_idle_seconds = 600;
+    /// How often a live agent session re-reads its host's key (revoke-host takes effect within
+    /// it) and idle sessions are swept.
+    int agent_key_recheck_seconds = 60;
+    /// Finished host commands kept per host (outcomes readable by id); older ones are deleted.
+    int host_command_history = 100;
     /// If set, agents presenting this file's token may enrol themselves (first come, per host
     /// name). Without it, hosts are enrolled with `patch-controller enrol-host`.
     std::optional<std::filesystem::path> enrolment_token_file;
@@ -61,6 +68,9 @@ struct ControllerConfig {
     /// The only directories upload_dir may read (and their subdirectories), comma-separated in
     /// the file. Empty: upload_dir is refused.
     std::vector<std::filesystem::path> import_roots;
+    /// Count requests, agent messages, uploads and publishes and serve GET /metrics. Off only to
+    /// measure what counting costs (bench/metrics_bench.sh).
+    bool metrics = true;
 
     // Work requests (work/, README "Work requests and groups").
     /// Finished work requests older than this many days are deleted; unfinished ones never.
@@ -70,8 +80,10 @@ struct ControllerConfig {
     /// How often the work engine looks at outcomes and dispatches (milliseconds).
     int work_tick_ms = 250;
 
-    /// Reads `path`; unknown keys are an error (a typo must not silently fall back to defaults).
-    /// @throws core::Error naming the file, line and key.
+    /// Reads `path`; unknown keys are an error (a typo must not silently fall back to defaults),
+    /// numbers are range-checked.
+    /// @throws common::ini::Error naming the file, line and key; core::Error naming the file when
+    ///         a required key is missing or two settings contradict each other.
     static ControllerConfig load(const std::filesystem::path& path);
 
     std::filesystem::path database() const { return state_dir / "patching.db"; }

@@ -7,7 +7,6 @@
 #include "catalog/patch_files.hpp"
 #include "catalog/publishing.hpp"
 #include "catalog/recovery.hpp"
-#include "clock.hpp"
 #include "config.hpp"
 #include "hosts/agent_notifier.hpp"
 #include "hosts/host_service.hpp"
@@ -18,6 +17,7 @@
 #include "work/host_service_commands.hpp"
 #include "work/work_engine.hpp"
 
+#include <patch_core/clock.hpp>
 #include <signing/trust_store.hpp>
 
 #include <algorithm>
@@ -30,7 +30,7 @@ namespace patching::controller {
 class Controller {
 public:
     Controller(const ControllerConfig& config, Store& store, signing::TrustStore trust, RepoPublisher& publisher,
-               const Clock& clock = SystemClock::instance())
+               const core::Clock& clock = core::process_clock())
         : config_(config), store_(store), trust_(std::move(trust)), files_(config),
           publishing_(config, state_, files_, publisher), imports_(config, state_, store, files_, publishing_, trust_, clock),
           lifecycle_(config, state_, store, files_, publishing_, notifier_), releases_(config, state_, store, files_, publishing_),

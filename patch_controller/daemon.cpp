@@ -7,6 +7,8 @@
 #include "api/routes.hpp"
 #include "controller.hpp"
 #include "http/http_server.hpp"
+#include "metrics/metrics.hpp"
+#include "metrics/timed_publisher.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "work/work_ticker.hpp"
 
@@ -14,11 +16,41 @@
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
 #include <patch_core/rpm/package.hpp>
+#include <patch_core/systemd/service_manager.hpp>
 
+#include <chrono>
 #include <csignal>
+#include <ctime>
 #include <iostream>
 
 namespace patching::controller {
+
+namespace {
+/// Waits for SIGTERM or SIGINT and returns it. Under a systemd watchdog (WatchdogSec=), pings at
+/// half the interval, but only while the HTTP event loop answers: a stuck loop stops the pings
+/// and systemd restarts the daemon.
+int wait_for_stop_signal(const sigset_t& signals, HttpServer& server) {
+    const auto interval = core::service_manager::watchdog_interval();
+    if (!interval) {
+        int received = 0;
+        sigwait(&signals, &received);
+        return received;
+    }
+    const auto half = *interval / 2;
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(half);
+    const timespec period{static_cast<time_t>(secs.count()),
+                          static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(half - secs).count())};
+    for (;;) {
+        const int received = sigtimedwait(&signals, nullptr, &period);
+        if (received > 0) {
+            return received;
+        }
+        if (server.responsive(std::chrono::duration_cast<std::chrono::milliseconds>(half / 2))) {
+            core::service_manager::notify_watchdog();
+        }
+    }
+}
+}  // namespace
 
 int run_daemon(const ControllerConfig& config) {
     // Signals are handled by one sigwait below, so block them before any thread starts.
@@ -31,22 +63,33 @@ int run_daemon(const ControllerConfig& config) {
 
     rpm::init_librpm();
     std::filesystem::create_directories(config.state_dir);
-    SqliteStore store(config.database());
+    SqliteStore store(config.database(), core::process_clock());
     signing::TrustOptions trust_options;
     trust_options.dev_marker = config.dev_marker;
     if (!std::filesystem::is_directory(config.trust_dir)) {
         throw core::Error("trust directory " + config.trust_dir.string() +
                           " does not exist: create it and put the certificates that sign patches in it");
     }
-    CreaterepoPublisher publisher(config.repo_dir);
-    Controller controller(config, store, signing::TrustStore::load(config.trust_dir, trust_options), publisher);
+    Metrics metrics;
+    CreaterepoPublisher createrepo(config.repo_dir);
+    TimedPublisher timed(createrepo, metrics);
+    RepoPublisher& publisher = config.metrics ? static_cast<RepoPublisher&>(timed) : createrepo;
+    Controller controller(config, store, signing::TrustStore::load(config.trust_dir, trust_options), publisher,
+                          core::process_clock());
     controller.recover();
     faults::arm_from_environment();  // after recovery: the point fires in an operation
     Authenticator auth(config);
-    AgentRegistry agent_registry(store);
-    AgentApi agents(config, controller.hosts(), agent_registry);
+    const core::Clock& clock = core::process_clock();
+    AgentRegistry agent_registry(store, clock,
+                                 {std::chrono::seconds(config.agent_session_idle_seconds),
+                                  std::chrono::seconds(config.agent_key_recheck_seconds)});
+    AgentApi agents(config, controller.hosts(), agent_registry, clock);
     controller.notifier().set([&agents](const std::string& host) { agents.notify(host); });
     ApiRoutes routes(config, controller, auth);
+    if (config.metrics) {
+        agents.set_metrics(&metrics);
+        routes.set_metrics(&metrics);
+    }
 
     HttpServerOptions options;
     // Agent reports carry package lists; every other API body is small.
@@ -88,9 +131,11 @@ int run_daemon(const ControllerConfig& config) {
     std::cout << "patch-controller: listening on " << endpoints << std::endl;
     core::write_file_atomically(config.state_dir / "api.port", std::to_string(port) + "\n");
 
-    int received = 0;
-    sigwait(&signals, &received);
+    core::service_manager::notify_ready("serving on " + endpoints);
+    const int received = wait_for_stop_signal(signals, server);
     std::cout << "patch-controller: stopping (signal " << received << ")" << std::endl;
+    core::service_manager::notify_stopping("stopping: finishing the requests in progress");
+    agents.stop();  // its timer answers polls through the server: stop it first
     server.stop();
     controller.notifier().set(nullptr);
     return 0;

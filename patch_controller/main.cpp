@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // patch-controller [--config FILE]                       run the daemon
-// patch-controller [--config FILE] add-token NAME ROLE   create an API token (admin|reader)
+// patch-controller [--config FILE] add-token NAME ROLE   create an API token (admin|reader|metrics)
 // patch-controller [--config FILE] enrol-host NAME [--output FILE]   issue an agent's host key
 // patch-controller [--config FILE] revoke-host NAME      forget a host's key
 #include "agents/agent_registry.hpp"
@@ -9,9 +9,12 @@
 #include "config.hpp"
 #include "daemon.hpp"
 
+#include <common/log.hpp>
+
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
 #include <patch_core/messages.hpp>
+#include <patch_core/systemd/service_manager.hpp>
 
 #include <iostream>
 #include <string>
@@ -20,16 +23,18 @@
 namespace {
 constexpr const char* USAGE =
     "usage: patch-controller [--config FILE]\n"
-    "       patch-controller [--config FILE] add-token NAME admin|reader\n"
+    "       patch-controller [--config FILE] add-token NAME admin|reader|metrics\n"
     "       patch-controller [--config FILE] enrol-host HOSTNAME [--output FILE]\n"
     "       patch-controller [--config FILE] revoke-host HOSTNAME\n"
     "enrol-host writes the agent's credentials file (hostname and host key; default\n"
     "./HOSTNAME.credentials, mode 0600): copy it to the host as the agent's credentials_file.\n"
-    "Default configuration: /etc/patching/patch-controller.conf\n";
+    "Default configuration: /etc/patching/patch-controller.conf\n"
+    "Exit status: 0 stopped by SIGTERM/SIGINT, 1 error, 2 usage, 78 the configuration is invalid.\n";
 }
 
 int main(int argc, char** argv) {
     using namespace patching;
+    common::log::set_program("patch-controller");
     std::string config_path = controller::DEFAULT_CONFIG;
     std::vector<std::string> rest;
     for (int i = 1; i < argc; ++i) {
@@ -43,14 +48,24 @@ int main(int argc, char** argv) {
             rest.push_back(arg);
         }
     }
+    controller::ControllerConfig config;
     try {
-        controller::ControllerConfig config = controller::ControllerConfig::load(config_path);
+        config = controller::ControllerConfig::load(config_path);
+    } catch (const std::exception& e) {
+        // Its own status, so that systemd does not restart a daemon that cannot start.
+        std::cerr << "patch-controller: error: " << core::format_error_chain(e) << "\n";
+        return core::service_manager::EXIT_CONFIG;
+    }
+    try {
         if (rest.empty()) {
             return controller::run_daemon(config);
         }
-        if (rest.size() == 3 && rest[0] == "add-token" && (rest[2] == "admin" || rest[2] == "reader")) {
-            std::string token = controller::Authenticator::add_token(
-                config.tokens_file, rest[1], rest[2] == "admin" ? controller::Role::ADMIN : controller::Role::READER);
+        if (rest.size() == 3 && rest[0] == "add-token" &&
+            (rest[2] == "admin" || rest[2] == "reader" || rest[2] == "metrics")) {
+            const controller::Role role = rest[2] == "admin"    ? controller::Role::ADMIN
+                                          : rest[2] == "reader" ? controller::Role::READER
+                                                                : controller::Role::METRICS;
+            std::string token = controller::Authenticator::add_token(config.tokens_file, rest[1], role);
             std::cout << token << "\n";
             return 0;
         }

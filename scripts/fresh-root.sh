@@ -13,74 +13,28 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SHARED="$(cd "$HERE/../shared" && pwd)"
 WHAT="${1:-both}"
-FRESH="${FRESH_DIR:-/var/tmp/patching-fresh}"
-MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 case "$WHAT" in demo | test | both) ;; *) sed -n '2,12p' "$0"; exit 2 ;; esac
-[ "$(id -u)" = 0 ] || { echo "fresh-root.sh: run as root (debootstrap and chroot need it)" >&2; exit 1; }
 source "$HERE/scripts/lib.sh"
+source "$HERE/scripts/fresh_root_lib.sh"
 need_tools git tar /usr/bin/time
-if ! command -v debootstrap >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
-fi
-mkdir -p "$FRESH"
-
-if [ ! -x "$FRESH/base/bin/bash" ] || [ "${REBOOTSTRAP:-0}" = 1 ]; then
-    rm -rf "$FRESH/base.new"
-    echo "fresh-root: debootstrap --variant=minbase bookworm ($MIRROR)"
-    debootstrap --variant=minbase bookworm "$FRESH/base.new" "$MIRROR" >"$FRESH/debootstrap.log" 2>&1 ||
-        { tail -5 "$FRESH/debootstrap.log" >&2; exit 1; }
-    rm -rf "$FRESH/base"
-    mv "$FRESH/base.new" "$FRESH/base"
-fi
-
-MOUNTS=()
-unmount_all() {
-    local i
-    for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
-        umount -l "${MOUNTS[$i]}" 2>/dev/null || true
-    done
-    MOUNTS=()
-}
-trap unmount_all EXIT
-mount_in() {  # mount_in ROOT TARGET mount-args...
-    local target="$1/$2"
-    shift 2
-    mkdir -p "$target"
-    mount "$@" "$target"
-    MOUNTS+=("$target")
-}
+fresh_base
+trap fresh_unmount_all EXIT
 
 # run_fresh NAME COMMAND: a copy of the pristine root, the project inside, COMMAND timed there.
 run_fresh() {
     local name="$1" command="$2" root="$FRESH/$1"
-    rm -rf "$root"
-    cp -a "$FRESH/base" "$root"
-    # The machine's Debian sources (security updates included), as a real install would have them.
-    if ls /etc/apt/sources.list.d/*.sources >/dev/null 2>&1 && grep -lq 'debian' /etc/apt/sources.list.d/*.sources; then
-        rm -f "$root/etc/apt/sources.list"
-        grep -l 'deb.debian.org\|debian-security' /etc/apt/sources.list.d/*.sources | xargs -r cp -t "$root/etc/apt/sources.list.d/"
-    fi
-    cp /etc/resolv.conf "$root/etc/resolv.conf"
+    fresh_root "$root"
     mkdir -p "$root/work/main" "$root/work/shared"
     # The working tree as git sees it (tracked and new files, nothing ignored: no build output).
     git -C "$HERE" ls-files -z --cached --others --exclude-standard |
         (cd "$HERE" && xargs -0 tar -cf - --no-recursion) | tar -xf - -C "$root/work/main"
     cp -a "$SHARED/." "$root/work/shared/"
-    # The root is a mount point of its own, as / is on a real machine (ip netns exec remounts it).
-    mount_in "$root" . --bind "$root"
-    mount_in "$root" proc -t proc proc
-    mount_in "$root" sys -t sysfs sysfs
-    mount_in "$root" dev --bind /dev
-    mount_in "$root" dev/pts -t devpts devpts
-    mount_in "$root" dev/shm -t tmpfs tmpfs
-    mount_in "$root" run -t tmpfs tmpfs
     local rc=0 times
     # Wall time, and the CPU time of everything the command ran: on a busy machine the second
     # says what the command itself cost.
-    /usr/bin/time -o "$FRESH/$name.time" -f "%e %U %S" chroot "$root" /usr/bin/env -i \
-        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb LANG=C.UTF-8 \
+    /usr/bin/time -o "$FRESH/$name.time" -f "%e %U %S" chroot "$root" "${FRESH_ENV[@]}" \
         bash -c "cd /work/main && $command" >"$FRESH/$name.log" 2>&1 || rc=$?
-    unmount_all
+    fresh_unmount_all
     [ "${KEEP:-0}" = 1 ] || rm -rf "$root"
     read -r times < <(tail -n 1 "$FRESH/$name.time")
     RESULTS+=("$(awk -v t="$times" -v c="$command" -v rc="$rc" -v logfile="$FRESH/$name.log" 'BEGIN {

@@ -107,7 +107,7 @@ struct SimHost {
     std::optional<std::uint64_t> reported_counter;
     std::string report_id;
     std::uint64_t report_seq = 0;
-    std::optional<proto::InstallStatusReport> install;
+    std::optional<proto::CommandReport> command;
     bool reporting = false;  ///< A report is on its way on `work` (one at a time per connection).
 };
 
@@ -254,6 +254,7 @@ struct Fleet::Impl {
         req.hostname = h.name;
         req.client_nonce = signing::random_bytes(proto::NONCE_BYTES);
         req.mac = proto::hello_mac(h.host_key, h.name, req.client_nonce);
+        req.boot_id = h.boot_id;  // random per simulated host; a real agent reads the kernel's
         Headers headers;
         headers.emplace_back("Content-Type", "application/json");
         std::string target(proto::PATH_HELLO);
@@ -426,7 +427,7 @@ struct Fleet::Impl {
         r.missing_pkgs = plan.missing_names;
         r.duplicated_pkgs = plan.duplicated;
         r.repo_revision = revision;
-        r.install = h.install;
+        r.command = h.command;
         r.agent_version = "loadgen";
         return r;
     }
@@ -475,15 +476,15 @@ struct Fleet::Impl {
     }
 
     /// A simulated install: its outcome install_seconds after the command arrived.
-    awaitable<void> finish_install(SimHost& h, std::string request_id) {
+    awaitable<void> finish_install(SimHost& h, std::string command_id) {
         co_await sleep_for(std::chrono::milliseconds(static_cast<long>(o.install_seconds * 1000)));
-        if (!h.install || h.install->request_id != request_id) {
+        if (!h.command || h.command->id != command_id) {
             co_return;
         }
         const bool fail = std::uniform_real_distribution<double>(0, 1)(random) < o.install_failure_rate;
-        h.install->status = fail ? "failed" : "ok";
-        h.install->reason = fail ? "simulated failure (patch-agent-loadgen --install-failure-rate)" : "";
-        h.install->phase.clear();
+        h.command->status = fail ? proto::CommandStatus::FAILED : proto::CommandStatus::OK;
+        h.command->reason = fail ? "simulated failure (patch-agent-loadgen --install-failure-rate)" : "";
+        h.command->phase.clear();
         ++(fail ? stats.installs_failed : stats.installs_ok);
         try {
             co_await report_serialized(h);
@@ -509,19 +510,27 @@ struct Fleet::Impl {
                 ++stats.polls;
                 backoff = std::chrono::milliseconds(250);
                 bool act = reply.send_report;
-                if (reply.install &&
-                    (!h.install || h.install->request_id != reply.install->request_id)) {
-                    if (o.install_seconds < 0) {
-                        // Installs are not simulated: answer as an agent that refuses, so the
-                        // controller stops repeating the request.
-                        h.install = proto::InstallStatusReport{
-                            reply.install->request_id, "rejected", "simulated host (patch-agent-loadgen)",
-                            "", 0, 0};
+                if (reply.command && (!h.command || h.command->id != reply.command->id)) {
+                    if (o.install_seconds < 0 || reply.command->kind != proto::CommandKind::INSTALL) {
+                        // Not simulated: answer as an agent that refuses, so the controller
+                        // stops repeating the command.
+                        h.command = proto::CommandReport{reply.command->id,
+                                                         reply.command->kind,
+                                                         proto::CommandStatus::REJECTED,
+                                                         "simulated host (patch-agent-loadgen)",
+                                                         "",
+                                                         0,
+                                                         0};
                     } else {
-                        h.install = proto::InstallStatusReport{
-                            reply.install->request_id, "running", "", "transaction", 0, 0};
+                        h.command = proto::CommandReport{reply.command->id,
+                                                         reply.command->kind,
+                                                         proto::CommandStatus::RUNNING,
+                                                         "",
+                                                         "transaction",
+                                                         0,
+                                                         0};
                         ++stats.installs;
-                        asio::co_spawn(ioc, finish_install(h, reply.install->request_id), asio::detached);
+                        asio::co_spawn(ioc, finish_install(h, reply.command->id), asio::detached);
                     }
                     act = true;
                 }

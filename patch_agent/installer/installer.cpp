@@ -4,6 +4,7 @@
 #include "net/http_client.hpp"
 #include "repo/repo_index.hpp"
 
+#include <common/subprocess.hpp>
 #include <patch_core/errors.hpp>
 #include <patch_core/evr.hpp>
 #include <patch_core/fs.hpp>
@@ -13,10 +14,6 @@
 #include <signing/digest.hpp>
 #include <signing/errors.hpp>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -110,139 +107,38 @@ bool is_verified_copy(const fs::path& file, const RepoPackage& pkg) {
 
 // ---- in-service scripts
 
-struct ScriptRun {
-    int exit_code = 0;  // valid when neither killed nor timed out
-    int signal = 0;
-    bool timed_out = false;
-    std::string output;
-};
-
-/// Runs one script with stdin from /dev/null and stdout+stderr captured, in its own process
-/// group (killed as a whole on timeout). With `chroot_root`, the child chroot()s there and runs
-/// `/bin/sh <script>`; otherwise it execs `script` (falling back to /bin/sh without a shebang).
-ScriptRun run_script(
+/// How one script ended: the run's status and output, or (when it could not be started) exit
+/// code 127 and why, as a shell reports it.
+common::subprocess::Result run_script(
     const fs::path& script,
     const std::optional<fs::path>& chroot_root,
     const std::vector<std::string>& environment,
     std::chrono::seconds timeout) {
-    std::array<int, 2> pipe_fds{};
-    if (::pipe2(pipe_fds.data(), O_CLOEXEC) != 0) {
-        throw core::SystemError(errno, "cannot create a pipe for", script);
+    namespace sp = common::subprocess;
+    sp::Options options;
+    // In a chroot, scripts run with /bin/sh of the managed root; otherwise they are executed
+    // (falling back to /bin/sh without a shebang).
+    options.argv = chroot_root ? std::vector<std::string>{"/bin/sh", script.string()}
+                               : std::vector<std::string>{script.string()};
+    options.shell_fallback = !chroot_root;
+    options.chroot_dir = chroot_root;
+    options.cwd = "/";
+    options.environment = environment;
+    options.die_with_parent = false;
+    try {
+        // A restarted service the script leaves running must survive it (and may keep the
+        // output pipe open for as long as it lives): the script's own exit ends the wait.
+        return sp::run(
+            std::move(options), {.timeout = timeout,
+                                 .max_output = MAX_SCRIPT_OUTPUT,
+                                 .keep = sp::Limits::Keep::HEAD,
+                                 .on_exit = sp::Limits::OnExit::LEAVE_GROUP});
+    } catch (const sp::SpawnError& e) {
+        sp::Result failed;
+        failed.status.exit_code = 127;
+        failed.output = std::string("patch-agent: ") + e.what() + "\n";
+        return failed;
     }
-    core::UniqueFd read_end(pipe_fds[0]);
-    core::UniqueFd write_end(pipe_fds[1]);
-    core::UniqueFd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (!dev_null) {
-        throw core::SystemError(errno, "cannot open", "/dev/null");
-    }
-
-    // Everything the child needs is prepared before fork(): between fork and exec a threaded
-    // process may only make async-signal-safe calls.
-    const std::string shell = "/bin/sh";
-    const std::string script_path = script.string();
-    std::vector<std::string> argv_strings = chroot_root
-                                                ? std::vector<std::string>{shell, script_path}
-                                                : std::vector<std::string>{script_path};
-    std::vector<char*> argv;
-    for (auto& a : argv_strings) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    std::vector<std::string> sh_argv_strings{shell, script_path};
-    std::vector<char*> sh_argv{sh_argv_strings[0].data(), sh_argv_strings[1].data(), nullptr};
-    std::vector<std::string> env_strings = environment;
-    std::vector<char*> envp;
-    for (auto& e : env_strings) {
-        envp.push_back(e.data());
-    }
-    envp.push_back(nullptr);
-    const std::string root_string = chroot_root ? chroot_root->string() : std::string();
-    static constexpr char CHROOT_FAILED[] = "patch-agent: cannot chroot into the managed root\n";
-    static constexpr char EXEC_FAILED[] = "patch-agent: cannot execute the script\n";
-
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        throw core::SystemError(errno, "cannot fork to run", script);
-    }
-    if (pid == 0) {
-        ::setpgid(0, 0);
-        ::dup2(dev_null.get(), STDIN_FILENO);
-        ::dup2(write_end.get(), STDOUT_FILENO);
-        ::dup2(write_end.get(), STDERR_FILENO);
-        ::close_range(3, ~0U, 0);
-        if (chroot_root) {
-            if (::chroot(root_string.c_str()) != 0 || ::chdir("/") != 0) {
-                (void)!::write(STDERR_FILENO, CHROOT_FAILED, sizeof(CHROOT_FAILED) - 1);
-                ::_exit(127);
-            }
-        } else if (::chdir("/") != 0) {
-            ::_exit(127);
-        }
-        ::execve(argv[0], argv.data(), envp.data());
-        if (errno == ENOEXEC && !chroot_root) {
-            ::execve(sh_argv[0], sh_argv.data(), envp.data());
-        }
-        (void)!::write(STDERR_FILENO, EXEC_FAILED, sizeof(EXEC_FAILED) - 1);
-        ::_exit(127);
-    }
-    ::setpgid(pid, pid);  // also here, so the group exists before any kill below
-    write_end = core::UniqueFd();
-    ::fcntl(read_end.get(), F_SETFL, O_NONBLOCK);
-
-    ScriptRun run;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::array<char, 8192> buf{};
-    auto drain = [&] {
-        for (;;) {
-            const ssize_t n = ::read(read_end.get(), buf.data(), buf.size());
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            if (n <= 0) {
-                return n == 0;  // EOF
-            }
-            if (run.output.size() < MAX_SCRIPT_OUTPUT) {
-                run.output.append(buf.data(), static_cast<size_t>(n));
-            }
-        }
-    };
-    int status = 0;
-    bool exited = false;
-    bool eof = false;
-    // The script's own exit ends the wait, not the end of its output: a restarted service it
-    // leaves running may keep the pipe open for as long as it lives.
-    while (!exited) {
-        const auto now = std::chrono::steady_clock::now();
-        if (now >= deadline) {
-            ::kill(-pid, SIGKILL);
-            run.timed_out = true;
-            break;
-        }
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
-        pollfd pfd{read_end.get(), POLLIN, 0};
-        const int wait_ms = eof ? 50 : static_cast<int>(std::min<std::int64_t>(left.count(), 100));
-        if (eof) {
-            ::usleep(static_cast<useconds_t>(wait_ms) * 1000U);
-        } else if (::poll(&pfd, 1, wait_ms) > 0) {
-            eof = drain();
-        }
-        const pid_t waited = ::waitpid(pid, &status, WNOHANG);
-        exited = waited == pid;
-    }
-    if (exited) {
-        drain();
-    } else {
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-    }
-    if (!run.timed_out) {
-        if (WIFEXITED(status)) {
-            run.exit_code = WEXITSTATUS(status);
-        } else if (WIFSIGNALED(status)) {
-            run.signal = WTERMSIG(status);
-        }
-    }
-    return run;
 }
 
 // ---- what the transaction does
@@ -989,7 +885,7 @@ void Installer::run_scripts(
     for (std::size_t i = 0; i < scripts.size(); ++i) {
         const std::string name = core::escape_unprintable(scripts[i].filename().string());
         progress.on_progress("scripts", i, scripts.size(), scripts[i].filename().string());
-        const ScriptRun run =
+        const auto run =
             in_root ? run_script(
                           seen_scripts / scripts[i].filename(), config_.root, environment,
                           config_.script_timeout)
@@ -999,10 +895,10 @@ void Installer::run_scripts(
             failures.push_back(
                 name + " did not finish within " + std::to_string(config_.script_timeout.count()) +
                 " s and was killed");
-        } else if (run.signal != 0) {
-            failures.push_back(name + " was killed by signal " + std::to_string(run.signal));
-        } else if (run.exit_code != 0) {
-            failures.push_back(name + " failed with exit code " + std::to_string(run.exit_code));
+        } else if (run.status.signal != 0) {
+            failures.push_back(name + " was killed by signal " + std::to_string(run.status.signal));
+        } else if (run.status.exit_code != 0) {
+            failures.push_back(name + " failed with exit code " + std::to_string(run.status.exit_code));
         } else {
             outcome.log.push_back("script " + name + ": ok");
         }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "net/http_client.hpp"
+
 #include "installer/host_flags.hpp"
 #include "installer/plan.hpp"
 
@@ -20,7 +22,6 @@
 
 namespace patching::agent {
 
-class HttpClient;
 
 /// Where and what an Installer manages.
 struct InstallerConfig {

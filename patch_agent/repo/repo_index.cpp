@@ -2,7 +2,8 @@
 #include "repo/repo_index.hpp"
 
 #include "net/http_client.hpp"
-#include "text.hpp"
+
+#include <common/text.hpp>
 
 #include <patch_core/errors.hpp>
 #include <signing/digest.hpp>
@@ -50,18 +51,8 @@ pugi::xml_node child(const pugi::xml_node& parent, std::string_view name) {
     return {};
 }
 
-std::string trimmed(std::string_view text) {
-    constexpr std::string_view SPACE = " \t\r\n";
-    auto first = text.find_first_not_of(SPACE);
-    if (first == std::string_view::npos) {
-        return {};
-    }
-    auto last = text.find_last_not_of(SPACE);
-    return std::string(text.substr(first, last - first + 1));
-}
-
 std::string text_of(const pugi::xml_node& node) {
-    return trimmed(node.text().get());
+    return std::string(common::trim(node.text().get()));
 }
 
 pugi::xml_node load(
@@ -133,11 +124,11 @@ std::pair<std::string, std::string> read_checksum(
     if (!element) {
         fail(label, what + " has no <checksum>");
     }
-    std::string type = ascii_lower(element.attribute("type").as_string());
+    std::string type = common::ascii_lower(element.attribute("type").as_string());
     if (type == "sha") {
         type = "sha1";  // yum's historical name
     }
-    std::string digest = ascii_lower(text_of(element));
+    std::string digest = common::ascii_lower(text_of(element));
     std::size_t expected = digest_length(type);
     if (expected == 0) {
         fail(

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "net/http_client.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -11,7 +13,6 @@
 
 namespace patching::agent {
 
-class HttpClient;
 
 /// One binary package of a release's repository (primary.xml <package type="rpm">).
 struct RepoPackage {

@@ -3,6 +3,9 @@
 
 #include "net/http_client.hpp"
 
+#include <common/ini.hpp>
+#include <common/text.hpp>
+
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
 
@@ -10,21 +13,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include <boost/property_tree/ini_parser.hpp>
-#include <boost/property_tree/ptree.hpp>
 
 namespace patching::agent {
 
 namespace proto = core::protocol;
 
 namespace {
-
-std::string trimmed(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {
-        s.pop_back();
-    }
-    return s;
-}
 
 std::string error_of(const HttpResult& r) {
     try {
@@ -48,14 +42,19 @@ void AgentSession::ensure_credentials(HttpClient& http) {
     }
     std::error_code ec;
     if (std::filesystem::exists(config_.credentials_file, ec)) {
-        boost::property_tree::ptree tree;
         try {
-            boost::property_tree::ini_parser::read_ini(config_.credentials_file.string(), tree);
-            const std::string host = tree.get<std::string>("hostname");
+            std::string host;
+            std::string host_key;
+            common::ini::Schema schema;
+            schema.section("").text("hostname", host).text("host_key", host_key);
+            schema.load(config_.credentials_file);
+            if (host.empty() || host_key.empty()) {
+                throw core::Error("hostname and host_key are required");
+            }
             if (host != config_.hostname) {
                 throw core::Error("they are for host " + host + ", this agent is " + config_.hostname);
             }
-            host_key_ = proto::from_hex(tree.get<std::string>("host_key"), proto::HOST_KEY_BYTES);
+            host_key_ = proto::from_hex(host_key, proto::HOST_KEY_BYTES);
             if (host_key_.size() != proto::HOST_KEY_BYTES) {
                 throw core::Error("host_key is not " + std::to_string(proto::HOST_KEY_BYTES) + " bytes");
             }
@@ -71,9 +70,10 @@ void AgentSession::ensure_credentials(HttpClient& http) {
                           ": run 'patch-controller enrol-host " + config_.hostname +
                           "' on the controller and copy the file here, or set enrolment_token_file");
     }
-    const std::string token = trimmed(core::read_small_file(*config_.enrolment_token_file, 4096));
+    const std::string token = std::string(common::trim(core::read_small_file(*config_.enrolment_token_file, 4096)));
     const HttpResult r = http.post(config_.controller_url + std::string(proto::PATH_ENROL),
-                                   proto::to_json(proto::EnrolRequest{config_.hostname}), std::chrono::seconds(10),
+                                   proto::to_json(proto::EnrolRequest{config_.hostname}),
+                                   std::chrono::seconds(config_.request_timeout_seconds),
                                    {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}});
     if (r.status != 200) {
         throw core::Error("enrolment of " + config_.hostname + " at " + config_.controller_url +
@@ -90,14 +90,32 @@ void AgentSession::ensure_credentials(HttpClient& http) {
     host_key_ = reply.host_key;
 }
 
+std::string AgentSession::read_boot_id() const {
+    std::string id;
+    try {
+        id = std::string(common::trim(core::read_small_file(config_.boot_id_file, 1024)));
+    } catch (const std::exception& e) {
+        throw core::Error("cannot read the boot id from " + config_.boot_id_file.string() + ": " + e.what() +
+                          " (set boot_id_file in the agent's configuration to a file that has it)");
+    }
+    if (id.empty() || id.size() > proto::MAX_BOOT_ID) {
+        throw core::Error("the boot id in " + config_.boot_id_file.string() + " is empty or longer than " +
+                          std::to_string(proto::MAX_BOOT_ID) + " characters (set boot_id_file to the kernel's, " +
+                          "/proc/sys/kernel/random/boot_id)");
+    }
+    return id;
+}
+
 void AgentSession::hello(HttpClient& http) {
     // REQUIRES: mutex_ held, host_key_ loaded.
     proto::HelloRequest request;
     request.hostname = config_.hostname;
     request.client_nonce = signing::random_bytes(proto::NONCE_BYTES);
     request.mac = proto::hello_mac(host_key_, request.hostname, request.client_nonce);
+    request.boot_id = read_boot_id();
     const HttpResult r = http.post(config_.controller_url + std::string(proto::PATH_HELLO), proto::to_json(request),
-                                   std::chrono::seconds(10), {{"Content-Type", "application/json"}});
+                                   std::chrono::seconds(config_.request_timeout_seconds),
+                                   {{"Content-Type", "application/json"}});
     if (r.status != 200) {
         throw core::Error("the controller at " + config_.controller_url + " refused the hello of " +
                           config_.hostname + ": " + error_of(r));
@@ -160,7 +178,7 @@ std::string AgentSession::call(HttpClient& http, std::string_view path, const st
         std::string expected = proto::response_mac(session.key, seq, static_cast<int>(r.status), r.body);
         std::string got;
         try {
-            got = mac == r.headers.end() ? std::string() : proto::from_hex(trimmed(mac->second), 32);
+            got = mac == r.headers.end() ? std::string() : proto::from_hex(std::string(common::trim(mac->second)), 32);
         } catch (const std::exception&) {
         }
         if (!proto::mac_equal(got, expected)) {
@@ -173,12 +191,14 @@ std::string AgentSession::call(HttpClient& http, std::string_view path, const st
 
 proto::PollReply AgentSession::poll(HttpClient& http, const proto::PollRequest& request) {
     // Allow the controller its hold time plus network slack before giving up on the request.
-    const auto timeout = std::chrono::milliseconds(request.wait_ms + 10000);
+    const auto timeout =
+        std::chrono::milliseconds(request.wait_ms) + std::chrono::seconds(config_.request_timeout_seconds);
     return proto::parse_poll_reply(call(http, proto::PATH_POLL, proto::to_json(request), timeout));
 }
 
 proto::PollReply AgentSession::report(HttpClient& http, const proto::AgentReport& report) {
-    return proto::parse_poll_reply(call(http, proto::PATH_REPORT, proto::to_json(report), std::chrono::seconds(30)));
+    return proto::parse_poll_reply(call(http, proto::PATH_REPORT, proto::to_json(report),
+                                          std::chrono::seconds(config_.report_timeout_seconds)));
 }
 
 }  // namespace patching::agent

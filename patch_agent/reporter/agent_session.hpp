@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "net/http_client.hpp"
+
 #include "agent_config.hpp"
 
 #include <patch_core/messages.hpp>
@@ -12,7 +14,6 @@
 
 namespace patching::agent {
 
-class HttpClient;
 
 /// The agent's end of the protocol (patch_agent/PROTOCOL.md): credentials, enrolment, the hello
 /// handshake, and authenticated requests whose responses are checked before anything in them
@@ -41,6 +42,9 @@ private:
     };
     Session current_session(HttpClient& http);
     void hello(HttpClient& http);
+    /// The host's boot id (config.boot_id_file), sent in every hello.
+    /// @throws core::Error naming the file if it cannot be read or holds no boot id.
+    std::string read_boot_id() const;
     /// POSTs an authenticated body and returns the verified response body.
     std::string call(HttpClient& http, std::string_view path, const std::string& body,
                      std::chrono::milliseconds timeout);

@@ -16,13 +16,8 @@ namespace {
 // An agent holds one session; a few more cover reconnects racing each other. Older ones go, so
 // a flood of hellos (replayed or not) cannot grow memory.
 constexpr std::size_t MAX_SESSIONS_PER_HOST = 4;
-// Sessions idle this long are forgotten; the agent says hello again.
-constexpr auto SESSION_IDLE_LIMIT = std::chrono::minutes(10);
-// How often a live session re-reads its host's key, so revoke-host takes effect.
-constexpr auto KEY_RECHECK = std::chrono::seconds(60);
-// Idle sessions are swept at most this often: a sweep visits every session, and doing it on
-// each hello made enrolling N hosts cost O(N^2) (55 % of the controller's CPU at 5,000 hosts).
-constexpr auto EXPIRY_SWEEP_INTERVAL = std::chrono::seconds(60);
+// Idle sessions are swept at most once per key_recheck: a sweep visits every session, and doing
+// it on each hello made enrolling N hosts cost O(N^2) (55 % of the controller's CPU at 5,000 hosts).
 
 std::string header(const HttpRequest& r, std::string_view name) {
     auto it = r.headers.find(std::string(name));
@@ -31,7 +26,8 @@ std::string header(const HttpRequest& r, std::string_view name) {
 
 }  // namespace
 
-AgentRegistry::AgentRegistry(Store& store) : store_(store) {}
+AgentRegistry::AgentRegistry(Store& store, const core::Clock& clock, AgentTimers timers)
+    : store_(store), clock_(clock), timers_(timers) {}
 
 std::optional<std::string> AgentRegistry::stored_key(const std::string& hostname) const {
     auto hex = store_.host_key(hostname);
@@ -60,10 +56,6 @@ bool AgentRegistry::revoke(const std::string& hostname) {
     return store_.remove_host_key(hostname);
 }
 
-bool AgentRegistry::is_enrolled(const std::string& hostname) const {
-    return store_.host_key(hostname).has_value();
-}
-
 void AgentRegistry::drop_sessions_locked(const std::string& hostname) {
     for (const auto& id : host_sessions_[hostname]) {
         sessions_.erase(id);
@@ -83,7 +75,7 @@ std::variant<proto::HelloReply, AgentRefusal> AgentRegistry::hello(const proto::
         return AgentRefusal{401, "hello from " + request.hostname +
                                      " has a bad MAC: the agent's key does not match the one issued at enrolment"};
     }
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = clock_.now();
     expire_sessions_locked(now);
     proto::HelloReply reply;
     reply.session = signing::random_bytes(proto::NONCE_BYTES);
@@ -143,10 +135,10 @@ std::variant<AgentCaller, AgentRefusal> AgentRegistry::authenticate(const HttpRe
     if (!session.window.accept(seq)) {
         return AgentRefusal{401, "request from " + session.hostname + " replays sequence number " + seq_text};
     }
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = clock_.now();
     session.last_used = now;
     AgentCaller caller{session.hostname, session.key, seq};
-    if (now - session.key_checked > KEY_RECHECK) {
+    if (now - session.key_checked > timers_.key_recheck || now < session.key_checked) {
         // Revoked or re-enrolled since the hello (possibly by another process): end the session.
         session.key_checked = now;
         const std::string host_key = session.host_key;
@@ -165,8 +157,8 @@ void AgentRegistry::sign(const AgentCaller& caller, HttpResponse& response) {
         proto::to_hex(proto::response_mac(caller.session_key, caller.seq, response.status, response.body));
 }
 
-void AgentRegistry::expire_sessions_locked(std::chrono::steady_clock::time_point now) {
-    if (now - last_expiry_sweep_ < EXPIRY_SWEEP_INTERVAL) {
+void AgentRegistry::expire_sessions_locked(core::Clock::TimePoint now) {
+    if (now >= last_expiry_sweep_ && now - last_expiry_sweep_ < timers_.key_recheck) {
         return;
     }
     last_expiry_sweep_ = now;
@@ -177,7 +169,7 @@ void AgentRegistry::expire_sessions_locked(std::chrono::steady_clock::time_point
             if (s == sessions_.end()) {
                 return true;
             }
-            if (now - s->second.last_used > SESSION_IDLE_LIMIT) {
+            if (now - s->second.last_used > timers_.session_idle) {
                 sessions_.erase(s);
                 return true;
             }

@@ -3,6 +3,7 @@
 
 #include "http/http_server.hpp"
 
+#include <patch_core/clock.hpp>
 #include <patch_core/messages.hpp>
 
 #include <chrono>
@@ -31,6 +32,13 @@ struct AgentRefusal {
     std::string message;
 };
 
+/// Timers of the AgentRegistry (ControllerConfig's agent_session_idle_seconds and
+/// agent_key_recheck_seconds), read on its clock.
+struct AgentTimers {
+    std::chrono::seconds session_idle{600};
+    std::chrono::seconds key_recheck{60};
+};
+
 /// Enrolled hosts and their sessions (patch_agent/PROTOCOL.md): issues host keys, opens
 /// sessions with the hello handshake, and authenticates every later request (session, sequence
 /// number in a replay window, HMAC). Keys live only in the Store, which is read at each
@@ -39,13 +47,13 @@ struct AgentRefusal {
 /// controller restart agents say hello again, which they do on the first 401. Thread-safe.
 class AgentRegistry {
 public:
-    explicit AgentRegistry(Store& store);
+    /// `store` and `clock` must outlive the registry.
+    explicit AgentRegistry(Store& store, const core::Clock& clock = core::process_clock(), AgentTimers timers = AgentTimers());
 
     /// Issues a key for a host that has none. nullopt if the host is already enrolled (revoke
     /// it first: a second key for one name would let a newcomer take over a host).
     std::optional<std::string> enrol(const std::string& hostname);
     bool revoke(const std::string& hostname);
-    bool is_enrolled(const std::string& hostname) const;
 
     /// Checks the agent's proof and opens a session. Refusal for unknown hosts and bad MACs.
     std::variant<core::protocol::HelloReply, AgentRefusal> hello(const core::protocol::HelloRequest& request,
@@ -63,19 +71,21 @@ private:
         std::string hostname;
         std::string host_key;
         std::string key;
-        std::chrono::steady_clock::time_point key_checked;
+        core::Clock::TimePoint key_checked;
         core::protocol::ReplayWindow window;
-        std::chrono::steady_clock::time_point last_used;
+        core::Clock::TimePoint last_used;
     };
-    void expire_sessions_locked(std::chrono::steady_clock::time_point now);
+    void expire_sessions_locked(core::Clock::TimePoint now);
     void drop_sessions_locked(const std::string& hostname);
     std::optional<std::string> stored_key(const std::string& hostname) const;
 
     Store& store_;
+    const core::Clock& clock_;
+    AgentTimers timers_;
     mutable std::mutex mutex_;
     std::map<std::string, Session> sessions_;       ///< raw session id -> session
     std::map<std::string, std::vector<std::string>> host_sessions_;  ///< hostname -> session ids, oldest first
-    std::chrono::steady_clock::time_point last_expiry_sweep_{};
+    core::Clock::TimePoint last_expiry_sweep_{};
 };
 
 }  // namespace patching::controller

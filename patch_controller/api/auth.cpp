@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "api/auth.hpp"
 
+#include <common/log.hpp>
+#include <common/text.hpp>
+
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
 #include <signing/digest.hpp>
@@ -8,18 +11,32 @@
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <fstream>
-#include <iostream>
 #include <mutex>
 #include <sstream>
 
 namespace patching::controller {
 
-const char* to_string(Role role) { return role == Role::ADMIN ? "admin" : "reader"; }
+const char* to_string(Role role) {
+    switch (role) {
+    case Role::ADMIN:
+        return "admin";
+    case Role::READER:
+        return "reader";
+    case Role::METRICS:
+        return "metrics";
+    }
+    return "reader";
+}
 
 namespace {
+
+std::string trimmed(std::string_view s) {
+    return std::string(common::trim(s));
+}
 
 std::string sha256_hex(const std::string& token) {
     signing::Sha256 sha;
@@ -41,12 +58,6 @@ std::string random_token() {
     return signing::to_hex(bytes);
 }
 
-std::string trim(const std::string& s) {
-    size_t b = s.find_first_not_of(" \t\r\n");
-    size_t e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
 }  // namespace
 
 Authenticator::Authenticator(const ControllerConfig& config) : config_(config) {
@@ -55,7 +66,7 @@ Authenticator::Authenticator(const ControllerConfig& config) : config_(config) {
         std::filesystem::create_directories(config.local_token_file.parent_path(), ec);
         core::write_file_atomically(config.local_token_file, random_token() + "\n", 0600);
     }
-    local_hash_ = sha256_hex(trim(core::read_small_file(config.local_token_file, 4096)));
+    local_hash_ = sha256_hex(trimmed(core::read_small_file(config.local_token_file, 4096)));
     reload_if_changed();
 }
 
@@ -73,7 +84,7 @@ void Authenticator::reload_if_changed() {
         int number = 0;
         while (std::getline(in, line)) {
             ++number;
-            line = trim(line.substr(0, line.find('#')));
+            line = trimmed(line.substr(0, line.find('#')));
             if (line.empty()) {
                 continue;
             }
@@ -81,13 +92,16 @@ void Authenticator::reload_if_changed() {
             std::string name;
             std::string role;
             std::string hash;
-            if (!(fields >> name >> role >> hash) || (role != "admin" && role != "reader") || hash.size() != 64) {
+            if (!(fields >> name >> role >> hash) || (role != "admin" && role != "reader" && role != "metrics") ||
+                hash.size() != 64) {
                 // One bad line must not lock everybody out: skip it, loudly.
-                std::cerr << "patch-controller: " << config_.tokens_file.string() << ":" << number
-                          << ": ignored, expected \"NAME admin|reader SHA256HEX\"\n";
+                common::log::warning(config_.tokens_file.string() + ":" + std::to_string(number) +
+                                     ": ignored, expected \"NAME admin|reader|metrics SHA256HEX\"");
                 continue;
             }
-            loaded[hash] = Caller{name, role == "admin" ? Role::ADMIN : Role::READER};
+            loaded[hash] = Caller{name, role == "admin"    ? Role::ADMIN
+                                        : role == "reader" ? Role::READER
+                                                           : Role::METRICS};
         }
         by_hash_ = std::move(loaded);
         tokens_mtime_ = mtime;
@@ -100,7 +114,7 @@ std::optional<Caller> Authenticator::authenticate(const HttpRequest& request) {
     reload_if_changed();
     auto it = request.headers.find("authorization");
     if (it != request.headers.end() && it->second.rfind("Bearer ", 0) == 0) {
-        auto found = by_hash_.find(sha256_hex(trim(it->second.substr(7))));
+        auto found = by_hash_.find(sha256_hex(trimmed(it->second.substr(7))));
         if (found != by_hash_.end()) {
             return found->second;
         }
@@ -118,15 +132,21 @@ std::string Authenticator::add_token(const std::filesystem::path& tokens_file, c
     }
     std::string token = random_token();
     std::string existing;
-    std::error_code ec;
-    if (std::filesystem::exists(tokens_file, ec)) {
+    struct stat before {};
+    const bool existed = ::stat(tokens_file.c_str(), &before) == 0;
+    if (existed) {
         existing = core::read_small_file(tokens_file, 4U << 20U);
         if (!existing.empty() && existing.back() != '\n') {
             existing += '\n';
         }
     }
     existing += name + " " + to_string(role) + " " + sha256_hex(token) + "\n";
-    core::write_file_atomically(tokens_file, existing, 0600);
+    core::write_file_atomically(tokens_file, existing, existed ? (before.st_mode & 07777U) : 0600U);
+    // Keep the owner and group the file had: packages make it root:patching 0640 so that the
+    // daemon (user patching) reads what root's add-token writes.
+    if (existed && ::chown(tokens_file.c_str(), before.st_uid, before.st_gid) != 0) {
+        throw core::SystemError(errno, "token added, but cannot restore the owner of", tokens_file);
+    }
     return token;
 }
 

@@ -10,9 +10,12 @@
 
 namespace patching::controller {
 
-/// What a caller may do. `reader` runs queries only; `admin` runs everything.
-enum class Role { READER, ADMIN };
+/// What a caller may do, least first: `metrics` reads /metrics only (a Prometheus server's
+/// token), `reader` runs queries (and reads /metrics), `admin` runs everything.
+enum class Role { METRICS, READER, ADMIN };
 const char* to_string(Role role);
+/// True if a caller with `role` may call what needs `required`.
+inline bool has_role(Role role, Role required) { return static_cast<int>(role) >= static_cast<int>(required); }
 
 /// Who made a request, for authorisation and the audit log.
 struct Caller {
@@ -21,7 +24,7 @@ struct Caller {
 };
 
 /// Bearer-token authentication. Tokens live hashed (SHA-256) in `tokens_file`, one per line:
-/// `NAME ROLE SHA256HEX` (ROLE is admin or reader; '#' starts a comment). The local token
+/// `NAME ROLE SHA256HEX` (ROLE is admin, reader or metrics; '#' starts a comment). The local token
 /// (`local_token_file`, mode 0600, readable by root only) is created at first start and is an
 /// admin token named "local-root": that is how `sw-patch` run as root authenticates on the
 /// loopback listener. Unauthenticated loopback access exists only when the config opts in.

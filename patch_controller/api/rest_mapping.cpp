@@ -3,14 +3,10 @@
 
 #include <patch_core/rest.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <cctype>
 #include <set>
 
 namespace patching::controller {
-
-using nlohmann::json;
 
 namespace {
 
@@ -20,14 +16,6 @@ std::string lines_text(const std::vector<std::string>& lines) {
         text += line + "\n";
     }
     return text;
-}
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-// Members of an object without its braces, to splice into a host entry.
-std::string members(const json& object) {
-    std::string text = dump(object);
-    return text.size() > 2 ? text.substr(1, text.size() - 2) : std::string();
 }
 
 }  // namespace
@@ -95,32 +83,24 @@ HostTableRenderer::Fragments HostTableRenderer::make_fragments(const HostView& h
     Fragments f;
     f.revision = h.report_revision;
     f.report = h.agent.get();
-    json brief = {{"hostname", h.hostname},
-                  {"nodetype", h.report.nodetype},
-                  {"subfunctions", h.report.subfunctions},
-                  {"sw_version", h.report.sw_version}};
-    json lists = {{"installed", json::object()},
-                  {"to_remove", json::array()},
-                  {"missing_pkgs", json::array()},
-                  {"duplicated_pkgs", json::object()}};
+    core::rest::HostEntry e;
+    e.hostname = h.hostname;
+    e.nodetype = h.report.nodetype;
+    e.subfunctions = h.report.subfunctions;
+    e.sw_version = h.report.sw_version;
     if (const auto& a = h.agent) {
-        brief["personality"] = a->personality;
-        brief["locked"] = a->locked;
-        brief["failure_reason"] = a->failure_reason;
-        brief["query_error"] = a->query_error;
-        brief["repo_revision"] = a->repo_revision;
-        brief["agent_version"] = a->agent_version;
-        if (a->install && a->install->status == "running") {
-            brief["install_progress"] = {
-                {"phase", a->install->phase}, {"done", a->install->done}, {"total", a->install->total}};
+        core::rest::HostAgentEntry agent{a->personality, a->locked, a->query_error, a->repo_revision,
+                                         a->agent_version, std::nullopt};
+        const auto& c = a->command;
+        if (c && c->kind == core::protocol::CommandKind::INSTALL && c->status == core::protocol::CommandStatus::RUNNING) {
+            agent.install_progress = core::rest::InstallProgressEntry{c->phase, c->done, c->total};
         }
-        lists = {{"installed", a->installed},
-                 {"to_remove", a->to_remove},
-                 {"missing_pkgs", a->missing_pkgs},
-                 {"duplicated_pkgs", a->duplicated_pkgs}};
+        e.agent = std::move(agent);
+        e.failure_reason = a->failure_reason;
+        e.packages = core::rest::HostPackagesEntry{a->installed, a->to_remove, a->missing_pkgs, a->duplicated_pkgs};
     }
-    f.brief = members(brief);
-    f.lists = members(lists);
+    f.brief = core::rest::host_report_members(e);
+    f.lists = core::rest::host_package_members(e);
     return f;
 }
 
@@ -130,25 +110,24 @@ std::string HostTableRenderer::render(const std::vector<HostView>& hosts, bool b
     std::lock_guard lock(mutex_);
     for (const auto& h : hosts) {
         // The live fields: they change without a report (time, interim lists, install requests).
-        const json live = {{"ip", h.ip},
-                           {"patch_current", h.patch_current},
-                           {"requires_reboot", h.requires_reboot},
-                           {"allow_insvc_patching", h.allow_insvc_patching},
-                           {"secs_since_ack", h.secs_since_ack},
-                           {"patch_failed", h.patch_failed},
-                           {"stale_details", false},
-                           {"state", h.state},
-                           {"install_pending", h.install_pending},
-                           {"install_status", h.install_status},
-                           {"install_reject_reason", h.install_reject_reason},
-                           {"interim_state", h.interim_state},
-                           {"stale", h.stale}};
+        core::rest::HostEntry live;
+        live.ip = h.ip;
+        live.patch_current = h.patch_current;
+        live.requires_reboot = h.requires_reboot;
+        live.allow_insvc_patching = h.allow_insvc_patching;
+        live.secs_since_ack = h.secs_since_ack;
+        live.patch_failed = h.patch_failed;
+        live.state = std::string(core::protocol::to_string(h.state));
+        live.install_pending = h.install_pending;
+        live.install_status = h.install_status;
+        live.install_reject_reason = h.install_reject_reason;
+        live.interim_state = h.interim_state;
+        live.stale = h.stale;
         Fragments& f = cache_[h.hostname];
         if (f.report != h.agent.get() || f.revision != h.report_revision || f.brief.empty()) {
             f = make_fragments(h);
         }
-        std::string entry = dump(live);
-        entry.pop_back();  // '}'
+        std::string entry = "{" + core::rest::host_live_members(live);
         entry += ',' + f.brief;
         if (!brief) {
             entry += ',' + f.lists;

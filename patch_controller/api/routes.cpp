@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "api/routes.hpp"
 
+#include "api/metrics_endpoint.hpp"
+
 #include "controller.hpp"
 #include "http/multipart.hpp"
 
@@ -9,6 +11,8 @@
 #include <patch_core/rest.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 
 namespace patching::controller {
 
@@ -279,11 +283,15 @@ std::optional<std::filesystem::path> ApiRoutes::body_policy(const HttpRequest& h
         throw HttpRefusal(unauthenticated_response(head));
     }
     const Route* route = find_route(parsed->verb, head.method);
-    const bool admin_only = route == nullptr ? resource_methods(parsed->verb).empty() : route->role == Role::ADMIN;
-    if (admin_only && caller->role != Role::ADMIN) {
+    // An unknown verb counts as an operation (admin only); a resource verb with another method
+    // is answered 405 by dispatch.
+    const Role required =
+        route != nullptr ? route->role : (resource_methods(parsed->verb).empty() ? Role::ADMIN : Role::READER);
+    if (!has_role(caller->role, required) || caller->role == Role::METRICS) {
         // nor for want of a role
-        throw HttpRefusal(route != nullptr && route->resource ? resource_forbidden(*caller, head.method, parsed->verb)
-                                                              : forbidden_response(*caller, parsed->verb));
+        throw HttpRefusal(route != nullptr && route->resource && caller->role != Role::METRICS
+                              ? resource_forbidden(*caller, head.method, parsed->verb)
+                              : forbidden_response(*caller, parsed->verb));
     }
     if (parsed->verb != "upload") {
         return std::nullopt;
@@ -359,7 +367,9 @@ HttpResponse ApiRoutes::unauthenticated_response(const HttpRequest& request) {
 
 HttpResponse ApiRoutes::forbidden_response(const Caller& caller, const std::string& verb) {
     return refusal_response(403, "role '" + std::string(to_string(caller.role)) + "' of " + caller.name +
-                                     " may not run '" + core::escape_unprintable(verb) + "' (admin only)");
+                                     " may not run '" + core::escape_unprintable(verb) + "' " +
+                                     (caller.role == Role::METRICS ? "(a metrics token reads /metrics only)"
+                                                                   : "(admin only)"));
 }
 
 HttpResponse ApiRoutes::resource_forbidden(const Caller& caller, const std::string& method, const std::string& verb) {
@@ -375,6 +385,56 @@ HttpResponse ApiRoutes::upload_busy_response(const HttpRequest& head) {
 }
 
 HttpResponse ApiRoutes::handle(const HttpRequest& request) {
+    if (metrics_ == nullptr) {
+        return dispatch(request);
+    }
+    const auto started = std::chrono::steady_clock::now();
+    HttpResponse response = dispatch(request);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    const std::string route = route_label(request);
+    metrics_->observe_request(route, response.status, took.count());
+    if (route == "upload" && response.status == 200) {
+        auto length = request.headers.find("content-length");
+        if (length != request.headers.end()) {
+            metrics_->add_upload_bytes(std::strtoull(length->second.c_str(), nullptr, 10));
+        }
+    }
+    return response;
+}
+
+std::string ApiRoutes::route_label(const HttpRequest& request) const {
+    if (request.path == "/metrics") {
+        return "metrics";
+    }
+    if (request.path.rfind("/updates/", 0) == 0) {
+        return "repository";
+    }
+    auto parsed = parse_path(request.path);
+    // The route's name: one of the route table's verbs (a resource verb counts once, whatever
+    // its method), so the label set stays the size of the table.
+    if (parsed && (routes_.contains(parsed->verb) || !resource_methods(parsed->verb).empty())) {
+        return parsed->verb.empty() ? "root" : parsed->verb;
+    }
+    return "unknown";
+}
+
+HttpResponse ApiRoutes::metrics_response(const HttpRequest& request) {
+    auto caller = auth_.authenticate(request);
+    if (!caller) {
+        return unauthenticated_response(request);
+    }
+    if (request.method != "GET" && request.method != "HEAD") {
+        HttpResponse r = refusal_response(405, "/metrics takes GET, not " + core::escape_unprintable(request.method));
+        r.headers["Allow"] = "GET";
+        return r;
+    }
+    return render_metrics(*metrics_, controller_);
+}
+
+HttpResponse ApiRoutes::dispatch(const HttpRequest& request) {
+    if (request.path == "/metrics" && metrics_ != nullptr) {
+        return metrics_response(request);
+    }
     if (request.path == "/" || request.path.empty()) {
         return {200, "text/plain", "Titanium Cloud Patching API, Available versions: /v1\n", {}, {}, {}};
     }
@@ -389,6 +449,9 @@ HttpResponse ApiRoutes::handle(const HttpRequest& request) {
     auto caller = auth_.authenticate(request);
     if (!caller) {
         return unauthenticated_response(request);
+    }
+    if (caller->role == Role::METRICS) {
+        return forbidden_response(*caller, parsed->verb);
     }
     const Contract contract = contract_of(request);
     const std::string& verb = parsed->verb;
@@ -412,7 +475,7 @@ HttpResponse ApiRoutes::handle(const HttpRequest& request) {
         return refusal_response(404, message);
     }
     const Route& route = *found;
-    if (route.role == Role::ADMIN && caller->role != Role::ADMIN) {
+    if (!has_role(caller->role, route.role)) {
         return route.resource ? resource_forbidden(*caller, request.method, verb) : forbidden_response(*caller, verb);
     }
     if (!method_allowed(route, request, contract)) {

@@ -20,6 +20,7 @@
 namespace patching::controller {
 
 class Controller;
+class Metrics;
 
 /// What a route's handler sees: the request, the caller and the path's arguments.
 struct RouteCall {
@@ -59,7 +60,11 @@ class ApiRoutes {
 public:
     ApiRoutes(const ControllerConfig& config, Controller& controller, Authenticator& auth);
 
+    /// Answers one request (and records it in the metrics, when set).
     HttpResponse handle(const HttpRequest& request);
+    /// Where request counts and latencies go, and what `GET /metrics` renders; none = no
+    /// /metrics route. Set before serving.
+    void set_metrics(Metrics* metrics) { metrics_ = metrics; }
     /// Streams `POST /v1/upload?filename=X.patch` bodies to a fresh private file, after checking
     /// the caller may upload; other bodies stay in memory.
     std::optional<std::filesystem::path> body_policy(const HttpRequest& head);
@@ -71,6 +76,11 @@ public:
     const std::map<std::string, Route>& routes() const { return routes_; }
 
 private:
+    HttpResponse dispatch(const HttpRequest& request);
+    /// The route name the metrics count a request under (a small, fixed set of labels).
+    std::string route_label(const HttpRequest& request) const;
+    /// GET /metrics: readers, admins and metrics tokens.
+    HttpResponse metrics_response(const HttpRequest& request);
     void add(Route route);
     void add_query_routes();
     void add_operation_routes();
@@ -100,6 +110,7 @@ private:
     std::atomic<int> mutating_in_flight_{0};
     HostTableRenderer host_renderer_;
     std::mutex idempotency_mutex_;  ///< One request per Idempotency-Key at a time.
+    Metrics* metrics_ = nullptr;
 };
 
 }  // namespace patching::controller

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "catalog/controller_state.hpp"
 
+#include <common/log.hpp>
+
 #include <patch_core/metadata.hpp>
 
 #include <algorithm>
-#include <iostream>
 
 namespace patching::controller {
 
@@ -14,7 +15,7 @@ StoredPatch CatalogPatch::to_stored() const {
 
 StoredHost HostRecord::to_stored() const {
     return {hostname, ip, last_seen, report.sw_version, report.nodetype, personality,
-            report.subfunctions};
+            report.subfunctions, boot_id};
 }
 
 void ControllerState::load(Store& store) {
@@ -25,8 +26,7 @@ void ControllerState::load(Store& store) {
         try {
             p.metadata = core::parse_metadata_xml(stored.metadata_xml, stored.id);
         } catch (const std::exception& e) {
-            std::cerr << "patch-controller: ignoring patch " << stored.id << " with unreadable metadata: " << e.what()
-                      << "\n";
+            common::log::warning("ignoring patch " + stored.id + " with unreadable metadata: " + e.what());
             continue;
         }
         p.metadata_xml = std::move(stored.metadata_xml);
@@ -44,13 +44,29 @@ void ControllerState::load(Store& store) {
         h.hostname = stored.hostname;
         h.ip = stored.ip;
         h.last_seen = stored.last_seen;
-        h.state = "unknown";
+        h.state = core::protocol::HostState::UNKNOWN;
+        h.boot_id = stored.boot_id;
         h.report.host_id = stored.hostname;
         h.report.sw_version = stored.sw_version;
         h.report.nodetype = stored.nodetype;
         h.report.subfunctions = stored.subfunctions;
         h.personality = stored.personality;
         hosts.emplace(stored.hostname, std::move(h));
+    }
+    commands.clear();
+    command_seq = 0;
+    for (auto& stored : store.load_commands()) {
+        command_seq = std::max(command_seq, stored.seq);
+        auto host = hosts.find(stored.hostname);
+        if (host == hosts.end()) {
+            continue;  // its host was dropped (drop-host deletes both in one transaction)
+        }
+        HostRecord& h = host->second;
+        (core::protocol::is_finished(stored.status) ? h.history : h.queue).push_back(stored.id);
+        if (stored.kind == core::protocol::CommandKind::INSTALL) {
+            h.last_install = stored.id;
+        }
+        commands.emplace(stored.id, std::move(stored));
     }
 }
 
@@ -73,7 +89,9 @@ std::set<std::string> ControllerState::known_releases(const std::string& running
 }
 
 bool ControllerState::any_host_installing() const {
-    return std::any_of(hosts.begin(), hosts.end(), [](const auto& kv) { return kv.second.state == "installing"; });
+    return std::any_of(hosts.begin(), hosts.end(), [](const auto& kv) {
+        return kv.second.state == core::protocol::HostState::INSTALLING;
+    });
 }
 
 std::string ControllerState::patch_state(const std::string& id) const {

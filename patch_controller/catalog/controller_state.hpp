@@ -9,6 +9,7 @@
 #include <patch_core/patch_state.hpp>
 
 #include <atomic>
+#include <deque>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -33,31 +34,31 @@ struct CatalogPatch {
     StoredPatch to_stored() const;
 };
 
-/// A host of the host table: what its agent last reported, and the install command dispatched
-/// to it.
+/// A host of the host table: what its agent last reported, and its command queue.
 struct HostRecord {
     std::string hostname;
     std::string ip;
-    std::string state = "idle";
+    core::protocol::HostState state = core::protocol::HostState::IDLE;
     bool patch_failed = false;
     bool requires_reboot = false;
-    bool install_pending = false;
     /// False for a host loaded from the store: its agent has not reported since this controller
     /// started, so nothing about it is current.
     bool reported = false;
     std::int64_t last_seen = 0;
     std::string personality;  ///< From the last report (kept for hosts loaded from the store).
+    std::string boot_id;      ///< From the agent's last hello.
     core::HostReport report;
     /// The last full report over the protocol (shared, so views never copy package lists).
     std::shared_ptr<const core::protocol::AgentReport> agent;
     /// Bumped with every report (views cache their rendering of a report by it).
     std::uint64_t report_revision = 0;
-    /// host-install request not yet answered by the agent (repeated in every poll reply).
-    std::optional<core::protocol::InstallCommand> install_request;
-    bool install_acked = false;  ///< The agent reported it runs install_request: stop repeating it.
-    std::string install_status;  ///< Last outcome: "", "running", "ok", "failed", "rejected".
-    std::string install_reason;
-    std::string install_last_id;  ///< The request install_status is the outcome of.
+    /// Unfinished commands (ids in ControllerState::commands), head first: the head is the one
+    /// handed to the agent.
+    std::deque<std::string> queue;
+    /// Finished commands still kept, oldest first (at most host_command_history).
+    std::deque<std::string> history;
+    /// The most recent INSTALL command (query-hosts' install_status), "" if none.
+    std::string last_install;
 
     /// The store's row for this host.
     StoredHost to_stored() const;
@@ -82,7 +83,9 @@ public:
     core::PatchStateTracker tracker;
     std::map<std::string, HostRecord> hosts;
     std::uint64_t interim_counter = 0;  ///< op_counter of the last apply/remove (interim lists).
-    std::uint64_t install_request_seq = 0;
+    /// Every command of every host's queue and history, by id.
+    std::map<std::string, StoredCommand> commands;
+    std::int64_t command_seq = 0;  ///< Highest seq given to a command.
 
     /// The counter agents compare with: bumped by apply/remove/commit only once the
     /// repositories are published, so an agent woken by it always queries the new repository.

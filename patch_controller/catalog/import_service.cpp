@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "catalog/import_service.hpp"
 
+#include <common/log.hpp>
+
 #include <controller/faults/fault_points.hpp>
 #include <patch_core/errors.hpp>
 #include <patch_core/evr.hpp>
@@ -13,7 +15,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <iostream>
 #include <set>
 
 namespace patching::controller {
@@ -317,8 +318,8 @@ OpReport ImportService::import_one(const fs::path& patch_file, const UploadReque
     files_.write_metadata(patch);
     state_.patches[id] = std::move(patch);
     report.add_info(id + " is now available");
-    std::cerr << "patch-controller: imported " << id << " (" << rpms.size() << " RPMs) in " << elapsed_ms() << " ms, "
-              << verified_ms << " ms of it verifying\n";
+    common::log::info("imported " + id + " (" + std::to_string(rpms.size()) + " RPMs) in " +
+                      std::to_string(elapsed_ms()) + " ms, " + std::to_string(verified_ms) + " ms of it verifying");
     return report;
 }
 

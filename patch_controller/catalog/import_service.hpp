@@ -4,7 +4,7 @@
 #include "catalog/controller_state.hpp"
 #include "catalog/patch_files.hpp"
 #include "catalog/publishing.hpp"
-#include "clock.hpp"
+#include <patch_core/clock.hpp>
 #include "config.hpp"
 #include "service/errors.hpp"
 
@@ -36,7 +36,7 @@ struct UploadRequest {
 class ImportService {
 public:
     ImportService(const ControllerConfig& config, ControllerState& state, Store& store, const PatchFiles& files,
-                  Publishing& publishing, const signing::TrustStore& trust, const Clock& clock)
+                  Publishing& publishing, const signing::TrustStore& trust, const core::Clock& clock)
         : config_(config), state_(state), store_(store), files_(files), publishing_(publishing), trust_(trust),
           clock_(clock) {}
 
@@ -62,7 +62,7 @@ private:
     const PatchFiles& files_;
     Publishing& publishing_;
     const signing::TrustStore& trust_;
-    const Clock& clock_;
+    const core::Clock& clock_;
 };
 
 }  // namespace patching::controller

@@ -2,7 +2,7 @@
 #include "catalog/lifecycle_service.hpp"
 
 #include <controller/faults/fault_points.hpp>
-#include <controller/repo/subprocess.hpp>
+#include <common/subprocess.hpp>
 #include <patch_core/dependencies.hpp>
 #include <patch_core/errors.hpp>
 #include <patch_core/patch_id.hpp>
@@ -52,9 +52,13 @@ void LifecycleService::run_semantic_checks(const std::vector<std::string>& ids, 
         if (!fs::exists(script, ec)) {
             continue;
         }
-        std::vector<std::string> argv = {script.string()};
-        argv.insert(argv.end(), args_tail.begin(), args_tail.end());
-        ProcessResult r = run_process(argv, std::chrono::seconds(config_.semantic_timeout_seconds));
+        common::subprocess::Options check;
+        check.argv = {script.string()};
+        check.argv.insert(check.argv.end(), args_tail.begin(), args_tail.end());
+        check.shell_fallback = true;  // a script without "#!" runs with /bin/sh, as execvp did
+        const auto r = common::subprocess::run(
+            std::move(check), {.timeout = std::chrono::seconds(config_.semantic_timeout_seconds),
+                               .max_output = 256U * 1024U});
         if (!r.is_success()) {
             throw Conflict("Semantic check failed for " + id + " (" + r.describe_status() + "):\n" + r.output);
         }

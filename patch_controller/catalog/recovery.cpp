@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "catalog/recovery.hpp"
 
+#include <common/log.hpp>
+
 #include <patch_core/errors.hpp>
 
 #include <filesystem>
-#include <iostream>
 #include <shared_mutex>
 
 namespace patching::controller {
@@ -41,7 +42,7 @@ void recover(const ControllerConfig& config, ControllerState& state, Store& stor
         }
         for (const auto& file : fs::directory_iterator(release_dir.path())) {
             if (!owned.contains(file.path())) {
-                std::cerr << "patch-controller: removing orphaned " << file.path() << "\n";
+                common::log::info("removing orphaned \"" + file.path().string() + "\"");
                 fs::remove(file.path());
             }
         }
@@ -68,8 +69,7 @@ void recover(const ControllerConfig& config, ControllerState& state, Store& stor
         try {
             publishing.publish(release);
         } catch (const std::exception& e) {
-            std::cerr << "patch-controller: cannot publish the repository for " << release << ": "
-                      << core::format_error_chain(e) << "\n";
+            common::log::error("cannot publish the repository for " + release + ": " + core::format_error_chain(e));
         }
     }
 }

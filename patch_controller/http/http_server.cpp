@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "http/http_server.hpp"
 
+#include <common/log.hpp>
+
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
 
@@ -22,7 +24,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <iostream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -195,8 +197,8 @@ struct HttpServer::Impl {
         try {
             return handler(request);
         } catch (const std::exception& e) {
-            std::cerr << "patch-controller: internal error handling " << request.method << " " << request.path << ": "
-                      << core::format_error_chain(e) << "\n";
+            common::log::error("internal error handling " + request.method + " " + request.path + ": " +
+                               core::format_error_chain(e));
             return {500, "application/json", json_error("Internal error: " + core::format_error_chain(e)), {}, {}, {}};
         }
     }
@@ -328,9 +330,10 @@ private:
                                             : server_.options.max_memory_body;
             if (header_parser_->content_length().value_or(0) > limit) {
                 keep_alive_ = false;
-                std::cerr << "patch-controller: refused " << request_.method << " " << request_.path << " from " << remote_
-                          << ": body of " << *header_parser_->content_length() << " bytes over the " << limit
-                          << "-byte limit" << std::endl;
+                common::log::warning("refused " + std::string(request_.method) + " " + std::string(request_.path) +
+                                     " from " + remote_ + ": body of " +
+                                     std::to_string(*header_parser_->content_length()) + " bytes over the " +
+                                     std::to_string(limit) + "-byte limit");
                 return respond({413, "application/json", json_error("request body too large"), {}, {}, {}});
             }
             string_parser_.emplace(std::move(*header_parser_));
@@ -344,8 +347,8 @@ private:
         if (ec == http::error::body_limit) {
             discard_upload();
             keep_alive_ = false;
-            std::cerr << "patch-controller: refused " << request_.method << " " << request_.path << " from " << remote_
-                      << ": body over the limit" << std::endl;
+            common::log::warning("refused " + std::string(request_.method) + " " + std::string(request_.path) +
+                                 " from " + remote_ + ": body over the limit");
             return respond({413, "application/json", json_error("request body too large"), {}, {}, {}});
         }
         if (ec) {
@@ -810,6 +813,16 @@ void HttpServer::stop() {
     }
     impl_->workers.join();
     impl_->uploads.join();
+}
+
+bool HttpServer::responsive(std::chrono::milliseconds timeout) {
+    if (impl_->stopped || !impl_->started) {
+        return false;
+    }
+    auto ran = std::make_shared<std::promise<void>>();
+    std::future<void> done = ran->get_future();
+    asio::post(impl_->ioc, [ran] { ran->set_value(); });
+    return done.wait_for(timeout) == std::future_status::ready;
 }
 
 }  // namespace patching::controller

@@ -140,6 +140,10 @@ public:
     void start();
     /// Stops accepting, closes connections and joins all threads. Idempotent.
     void stop();
+    /// True if a network thread ran a no-op within `timeout`: the event loop that accepts and
+    /// reads every connection is not stuck (the systemd watchdog's check). Workers busy with long
+    /// operations do not make it false.
+    bool responsive(std::chrono::milliseconds timeout);
 
     struct Impl;  // opaque; public only so the implementation's session classes can name it
 

@@ -4,6 +4,7 @@
 #include "store/work_tables.hpp"
 
 #include <patch_core/errors.hpp>
+#include <patch_core/messages.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -57,8 +58,28 @@ struct StoredHost {
     std::string nodetype;
     std::string personality;
     std::vector<std::string> subfunctions;
+    std::string boot_id;  ///< From the agent's last hello ("" before its first).
 
     bool operator==(const StoredHost&) const = default;
+};
+
+/// One command of a host's queue (hosts/HostService): what to do, where it stands, and for a
+/// finished one how it ended. Written when it is queued and at each change of status.
+struct StoredCommand {
+    std::string id;        ///< Unique in the store.
+    std::int64_t seq = 0;  ///< Order of enqueueing (across hosts); a host runs its commands by it.
+    std::string hostname;
+    core::protocol::CommandKind kind = core::protocol::CommandKind::INSTALL;
+    bool force = false;  ///< INSTALL only.
+    core::protocol::CommandStatus status = core::protocol::CommandStatus::QUEUED;
+    std::string reason;  ///< Why it failed or was rejected; what the agent said.
+    /// The host's boot id when the command was handed to its agent: a REBOOT is done when the
+    /// host says hello with another one.
+    std::string boot_id;
+    std::int64_t created_at = 0;
+    std::int64_t finished_at = 0;  ///< 0 while unfinished.
+
+    bool operator==(const StoredCommand&) const = default;
 };
 
 /// One audit record: who did what, with which outcome.
@@ -93,8 +114,12 @@ public:
     virtual void set_app_dependencies(const std::string& app, const std::vector<std::string>& patch_ids) = 0;
     /// Inserts or replaces a host of the host table.
     virtual void put_host(const StoredHost& host) = 0;
-    /// Forgets a host (drop-host); no-op if it is not stored.
+    /// Forgets a host (drop-host) and its commands; no-op if it is not stored.
     virtual void delete_host(const std::string& hostname) = 0;
+    /// Inserts a host command or replaces the stored one with the same id.
+    virtual void put_command(const StoredCommand& command) = 0;
+    /// Deletes a host command; no-op if it does not exist.
+    virtual void delete_command(const std::string& id) = 0;
     /// Bumps the operation counter and returns its new value.
     virtual std::int64_t bump_op_counter() = 0;
     /// The work tables (work requests, groups, idempotency records) in this transaction.
@@ -102,7 +127,7 @@ public:
 };
 
 /// The controller's durable state: patches and their repo state, their RPMs, releases created
-/// with init-release, application dependencies, the host table, the operation counter, agent
+/// with init-release, application dependencies, the host table and its command queues, the operation counter, agent
 /// host keys and the audit log. One operation is one write() call, so a crash leaves either all
 /// or none of it. Implementations: store/sqlite (production), store/memory (unit tests).
 /// Everything above this interface is portable: no implementation's SQL leaks out.
@@ -119,6 +144,8 @@ public:
     virtual std::set<std::string> load_releases() = 0;
     virtual std::map<std::string, std::vector<std::string>> load_app_dependencies() = 0;
     virtual std::vector<StoredHost> load_hosts() = 0;
+    /// Every stored host command, by seq.
+    virtual std::vector<StoredCommand> load_commands() = 0;
     virtual std::int64_t op_counter() = 0;
 
     /// One host's agent key (lower-case hex), or nullopt if the host is not enrolled.

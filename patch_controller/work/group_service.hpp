@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include "clock.hpp"
 #include "service/errors.hpp"
 #include "store/store.hpp"
 #include "work/host_commands.hpp"
+
+#include <patch_core/clock.hpp>
 
 #include <map>
 #include <mutex>
@@ -27,7 +28,7 @@ struct GroupView {
 /// Each change is one store transaction. Thread-safe.
 class GroupService {
 public:
-    GroupService(Store& store, HostCommands& hosts, const Clock& clock) : store_(store), hosts_(hosts), clock_(clock) {}
+    GroupService(Store& store, HostCommands& hosts, const core::Clock& clock) : store_(store), hosts_(hosts), clock_(clock) {}
 
     /// Loads groups and labels from the store (after a start).
     void load();
@@ -61,7 +62,7 @@ private:
 
     Store& store_;
     HostCommands& hosts_;
-    const Clock& clock_;
+    const core::Clock& clock_;
     std::mutex mutex_;
     std::map<std::string, StoredGroup> groups_;
     std::map<std::string, std::map<std::string, std::string>> labels_;

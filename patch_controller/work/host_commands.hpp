@@ -9,12 +9,12 @@ namespace patching::controller {
 
 /// Where a command sent to a host stands, as far as the controller knows.
 enum class CommandProgress {
-    RUNNING,        ///< Sent and not yet answered, or running on the host.
-    SUCCEEDED,      ///< The host ran it and ended patch-current.
+    RUNNING,        ///< Queued for the host, handed to it, or running on it.
+    SUCCEEDED,      ///< The host ran it (OK).
     FAILED,         ///< The host ran it and it failed (or the agent restarted inside it).
     REJECTED,       ///< The host refused it (not locked while reboot is required).
-    NOT_DELIVERED,  ///< The host has reported since the controller started and never saw it: send again.
-    UNKNOWN,        ///< The host has not reported since the controller started.
+    NOT_DELIVERED,  ///< The host's queue never got it (the controller stopped before): send again.
+    UNKNOWN,        ///< Not known yet (no implementation answers this today; the engine waits).
 };
 
 struct CommandOutcome {
@@ -31,9 +31,9 @@ struct HostFacts {
     std::string personality;
 };
 
-/// The narrow interface through which work requests act on hosts (dispatch). Today it sits on
-/// HostService's host-install machinery (work/host_service_commands.hpp); the per-host command
-/// queue replaces that implementation, not this interface. Implementations are thread-safe.
+/// The narrow interface through which work requests act on hosts (dispatch). Its one
+/// implementation sits on HostService's per-host command queue (work/host_service_commands.hpp).
+/// Implementations are thread-safe.
 class HostCommands {
 public:
     virtual ~HostCommands() = default;
@@ -46,8 +46,9 @@ public:
     virtual std::vector<std::string> desired_set(const std::string& sw_version) = 0;
     /// host-install's own checks, throwing its own errors (NotFound, Conflict).
     virtual void check_install(const std::string& host) = 0;
-    /// Sends an install of the release's applied set to `host` as command `command_id`, with
-    /// host-install's reboot and locking rules. Sending an id again never runs it twice.
+    /// Queues an install of the release's applied set on `host` as command `command_id`, with
+    /// host-install's reboot and locking rules. Idempotent on `command_id`: sending an id again
+    /// (after a restart, say) never queues it twice, so it never runs twice.
     /// @throws NotFound, Conflict as host-install.
     virtual void start_install(const std::string& host, const std::string& command_id, bool force) = 0;
     /// Where command `command_id` on `host` stands.

@@ -5,22 +5,40 @@
 
 namespace patching::controller {
 
+namespace proto = core::protocol;
+
 namespace {
 
-CommandOutcome outcome_of(const std::string& status, const std::string& reason) {
-    if (status == "ok") {
-        return {CommandProgress::SUCCEEDED, reason};
+CommandOutcome outcome_of(const CommandRecord& c) {
+    switch (c.status) {
+        case proto::CommandStatus::OK: return {CommandProgress::SUCCEEDED, c.reason};
+        case proto::CommandStatus::REJECTED: return {CommandProgress::REJECTED, c.reason};
+        case proto::CommandStatus::FAILED:
+            return {CommandProgress::FAILED, c.reason.empty() ? "the install failed" : c.reason};
+        case proto::CommandStatus::QUEUED:
+        case proto::CommandStatus::SENT:
+        case proto::CommandStatus::RUNNING: break;
     }
-    if (status == "rejected") {
-        return {CommandProgress::REJECTED, reason};
-    }
-    if (status == "running" || status.empty()) {
-        return {CommandProgress::RUNNING, reason};
-    }
-    return {CommandProgress::FAILED, reason.empty() ? "the install failed" : reason};
+    return {CommandProgress::RUNNING, ""};
 }
 
 }  // namespace
+
+HostServiceCommands::HostServiceCommands(const ControllerConfig& config, ControllerState& state, HostService& hosts,
+                                         const core::Clock& clock)
+    : config_(config), state_(state), hosts_(hosts), clock_(clock) {
+    hosts_.add_observer(*this);
+}
+
+HostServiceCommands::~HostServiceCommands() { hosts_.remove_observer(*this); }
+
+void HostServiceCommands::on_command(const CommandRecord& record) {
+    if (!proto::is_finished(record.status) || record.id.rfind(WORK_ID_PREFIX, 0) != 0) {
+        return;
+    }
+    std::lock_guard lock(finished_mutex_);
+    finished_[record.id] = record;
+}
 
 HostFacts HostServiceCommands::facts_of(const HostRecord& h, std::int64_t now) const {
     // HostService's rule for stale (a host not heard from since the start is not reachable).
@@ -64,28 +82,34 @@ std::vector<std::string> HostServiceCommands::desired_set(const std::string& sw_
     return out;
 }
 
+void HostServiceCommands::start_install(const std::string& host, const std::string& command_id, bool force) {
+    if (hosts_.command(command_id)) {
+        return;  // queued already (before a restart, say): the queue runs it once
+    }
+    // host-install's checks and force rule; the agent applies the reboot/locking rule.
+    HostCommand command = hosts_.install_command(host, force);
+    command.id = command_id;
+    hosts_.enqueue(host, command);  // idempotent on the id, should another caller race us
+}
+
 CommandOutcome HostServiceCommands::install_outcome(const std::string& host, const std::string& command_id) {
+    {
+        std::lock_guard lock(finished_mutex_);
+        auto it = finished_.find(command_id);
+        if (it != finished_.end()) {
+            CommandOutcome o = outcome_of(it->second);
+            finished_.erase(it);  // the engine finishes the child with it and never asks again
+            return o;
+        }
+    }
+    if (auto c = hosts_.command(command_id)) {
+        return outcome_of(*c);
+    }
     std::shared_lock data(state_.mutex);
-    auto it = state_.hosts.find(host);
-    if (it == state_.hosts.end()) {
+    if (!state_.hosts.contains(host)) {
         return {CommandProgress::FAILED, "the host was dropped from the host table"};
     }
-    const HostRecord& h = it->second;
-    if (h.install_request && h.install_request->request_id == command_id) {
-        return {CommandProgress::RUNNING, h.install_status};
-    }
-    if (h.install_last_id == command_id) {
-        return outcome_of(h.install_status, h.install_reason);
-    }
-    // After a controller restart the host table forgot the request; the agent's report still
-    // names the last install it ran.
-    if (h.agent && h.agent->install && h.agent->install->request_id == command_id) {
-        return outcome_of(h.agent->install->status, h.agent->install->reason);
-    }
-    if (h.reported && h.agent) {
-        return {CommandProgress::NOT_DELIVERED, ""};
-    }
-    return {CommandProgress::UNKNOWN, ""};
+    return {CommandProgress::NOT_DELIVERED, ""};
 }
 
 }  // namespace patching::controller

@@ -22,7 +22,7 @@ bool in_flight(WorkState s) { return s == WorkState::IN_PROGRESS || s == WorkSta
 
 }  // namespace
 
-WorkEngine::WorkEngine(Store& store, HostCommands& hosts, const Clock& clock, WorkPolicy policy)
+WorkEngine::WorkEngine(Store& store, HostCommands& hosts, const core::Clock& clock, WorkPolicy policy)
     : store_(store), hosts_(hosts), clock_(clock), policy_(policy) {}
 
 void WorkEngine::load() {
@@ -407,6 +407,9 @@ void WorkEngine::check_outcomes(Tree& tree, Batch& batch, std::int64_t now) {
                 fail(batch, c, "INSTALL_REJECTED", "host " + c.host + ": install rejected: " + o.reason, false, now);
                 continue;
             case CommandProgress::NOT_DELIVERED:
+                if (!hosts_.facts(c.host).reachable) {
+                    break;  // after a restart: send it when the host is back (the timeout bounds the wait)
+                }
                 try {
                     hosts_.start_install(c.host, c.command_id, limits_of(tree.parent).force);
                     log(batch, c, "INSTALL", "command " + c.command_id + " sent again (the host never received it)",

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include "clock.hpp"
 #include "service/errors.hpp"
 #include "store/store.hpp"
 #include "work/host_commands.hpp"
 #include "work/rate_limits.hpp"
 #include "work/work_types.hpp"
+
+#include <patch_core/clock.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -60,7 +61,7 @@ using OnAccept = std::function<void(WorkTables&, const StoredWorkRequest& parent
 /// Thread-safe: every method takes the engine's lock; tick() is driven by the daemon's thread.
 class WorkEngine {
 public:
-    WorkEngine(Store& store, HostCommands& hosts, const Clock& clock, WorkPolicy policy = {});
+    WorkEngine(Store& store, HostCommands& hosts, const core::Clock& clock, WorkPolicy policy = {});
 
     /// Loads the unfinished work requests (call once after a start, before tick()).
     void load();
@@ -137,7 +138,7 @@ private:
 
     Store& store_;
     HostCommands& hosts_;
-    const Clock& clock_;
+    const core::Clock& clock_;
     WorkPolicy policy_;
     std::mutex mutex_;
     std::map<std::int64_t, Tree> trees_;      ///< Unfinished parents (with all their children).

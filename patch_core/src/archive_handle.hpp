@@ -2,6 +2,7 @@
 // The only place (with the .cpp files that use it) that includes libarchive's headers.
 #pragma once
 
+#include <common/c_handles.hpp>
 #include <patch_core/errors.hpp>
 
 #include <archive.h>
@@ -12,13 +13,7 @@
 
 namespace patching::core::detail {
 
-template <auto FreeFn>
-struct CFree {
-    template <class T>
-    void operator()(T* p) const noexcept {
-        FreeFn(p);
-    }
-};
+using common::CFree;
 
 using ArchiveReadPtr = std::unique_ptr<struct archive, CFree<archive_read_free>>;
 using ArchiveWritePtr = std::unique_ptr<struct archive, CFree<archive_write_free>>;

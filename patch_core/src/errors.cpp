@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <patch_core/errors.hpp>
 
+#include <common/text.hpp>
+
 #include <cstring>
 
 namespace patching::core {
@@ -20,18 +22,7 @@ SystemError::SystemError(int err, const std::string& what, const std::filesystem
     : Error(system_message(err, what, path)), errno_(err) {}
 
 std::string escape_unprintable(std::string_view text) {
-    static constexpr char HEX[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        auto byte = static_cast<unsigned char>(c);
-        if (byte >= 0x20 && byte < 0x7f) {
-            out += c;
-        } else {
-            out.append("\\x").append(1, HEX[byte >> 4U]).append(1, HEX[byte & 0xfU]);
-        }
-    }
-    return out;
+    return common::escape_unprintable(text);
 }
 
 std::string format_error_chain(const std::exception& e) {

@@ -18,28 +18,6 @@ std::int64_t mtime_ns(const struct ::stat& st) {
     return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
-UniqueFd::~UniqueFd() {
-    if (fd_ >= 0) {
-        ::close(fd_);
-    }
-}
-
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-        fd_ = other.release();
-    }
-    return *this;
-}
-
-int UniqueFd::release() noexcept {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-}
-
 namespace {
 std::string random_suffix() {
     static thread_local std::mt19937_64 rng{std::random_device{}()};

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <span>
 
@@ -53,8 +54,16 @@ public:
             throw ProtocolError(std::string(what) + " has no \"protocol\" version");
         }
         if (v->get<std::int64_t>() != VERSION) {
-            throw ProtocolError(std::string(what) + " uses protocol version " + v->dump() + "; this side speaks " +
-                                std::to_string(VERSION) + " (upgrade the older of agent and controller)");
+            std::string host;
+            const auto h = doc_.find("hostname");
+            if (h != doc_.end() && h->is_string() && is_valid_hostname(h->get_ref<const std::string&>())) {
+                host = h->get<std::string>();
+            }
+            throw ProtocolVersionError(std::string(what) + " uses agent protocol version " + v->dump() +
+                                           "; this side speaks version " + std::to_string(VERSION) +
+                                           ": upgrade the older of patch-agent and patch-controller so that both "
+                                           "speak version " + std::to_string(VERSION),
+                                       v->get<std::int64_t>(), host);
         }
     }
 
@@ -163,6 +172,46 @@ private:
     json doc_;
     const char* what_;
 };
+
+template <class Enum, std::size_t N>
+std::optional<Enum> parse_word(const std::array<std::pair<Enum, std::string_view>, N>& words, std::string_view text) {
+    for (const auto& [value, word] : words) {
+        if (word == text) {
+            return value;
+        }
+    }
+    return std::nullopt;
+}
+
+template <class Enum, std::size_t N>
+std::string_view word_of(const std::array<std::pair<Enum, std::string_view>, N>& words, Enum value) {
+    for (const auto& [v, word] : words) {
+        if (v == value) {
+            return word;
+        }
+    }
+    return "?";
+}
+
+constexpr std::array<std::pair<HostState, std::string_view>, 5> HOST_STATES{{
+    {HostState::IDLE, "idle"},
+    {HostState::INSTALLING, "installing"},
+    {HostState::INSTALL_FAILED, "install-failed"},
+    {HostState::INSTALL_REJECTED, "install-rejected"},
+    {HostState::UNKNOWN, "unknown"},
+}};
+constexpr std::array<std::pair<CommandKind, std::string_view>, 2> COMMAND_KINDS{{
+    {CommandKind::INSTALL, "install"},
+    {CommandKind::REBOOT, "reboot"},
+}};
+constexpr std::array<std::pair<CommandStatus, std::string_view>, 6> COMMAND_STATUSES{{
+    {CommandStatus::QUEUED, "queued"},
+    {CommandStatus::SENT, "sent"},
+    {CommandStatus::RUNNING, "running"},
+    {CommandStatus::OK, "ok"},
+    {CommandStatus::FAILED, "failed"},
+    {CommandStatus::REJECTED, "rejected"},
+}};
 
 json envelope() {
     return json{{"protocol", VERSION}};
@@ -299,7 +348,8 @@ std::string to_json(const HelloRequest& m) {
     j["hostname"] = m.hostname;
     j["client_nonce"] = to_hex(m.client_nonce);
     j["mac"] = to_hex(m.mac);
-    return j.dump();
+    j["boot_id"] = m.boot_id;
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string to_json(const HelloReply& m) {
@@ -324,8 +374,8 @@ std::string to_json(const PollReply& m) {
     json j = envelope();
     j["op_counter"] = m.op_counter;
     j["send_report"] = m.send_report;
-    if (m.install) {
-        j["install"] = {{"request_id", m.install->request_id}, {"force", m.install->force}};
+    if (m.command) {
+        j["command"] = {{"id", m.command->id}, {"kind", to_string(m.command->kind)}, {"force", m.command->force}};
     }
     return j.dump();
 }
@@ -339,7 +389,7 @@ std::string to_json(const AgentReport& m) {
     j["personality"] = m.personality;
     j["subfunctions"] = m.subfunctions;
     j["nodetype"] = m.nodetype;
-    j["state"] = m.state;
+    j["state"] = to_string(m.state);
     j["out_of_date"] = m.out_of_date;
     j["requires_reboot"] = m.requires_reboot;
     j["patch_failed"] = m.patch_failed;
@@ -351,14 +401,41 @@ std::string to_json(const AgentReport& m) {
     j["to_remove"] = m.to_remove;
     j["missing_pkgs"] = m.missing_pkgs;
     j["duplicated_pkgs"] = m.duplicated_pkgs;
-    if (m.install) {
-        j["install"] = {{"request_id", m.install->request_id}, {"status", m.install->status},
-                        {"reason", m.install->reason},         {"phase", m.install->phase},
-                        {"done", m.install->done},             {"total", m.install->total}};
+    if (m.command) {
+        j["command"] = {{"id", m.command->id},         {"kind", to_string(m.command->kind)},
+                        {"status", to_string(m.command->status)}, {"reason", m.command->reason},
+                        {"phase", m.command->phase},   {"done", m.command->done},
+                        {"total", m.command->total}};
     }
     j["agent_version"] = m.agent_version;
     // Scriptlet output and package names are not guaranteed UTF-8: replace, never throw.
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+namespace {
+
+CommandKind command_kind_of(const Reader& r, const json* value, const char* what) {
+    const auto kind = parse_command_kind(r.string_of(value, "command.kind", true, 32));
+    if (!kind) {
+        throw ProtocolError(std::string(what) + ": \"command.kind\" must be one of install, reboot");
+    }
+    return *kind;
+}
+
+}  // namespace
+
+// --- Words ---
+
+std::string_view to_string(HostState state) { return word_of(HOST_STATES, state); }
+std::optional<HostState> parse_host_state(std::string_view text) { return parse_word(HOST_STATES, text); }
+std::string_view to_string(CommandKind kind) { return word_of(COMMAND_KINDS, kind); }
+std::optional<CommandKind> parse_command_kind(std::string_view text) { return parse_word(COMMAND_KINDS, text); }
+std::string_view to_string(CommandStatus status) { return word_of(COMMAND_STATUSES, status); }
+std::optional<CommandStatus> parse_command_status(std::string_view text) {
+    return parse_word(COMMAND_STATUSES, text);
+}
+bool is_finished(CommandStatus status) {
+    return status == CommandStatus::OK || status == CommandStatus::FAILED || status == CommandStatus::REJECTED;
 }
 
 // --- Parsers ---
@@ -382,6 +459,7 @@ HelloRequest parse_hello_request(std::string_view text) {
     if (m.client_nonce.size() != NONCE_BYTES) {
         throw ProtocolError("hello: \"client_nonce\" must be " + std::to_string(NONCE_BYTES) + " bytes");
     }
+    m.boot_id = r.string("boot_id", true, MAX_BOOT_ID);
     return m;
 }
 
@@ -410,16 +488,17 @@ PollReply parse_poll_reply(std::string_view text) {
     PollReply m;
     m.op_counter = r.unsigned_number("op_counter");
     m.send_report = r.boolean("send_report");
-    if (const json* install = r.object("install"); install != nullptr) {
-        InstallCommand c;
-        c.request_id = r.string_of(install->contains("request_id") ? &(*install)["request_id"] : nullptr,
-                                   "install.request_id", true, 128);
-        const auto f = install->find("force");
-        if (f != install->end() && !f->is_boolean()) {
-            throw ProtocolError("poll reply: \"install.force\" must be true or false");
+    if (const json* command = r.object("command"); command != nullptr) {
+        auto field = [&](const char* key) { return command->contains(key) ? &(*command)[key] : nullptr; };
+        Command c;
+        c.id = r.string_of(field("id"), "command.id", true, MAX_COMMAND_ID);
+        c.kind = command_kind_of(r, field("kind"), "poll reply");
+        const json* f = field("force");
+        if (f != nullptr && !f->is_boolean()) {
+            throw ProtocolError("poll reply: \"command.force\" must be true or false");
         }
-        c.force = f != install->end() && f->get<bool>();
-        m.install = std::move(c);
+        c.force = f != nullptr && f->get<bool>();
+        m.command = std::move(c);
     }
     return m;
 }
@@ -434,11 +513,11 @@ AgentReport parse_agent_report(std::string_view text) {
     m.personality = r.string("personality", false, 256);
     m.subfunctions = r.strings("subfunctions");
     m.nodetype = r.string("nodetype", false, 64);
-    m.state = r.string("state", true, 32);
-    static const std::vector<std::string> states{"idle", "installing", "install-failed", "install-rejected"};
-    if (std::find(states.begin(), states.end(), m.state) == states.end()) {
+    const auto state = parse_host_state(r.string("state", true, 32));
+    if (!state || *state == HostState::UNKNOWN) {
         throw ProtocolError("report: \"state\" must be one of idle, installing, install-failed, install-rejected");
     }
+    m.state = *state;
     m.out_of_date = r.boolean("out_of_date");
     m.requires_reboot = r.boolean("requires_reboot");
     m.patch_failed = r.boolean("patch_failed");
@@ -463,16 +542,21 @@ AgentReport parse_agent_report(std::string_view text) {
             }
         }
     }
-    if (const json* install = r.object("install"); install != nullptr) {
-        InstallStatusReport s;
-        auto field = [&](const char* key) { return install->contains(key) ? &(*install)[key] : nullptr; };
-        s.request_id = r.string_of(field("request_id"), "install.request_id", true, 128);
-        s.status = r.string_of(field("status"), "install.status", true, 16);
-        s.reason = r.string_of(field("reason"), "install.reason", false, 65536);
-        s.phase = r.string_of(field("phase"), "install.phase", false, 32);
-        s.done = r.unsigned_of(field("done"), "install.done", UINT32_MAX);
-        s.total = r.unsigned_of(field("total"), "install.total", UINT32_MAX);
-        m.install = std::move(s);
+    if (const json* command = r.object("command"); command != nullptr) {
+        CommandReport c;
+        auto field = [&](const char* key) { return command->contains(key) ? &(*command)[key] : nullptr; };
+        c.id = r.string_of(field("id"), "command.id", true, MAX_COMMAND_ID);
+        c.kind = command_kind_of(r, field("kind"), "report");
+        const auto status = parse_command_status(r.string_of(field("status"), "command.status", true, 16));
+        if (!status || *status == CommandStatus::QUEUED || *status == CommandStatus::SENT) {
+            throw ProtocolError("report: \"command.status\" must be one of running, ok, failed, rejected");
+        }
+        c.status = *status;
+        c.reason = r.string_of(field("reason"), "command.reason", false, 65536);
+        c.phase = r.string_of(field("phase"), "command.phase", false, 32);
+        c.done = r.unsigned_of(field("done"), "command.done", UINT32_MAX);
+        c.total = r.unsigned_of(field("total"), "command.total", UINT32_MAX);
+        m.command = std::move(c);
     }
     m.agent_version = r.string("agent_version", false, 64);
     return m;

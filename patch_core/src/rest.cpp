@@ -45,6 +45,64 @@ json entries_json(const std::map<std::string, PatchEntry>& entries) {
 
 }  // namespace
 
+namespace {
+
+// Members of an object without its braces, to splice into a host entry.
+std::string members(const json& object) {
+    std::string text = dump(object);
+    return text.size() > 2 ? text.substr(1, text.size() - 2) : std::string();
+}
+
+}  // namespace
+
+std::string host_live_members(const HostEntry& h) {
+    return members(json{{"ip", h.ip},
+                        {"patch_current", h.patch_current},
+                        {"requires_reboot", h.requires_reboot},
+                        {"allow_insvc_patching", h.allow_insvc_patching},
+                        {"secs_since_ack", h.secs_since_ack},
+                        {"patch_failed", h.patch_failed},
+                        {"stale_details", false},
+                        {"state", h.state.value_or("")},
+                        {"install_pending", h.install_pending},
+                        {"install_status", h.install_status},
+                        {"install_reject_reason", h.install_reject_reason},
+                        {"interim_state", h.interim_state},
+                        {"stale", h.stale}});
+}
+
+std::string host_report_members(const HostEntry& h) {
+    json brief = {{"hostname", h.hostname},
+                  {"nodetype", h.nodetype},
+                  {"subfunctions", h.subfunctions},
+                  {"sw_version", h.sw_version}};
+    if (const auto& a = h.agent) {
+        brief["personality"] = a->personality;
+        brief["locked"] = a->locked;
+        brief["failure_reason"] = h.failure_reason;
+        brief["query_error"] = a->query_error;
+        brief["repo_revision"] = a->repo_revision;
+        brief["agent_version"] = a->agent_version;
+        if (const auto& p = a->install_progress) {
+            brief["install_progress"] = {{"phase", p->phase}, {"done", p->done}, {"total", p->total}};
+        }
+    }
+    return members(brief);
+}
+
+std::string host_package_members(const HostEntry& h) {
+    if (const auto& p = h.packages) {
+        return members(json{{"installed", p->installed},
+                            {"to_remove", p->to_remove},
+                            {"missing_pkgs", p->missing_pkgs},
+                            {"duplicated_pkgs", p->duplicated_pkgs}});
+    }
+    return members(json{{"installed", json::object()},
+                        {"to_remove", json::array()},
+                        {"missing_pkgs", json::array()},
+                        {"duplicated_pkgs", json::object()}});
+}
+
 std::string to_json(const OpReply& r) { return dump(json{{"info", r.info}, {"warning", r.warning}, {"error", r.error}}); }
 
 std::string to_json(const QueryReply& r) { return dump(json{{"pd", entries_json(r.pd)}}); }

@@ -130,11 +130,11 @@ std::string Digest::finish_hex() {
 
 std::string file_digest_hex(const std::filesystem::path& file, std::string_view algorithm) {
     Digest digest(algorithm);
-    std::FILE* f = std::fopen(file.c_str(), "rbe");
-    if (f == nullptr) {
+    const common::FilePtr closer(std::fopen(file.c_str(), "rbe"));
+    if (!closer) {
         throw Error("cannot open " + file.string() + ": " + std::strerror(errno));
     }
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f, &std::fclose);
+    std::FILE* f = closer.get();
     std::vector<std::byte> buf(64U << 10U);
     for (;;) {
         const std::size_t n = std::fread(buf.data(), 1, buf.size(), f);

@@ -17,6 +17,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <common/c_handles.hpp>
+
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -26,17 +28,8 @@ namespace patching::signing::detail {
 /// RSA-PSS salt length of signature.v2: exactly 32 bytes, as the reference signs and verifies.
 inline constexpr int PSS_SALT_LEN = 32;
 
-/// Zero-size deleter calling a C free function (STYLE.md §8); the return value is ignored.
-template <auto FreeFn>
-struct CFree {
-    template <class T>
-    void operator()(T* p) const noexcept {
-        FreeFn(p);
-    }
-};
-
 template <class T, auto FreeFn>
-using OsslPtr = std::unique_ptr<T, CFree<FreeFn>>;
+using OsslPtr = common::CHandle<T, FreeFn>;  // STYLE.md §8
 
 // OPENSSL_free is a macro, so it needs a real function to be used as a template argument.
 inline void openssl_free_chars(char* p) noexcept { OPENSSL_free(p); }

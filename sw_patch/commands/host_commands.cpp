@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "commands/host_commands.hpp"
 
-#include <spawn.h>
-#include <sys/wait.h>
+#include <common/subprocess.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -141,26 +140,23 @@ void setup_install_local(CLI::App& app, Context& ctx) {
         if (agent.empty()) {
             agent = std::filesystem::exists("/usr/sbin/patch-agent") ? "/usr/sbin/patch-agent" : "patch-agent";
         }
-        std::vector<std::string> args{agent, "--config", *agent_config, "--install", "--controller-url",
-                                      ctx.settings().controller};
-        std::vector<char*> argv;
-        for (auto& a : args) {
-            argv.push_back(a.data());
-        }
-        argv.push_back(nullptr);
+        common::subprocess::Options run;
+        run.argv = {agent, "--config", *agent_config, "--install", "--controller-url", ctx.settings().controller};
+        // The agent talks to the user's terminal and stays in its process group (Ctrl-C reaches it).
+        run.output = common::subprocess::Output::INHERIT;
+        run.inherit_stdin = true;
+        run.new_process_group = false;
+        run.die_with_parent = false;
         ctx.out.flush();
         ctx.err.flush();
-        pid_t pid = 0;
-        if (::posix_spawnp(&pid, agent.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
-            ctx.err << "Error: cannot run " << agent << ": " << std::strerror(errno)
+        try {
+            common::subprocess::Child child = common::subprocess::Child::spawn(run);
+            ctx.exit_code = child.wait().is_success() ? ExitCode::SUCCESS : ExitCode::ERROR;
+        } catch (const common::subprocess::SpawnError& e) {
+            ctx.err << "Error: cannot run " << agent << ": " << std::strerror(e.error_number())
                     << " (install patch-agent, or set SW_PATCH_AGENT to its path)\n";
             ctx.exit_code = ExitCode::ERROR;
-            return;
         }
-        int status = 0;
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        ctx.exit_code = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? ExitCode::SUCCESS : ExitCode::ERROR;
     });
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Repository metadata as the agent reads it: real createrepo_c output fetched through the
-// HttpClient (file:// URLs), broken and hostile metadata, and the client's own failure modes.
+// HTTP client (file:// URLs), and broken and hostile metadata. The client's own failure modes are
+// tested in tests/common/http_client_test.cpp.
 #include "net/http_client.hpp"
 #include "repo/repo_index.hpp"
 
@@ -8,23 +9,17 @@
 
 #include "support/test_support.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
-#include <regex>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -115,123 +110,6 @@ public:
 
 private:
     TempDir tmp_;
-};
-
-/// A TCP socket on 127.0.0.1 that is bound but never listens: connecting to it is refused,
-/// and no other process can take the port while the test runs.
-class ClosedPort {
-public:
-    ClosedPort() {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        REQUIRE(fd_ >= 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-        socklen_t len = sizeof addr;
-        REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-        port_ = ntohs(addr.sin_port);
-    }
-    ~ClosedPort() { ::close(fd_); }
-    ClosedPort(const ClosedPort&) = delete;
-    ClosedPort& operator=(const ClosedPort&) = delete;
-
-    /// Accepts connections into the kernel backlog but never reads or answers them.
-    void listen_silently() { REQUIRE(::listen(fd_, 4) == 0); }
-    std::uint16_t port() const { return port_; }
-    int fd() const { return fd_; }
-
-private:
-    int fd_ = -1;
-    std::uint16_t port_ = 0;
-};
-
-/// Serves HTTP requests on one accepted connection (keep-alive), answering each with a fixed
-/// status, a mixed-case header and the request's body echoed back.
-class OneConnectionServer {
-public:
-    OneConnectionServer() {
-        socket_.listen_silently();
-        thread_ = std::thread([this] { serve(); });
-    }
-    ~OneConnectionServer() {
-        // Unblocks accept() or recv(), whichever the thread waits in; the client socket is
-        // closed only after the join so that its descriptor cannot be reused meanwhile.
-        ::shutdown(socket_.fd(), SHUT_RDWR);
-        int fd = client_fd_.load();
-        if (fd >= 0) {
-            ::shutdown(fd, SHUT_RDWR);
-        }
-        thread_.join();
-        if (client_fd_ >= 0) {
-            ::close(client_fd_);
-        }
-    }
-    OneConnectionServer(const OneConnectionServer&) = delete;
-    OneConnectionServer& operator=(const OneConnectionServer&) = delete;
-
-    std::string url(const std::string& path) const {
-        return "http://127.0.0.1:" + std::to_string(socket_.port()) + path;
-    }
-    int connections() const { return connections_; }
-    int requests() const { return requests_; }
-
-private:
-    void serve() {
-        int fd = ::accept(socket_.fd(), nullptr, nullptr);
-        if (fd < 0) {
-            return;
-        }
-        client_fd_ = fd;
-        ++connections_;
-        std::string buffer;
-        auto read_more = [&] {
-            char chunk[4096];
-            ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-            if (n <= 0) {
-                return false;
-            }
-            buffer.append(chunk, static_cast<std::size_t>(n));
-            return true;
-        };
-        for (;;) {
-            auto end = buffer.find("\r\n\r\n");
-            if (end == std::string::npos) {
-                if (!read_more()) {
-                    return;
-                }
-                continue;
-            }
-            std::string head = buffer.substr(0, end);
-            std::size_t length = 0;
-            std::smatch match;
-            if (std::regex_search(head, match, std::regex("[Cc]ontent-[Ll]ength: *([0-9]+)"))) {
-                length = std::stoul(match[1].str());
-            }
-            while (buffer.size() < end + 4 + length) {
-                if (!read_more()) {
-                    return;
-                }
-            }
-            std::string body = buffer.substr(end + 4, length);
-            buffer.erase(0, end + 4 + length);
-            ++requests_;
-            bool missing = head.find(" /missing ") != std::string::npos;
-            std::string reply =
-                std::string(missing ? "HTTP/1.1 404 Not Found" : "HTTP/1.1 200 OK") +
-                "\r\nContent-Length: " + std::to_string(body.size()) +
-                "\r\nX-Patch-Test:  Mixed Case  \r\n\r\n" + body;
-            if (::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) {
-                return;
-            }
-        }
-    }
-
-    ClosedPort socket_;
-    std::thread thread_;
-    std::atomic<int> client_fd_{-1};
-    std::atomic<int> connections_{0};
-    std::atomic<int> requests_{0};
 };
 
 std::string message_of(const std::function<void()>& action) {
@@ -605,65 +483,4 @@ TEST_CASE("comps.xml: every group, names once each", "[agent][repo]") {
         parse_comps("<comps><group><packagelist/></group></comps>", "LABEL"),
         Contains("LABEL") && Contains("<id>"));
     CHECK_THROWS_WITH(parse_comps("<repomd/>", "L"), Contains("expected <comps>"));
-}
-
-TEST_CASE("HttpClient against a closed port fails fast instead of hanging", "[agent][http]") {
-    ClosedPort closed;
-    HttpClient http;
-    std::string url = "http://127.0.0.1:" + std::to_string(closed.port()) + "/repodata/repomd.xml";
-    auto start = std::chrono::steady_clock::now();
-    CHECK_THROWS_WITH(http.get(url, 10s), Contains(url) && Contains("server is running"));
-    CHECK(std::chrono::steady_clock::now() - start < 5s);
-    TempDir tmp;
-    CHECK_THROWS_WITH(http.download(url, tmp / "out", 1000, 10s), Contains(url));
-}
-
-TEST_CASE("HttpClient gives up on a server that never answers", "[agent][http]") {
-    ClosedPort silent;
-    silent.listen_silently();
-    HttpClient http;
-    std::string url = "http://127.0.0.1:" + std::to_string(silent.port()) + "/x";
-    auto start = std::chrono::steady_clock::now();
-    CHECK_THROWS_WITH(http.get(url, 300ms), Contains(url) && Contains("timed out"));
-    CHECK(std::chrono::steady_clock::now() - start < 5s);
-}
-
-TEST_CASE("HttpClient speaks HTTP: status, headers, POST, keep-alive", "[agent][http]") {
-    OneConnectionServer server;
-    HttpClient http;
-    auto ok = http.post(server.url("/echo"), "hello agent", 5s, {{"Content-Type", "text/plain"}});
-    CHECK(ok.status == 200);
-    CHECK(ok.body == "hello agent");
-    CHECK(ok.headers.at("x-patch-test") == "Mixed Case");
-    CHECK(ok.headers.at("content-length") == "11");
-
-    // A 404 is a status, not an exception; and the connection is reused.
-    auto missing = http.get(server.url("/missing"), 5s);
-    CHECK(missing.status == 404);
-    CHECK(server.requests() == 2);
-    CHECK(server.connections() == 1);
-}
-
-TEST_CASE("HttpClient downloads into a file with a byte bound", "[agent][http]") {
-    TempDir tmp;
-    std::string content(10000, 'x');
-    write_file(tmp / "src.bin", content);
-    HttpClient http;
-    std::string url = file_url(tmp / "src.bin");
-
-    CHECK(http.download(url, tmp / "copy.bin", 10000, 5s) == 200);
-    CHECK(read_file(tmp / "copy.bin") == content);
-
-    CHECK_THROWS_WITH(
-        http.download(url, tmp / "small.bin", 9999, 5s),
-        Contains("response from " + url + " is larger than 9999 bytes"));
-
-    CHECK(http.download(file_url(tmp / "absent.bin"), tmp / "absent.out", 100, 5s) == 404);
-    CHECK_THROWS_WITH(
-        http.download(url, tmp / "no-dir" / "x.bin", 100000, 5s),
-        Contains(url) && Contains("no-dir"));
-
-    auto got = http.get(url, 5s);
-    CHECK(got.status == 200);
-    CHECK(got.body == content);
 }

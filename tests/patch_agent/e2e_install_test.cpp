@@ -152,3 +152,43 @@ TEST_CASE(
     cluster.wait_patch_state(SLOW_ID, "Applied");
     CHECK(contains(table_row(cluster.sw_patch("query-hosts").output, "controller-0"), "Yes"));
 }
+
+TEST_CASE(
+    "SIGTERM during an install lets the librpm transaction finish and report before the agent exits",
+    "[agent][e2e]") {
+    // What systemd's stop does with the unit's KillMode=mixed: SIGTERM to the agent alone, never
+    // to the scriptlet it runs; the unit's TimeoutStopSec leaves the transaction time to end.
+    Cluster cluster(std::vector<HostSpec>{{"controller-0", "controller"}});
+    if (!cluster.ok()) {
+        return;
+    }
+    PatchSpec spec;
+    spec.id = SLOW_ID;
+    spec.rpms = {{"all-nodes", cluster.rpms().slow_2}};
+    REQUIRE(cluster.sw_patch("upload " + cluster.build_patch(spec).string()).status == 0);
+    REQUIRE(cluster.sw_patch("apply " + std::string(SLOW_ID)).status == 0);
+    cluster.wait_settled("controller-0", false);
+    AgentHarness& agent = cluster.agent("controller-0");
+
+    auto install = std::async(
+        std::launch::async, [&] { return cluster.sw_patch("host-install controller-0"); });
+    REQUIRE(eventually([&] { return std::filesystem::exists(agent.in_root(SLOW_STARTED_MARKER)); }, 30s));
+    // The scriptlet sleeps 5 s from here; stop() sends SIGTERM to the agent only and waits.
+    const int status = agent.stop();
+    INFO(agent.log());
+    CHECK(status == 0);
+    CHECK(agent.rpm_query("e2e-slow") == "1.0-2");
+    CHECK_FALSE(std::filesystem::exists(agent.in_root("/var/run/patch_installing")));
+    CHECK(contains(agent.log(), "stopping (signal"));
+    // The report went out before the exit: the operator's command saw the install succeed.
+    REQUIRE(install.wait_for(30s) == std::future_status::ready);
+    const CommandResult result = install.get();
+    INFO(result.output);
+    CHECK(result.status == 0);
+    CHECK(contains(result.output, "Installation was successful."));
+
+    agent.start();
+    const json h = cluster.wait_settled("controller-0", true);
+    CHECK(h["patch_failed"] == false);
+    cluster.wait_patch_state(SLOW_ID, "Applied");
+}

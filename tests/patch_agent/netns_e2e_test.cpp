@@ -8,10 +8,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,13 +34,19 @@
 #include <vector>
 
 #include "support/rpm_factory.hpp"
+
+#include <common/subprocess.hpp>
 #include "support/test_support.hpp"
+
+#include <common/subprocess.hpp>
 
 namespace fs = std::filesystem;
 using patching::test::binary_dir;
 using patching::test::read_file;
 using patching::test::RpmSpec;
 using patching::test::run_command;
+using patching::test::shell_quote;
+using patching::test::trim;
 using patching::test::TempDir;
 using patching::test::write_file;
 using namespace std::chrono_literals;
@@ -52,21 +56,6 @@ namespace {
 constexpr const char* NS_PREFIX = "patchnet-";
 constexpr const char* RELEASE = "22.12";
 constexpr std::uint16_t REMOTE_PORT = 5491;  // each namespace has its own port space
-
-std::string quote(const std::string& text) {
-    std::string out = "'";
-    for (char c : text) {
-        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    }
-    return out + "'";
-}
-
-std::string trim(std::string text) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r')) {
-        text.pop_back();
-    }
-    return text;
-}
 
 /// Runs `command`; throws with its output if it fails.
 std::string must_run(const std::string& command) {
@@ -109,17 +98,17 @@ public:
         subnet_ = "10.231." + std::to_string(1 + ::getpid() % 250) + ".";
         const std::string sw = prefix_ + "sw";
         std::string output;
-        if (run_command("ip netns add " + quote(sw), &output) != 0) {
+        if (run_command("ip netns add " + shell_quote(sw), &output) != 0) {
             throw NetnsUnavailable(trim(output));
         }
         namespaces_.push_back(sw);
-        must_run("ip -n " + quote(sw) + " link set lo up");
-        must_run("ip -n " + quote(sw) + " link add br0 type bridge");
-        must_run("ip -n " + quote(sw) + " link set br0 up");
+        must_run("ip -n " + shell_quote(sw) + " link set lo up");
+        must_run("ip -n " + shell_quote(sw) + " link add br0 type bridge");
+        must_run("ip -n " + shell_quote(sw) + " link set br0 up");
     }
     ~Network() {
         for (auto it = namespaces_.rbegin(); it != namespaces_.rend(); ++it) {
-            run_command("ip netns del " + quote(*it));
+            run_command("ip netns del " + shell_quote(*it));
         }
     }
     Network(const Network&) = delete;
@@ -128,16 +117,16 @@ public:
     /// Adds namespace <prefix><tag> with address <subnet><host_byte> on eth0; returns its name.
     std::string add_host(const std::string& tag, int host_byte) {
         const std::string ns = prefix_ + tag;
-        const std::string sw = quote(prefix_ + "sw");
+        const std::string sw = shell_quote(prefix_ + "sw");
         const std::string port = "p" + std::to_string(namespaces_.size());
-        must_run("ip netns add " + quote(ns));
+        must_run("ip netns add " + shell_quote(ns));
         namespaces_.push_back(ns);
-        must_run("ip -n " + quote(ns) + " link set lo up");
+        must_run("ip -n " + shell_quote(ns) + " link set lo up");
         must_run(
-            "ip -n " + sw + " link add " + port + " type veth peer name eth0 netns " + quote(ns));
+            "ip -n " + sw + " link add " + port + " type veth peer name eth0 netns " + shell_quote(ns));
         must_run("ip -n " + sw + " link set " + port + " master br0 up");
-        must_run("ip -n " + quote(ns) + " addr add " + address(host_byte) + "/24 dev eth0");
-        must_run("ip -n " + quote(ns) + " link set eth0 up");
+        must_run("ip -n " + shell_quote(ns) + " addr add " + address(host_byte) + "/24 dev eth0");
+        must_run("ip -n " + shell_quote(ns) + " link set eth0 up");
         return ns;
     }
 
@@ -165,7 +154,7 @@ private:
             }
             const auto pid = static_cast<pid_t>(std::stol(rest.substr(0, dash)));
             if (::kill(pid, 0) != 0 && errno == ESRCH) {
-                run_command("ip netns del " + quote(name));
+                run_command("ip netns del " + shell_quote(name));
             }
         }
     }
@@ -182,49 +171,21 @@ public:
     NsProcess(const std::string& ns, std::vector<std::string> argv, fs::path log)
         : log_(std::move(log)) {
         static const std::string ip = trim(must_run("command -v ip"));
-        std::vector<std::string> args = {ip, "netns", "exec", ns};
-        args.insert(args.end(), argv.begin(), argv.end());
-        std::vector<char*> cargs;
-        for (auto& a : args) {
-            cargs.push_back(a.data());
-        }
-        cargs.push_back(nullptr);
-        const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (log_fd < 0 || null_fd < 0) {
-            throw std::runtime_error("cannot open " + log_.string());
-        }
-        const pid_t parent = ::getpid();
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            // Async-signal-safe calls only until execv.
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
-            if (::getppid() != parent) {
-                ::_exit(127);
-            }
-            ::dup2(null_fd, STDIN_FILENO);
-            ::dup2(log_fd, STDOUT_FILENO);
-            ::dup2(log_fd, STDERR_FILENO);
-            ::close_range(3, UINT_MAX, 0);
-            ::execv(cargs[0], cargs.data());
-            ::_exit(127);
-        }
-        const int fork_errno = errno;
-        ::close(log_fd);
-        ::close(null_fd);
-        if (pid_ < 0) {
-            throw std::runtime_error(std::string("fork: ") + std::strerror(fork_errno));
-        }
+        patching::common::subprocess::Options options;
+        options.argv = {ip, "netns", "exec", ns};
+        options.argv.insert(options.argv.end(), argv.begin(), argv.end());
+        options.output = patching::common::subprocess::Output::FILE;
+        options.output_file = log_;
+        options.new_process_group = false;  // SIGTERM reaches the program alone, as before
+        process_ = patching::common::subprocess::Child::spawn(options);
     }
     ~NsProcess() { stop(); }
     NsProcess(const NsProcess&) = delete;
     NsProcess& operator=(const NsProcess&) = delete;
 
     bool running() {
-        if (pid_ > 0 && ::waitpid(pid_, &status_, WNOHANG) == pid_) {
-            pid_ = -1;
-        }
-        return pid_ > 0;
+        process_.poll();
+        return process_.running();
     }
     std::string log() const {
         try {
@@ -237,18 +198,15 @@ public:
         if (!running()) {
             return;
         }
-        ::kill(pid_, SIGTERM);
-        if (!wait_until(10s, [this] { return !running(); })) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, &status_, 0);
-            pid_ = -1;
+        process_.signal(SIGTERM);
+        if (!process_.wait_for(10s)) {
+            process_.kill();
         }
     }
 
 private:
     fs::path log_;
-    pid_t pid_ = -1;
-    int status_ = 0;
+    patching::common::subprocess::Child process_;
 };
 
 /// errno of a TCP connect to address:port made from inside namespace `ns`; 0 if it connected.
@@ -406,18 +364,18 @@ TEST_CASE(
     const fs::path trust = dir / "trust";
     fs::create_directories(trust);
     must_run(
-        quote(keys_bin.string()) + " genkey --bits 2048 -o " +
-        quote((dir / "release-key.pem").string()));
+        shell_quote(keys_bin.string()) + " genkey --bits 2048 -o " +
+        shell_quote((dir / "release-key.pem").string()));
     must_run(
-        quote(keys_bin.string()) + " gencert --key " + quote((dir / "release-key.pem").string()) +
-        " --cn 'netns test release' --days 2 -o " + quote((trust / "release.pem").string()));
+        shell_quote(keys_bin.string()) + " gencert --key " + shell_quote((dir / "release-key.pem").string()) +
+        " --cn 'netns test release' --days 2 -o " + shell_quote((trust / "release.pem").string()));
     const std::string patch_id = "NETNS_22.12_PATCH_0001";
     must_run(
-        quote(build_bin.string()) + " --id " + patch_id + " --release " + RELEASE +
+        shell_quote(build_bin.string()) + " --id " + patch_id + " --release " + RELEASE +
         " --status REL --reboot-required N --summary 'netns end to end' --sign-key " +
-        quote((dir / "release-key.pem").string()) + " --cert " +
-        quote((trust / "release.pem").string()) + " --all-nodes " + quote(fixed->string()) +
-        " --worker " + quote(tool->string()) + " -o " + quote(dir.path().string()));
+        shell_quote((dir / "release-key.pem").string()) + " --cert " +
+        shell_quote((trust / "release.pem").string()) + " --all-nodes " + shell_quote(fixed->string()) +
+        " --worker " + shell_quote(tool->string()) + " -o " + shell_quote(dir.path().string()));
     const fs::path patch_file = dir / (patch_id + ".patch");
     REQUIRE(fs::exists(patch_file));
 
@@ -427,7 +385,7 @@ TEST_CASE(
     must_run(
         "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=patch-controller -addext "
         "subjectAltName=IP:" +
-        ctl_addr + " -keyout " + quote(tls_key.string()) + " -out " + quote(tls_cert.string()));
+        ctl_addr + " -keyout " + shell_quote(tls_key.string()) + " -out " + shell_quote(tls_cert.string()));
 
     const fs::path ctl = dir / "controller";
     const fs::path feed = ctl / "feed" / ("rel-" + std::string(RELEASE)) / "Packages";
@@ -475,17 +433,17 @@ TEST_CASE(
     // sw-patch inside the controller's namespace, against its loopback API.
     auto sw_patch = [&](const std::string& args, std::string* output) {
         return run_command(
-            "ip netns exec " + quote(ctl_ns) +
+            "ip netns exec " + shell_quote(ctl_ns) +
                 " env SW_PATCH_CONTROLLER=http://127.0.0.1:" + std::to_string(api_port) +
-                " SW_PATCH_TOKEN_FILE=" + quote((ctl / "admin.token").string()) +
-                " SW_PATCH_POLL_INTERVAL=0.2 " + quote(sw_patch_bin.string()) + " " + args,
+                " SW_PATCH_TOKEN_FILE=" + shell_quote((ctl / "admin.token").string()) +
+                " SW_PATCH_POLL_INTERVAL=0.2 " + shell_quote(sw_patch_bin.string()) + " " + args,
             output);
     };
 
     for (auto& a : agents) {
         a.root = dir / ("root-" + a.hostname);
         fs::create_directories(a.root);
-        must_run("rpm --root " + quote(a.root.string()) + " -i --nodeps " + quote(base->string()));
+        must_run("rpm --root " + shell_quote(a.root.string()) + " -i --nodeps " + shell_quote(base->string()));
         const fs::path state = dir / ("agent-" + a.hostname);
         fs::create_directories(state);
         const fs::path config = state / "agent.conf";
@@ -550,7 +508,7 @@ TEST_CASE(
 
     std::string output;
     {
-        const int rc = sw_patch("upload " + quote(patch_file.string()), &output);
+        const int rc = sw_patch("upload " + shell_quote(patch_file.string()), &output);
         INFO(output);
         REQUIRE(rc == 0);
         REQUIRE(output.find(patch_id + " is now available") != std::string::npos);
@@ -592,10 +550,10 @@ TEST_CASE(
     for (const auto& a : agents) {
         INFO(a.hostname);
         std::string q;
-        CHECK(run_command("rpm --root " + quote(a.root.string()) + " -q nsdemo-alpha", &q) == 0);
+        CHECK(run_command("rpm --root " + shell_quote(a.root.string()) + " -q nsdemo-alpha", &q) == 0);
         CHECK(trim(q) == "nsdemo-alpha-1.0-2.noarch");
         const int tool_rc =
-            run_command("rpm --root " + quote(a.root.string()) + " -q nsdemo-worker-tool", &q);
+            run_command("rpm --root " + shell_quote(a.root.string()) + " -q nsdemo-worker-tool", &q);
         if (a.personality == "worker") {
             CHECK(tool_rc == 0);
             CHECK(trim(q) == "nsdemo-worker-tool-1.0-1.noarch");

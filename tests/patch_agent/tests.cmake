@@ -22,7 +22,6 @@ endif()
 # createrepo_c and busybox-static (CI has them); cases skip with a warning without rpmbuild or
 # busybox.
 if(TARGET patch-agent AND TARGET patch-controller AND TARGET patch-build AND TARGET sw-patch)
-    find_package(CURL REQUIRED)
     find_package(nlohmann_json 3 REQUIRED)
     file(GLOB AGENT_E2E_TESTS CONFIGURE_DEPENDS
         "${CMAKE_CURRENT_SOURCE_DIR}/patch_agent/e2e_*.cpp")
@@ -33,7 +32,7 @@ if(TARGET patch-agent AND TARGET patch-controller AND TARGET patch-build AND TAR
             support/controller_harness.cpp
             $<TARGET_OBJECTS:test_main>)
         target_link_libraries(test_agent_e2e PRIVATE
-            test_support test_rpm_factory patching::core patching::core_rpm Catch2::Catch2 CURL::libcurl
+            test_support test_rpm_factory patching::core patching::core_rpm Catch2::Catch2
             nlohmann_json::nlohmann_json Threads::Threads patching::warnings)
         add_dependencies(test_agent_e2e patch-controller patch-agent patch-build sw-patch)
         if(TARGET sw-manager)

@@ -7,11 +7,15 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <thread>
 
 using namespace patching::test;
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -521,6 +525,41 @@ TEST_CASE("A semantic check that hangs is killed after semantic_timeout", "[cont
     CHECK(r.error().find("timed out") != std::string::npos);
     CHECK(r.seconds < 10);
     CHECK(repo_state(h, id) == "Available");
+}
+
+TEST_CASE("A semantic check that leaves a background process and exits 0 passes at once", "[controller][e2e]") {
+    // Regression (issue #9): the sleeper kept the output pipe open, and the check was reported
+    // "timed out" after semantic_timeout although the script had exited 0.
+    ControllerHarness h({.extra_config = {"semantic_timeout = 20"}});
+    const std::string id = "BG_22.12_PATCH_0001";
+    const fs::path pid_file = h.root() / "sleeper.pid";
+    fs::path p = h.build({.id = id,
+                          .rpms = {{"worker", fixture_rpm("fixture-delta-1.0-1")}},
+                          .pre_apply = "#!/bin/sh\nsleep 30 &\necho $! > '" + pid_file.string() +
+                                       "'\necho checked\nexit 0\n"});
+    REQUIRE(h.upload(p).status == 200);
+    Response r = h.post("/v1/apply/" + id);
+    INFO(r.text);
+    CHECK(r.status == 200);
+    CHECK(r.info() == id + " is now in the repo\n");
+    CHECK(r.seconds < 10);
+    CHECK(repo_state(h, id) == "Applied");
+    // The sleeper went with the script's process group.
+    const std::string stat = "/proc/" + std::to_string(std::stol(read_file(pid_file))) + "/stat";
+    auto alive = [&stat] {  // exists and is not a zombie
+        std::ifstream in(stat);
+        std::string text;
+        if (!std::getline(in, text)) {
+            return false;
+        }
+        const auto paren = text.rfind(')');
+        return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] != 'Z';
+    };
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (alive() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+    }
+    CHECK_FALSE(alive());
 }
 
 TEST_CASE("Application dependencies block removal unless skipappcheck=yes", "[controller][e2e]") {

@@ -6,7 +6,7 @@
 #include "support/test_support.hpp"
 
 #include <catalog/publishing.hpp>
-#include <clock.hpp>
+#include <patch_core/clock.hpp>
 #include <config.hpp>
 #include <controller.hpp>
 #include <store/memory/memory_store.hpp>
@@ -59,7 +59,7 @@ public:
     controller::ControllerConfig config;
     controller::MemoryStore store;
     RecordingPublisher publisher;
-    controller::ManualClock clock;
+    core::ManualClock clock;
 
 private:
     std::unique_ptr<controller::Controller> controller_;

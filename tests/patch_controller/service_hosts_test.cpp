@@ -28,7 +28,7 @@ TEST_CASE_METHOD(ServiceFixture, "hosts: a report adds a current host; silence m
     REQUIRE(hosts.size() == 1);
     CHECK(hosts[0].patch_current);
     CHECK_FALSE(hosts[0].stale);
-    CHECK(hosts[0].state == "idle");
+    CHECK(hosts[0].state == core::protocol::HostState::IDLE);
     CHECK(store.load_hosts().size() == 1);
 
     clock.advance(config.agent_stale_seconds + 1);
@@ -56,7 +56,8 @@ TEST_CASE_METHOD(ServiceFixture, "hosts: install dispatch goes out in the agent'
     CHECK(woken == "host-1");
     auto news = ctl().hosts().agent_news("host-1", "host-1-" + std::to_string(clock.now_seconds()));
     CHECK_FALSE(news.send_report);
-    REQUIRE(news.install);
+    REQUIRE(news.command);
+    CHECK(news.command->kind == core::protocol::CommandKind::INSTALL);
     CHECK(ctl().hosts().list()[0].install_pending);
     CHECK_THROWS_AS(ctl().hosts().install("nobody", false), controller::NotFound);
 }
@@ -71,7 +72,7 @@ TEST_CASE_METHOD(ServiceFixture, "hosts: after a restart a persisted host is not
     for (const auto& h : hosts) {
         CHECK_FALSE(h.patch_current);
         CHECK(h.stale);
-        CHECK(h.state == "unknown");
+        CHECK(h.state == core::protocol::HostState::UNKNOWN);
         CHECK(h.agent == nullptr);
         CHECK(h.report.sw_version == "22.12");
     }

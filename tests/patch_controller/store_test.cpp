@@ -26,7 +26,7 @@ void check_contract(Store& store) {
         tx.put_patch(patch("B", "23.09"));
         tx.add_release("23.09");
         tx.set_app_dependencies("app", {"B", "A"});
-        tx.put_host({"h1", "192.0.2.1", 5, "22.12", "controller", "controller", {"controller", "worker"}});
+        tx.put_host({"h1", "192.0.2.1", 5, "22.12", "controller", "controller", {"controller", "worker"}, "boot-1"});
         CHECK(tx.bump_op_counter() == counter + 1);
     });
     REQUIRE(store.load_patches().size() == 2);
@@ -34,6 +34,7 @@ void check_contract(Store& store) {
     CHECK(store.load_app_dependencies().at("app") == std::vector<std::string>{"A", "B"});
     REQUIRE(store.load_hosts().size() == 1);
     CHECK(store.load_hosts()[0].subfunctions == std::vector<std::string>{"controller", "worker"});
+    CHECK(store.load_hosts()[0].boot_id == "boot-1");
 
     SECTION("a throwing transaction changes nothing") {
         CHECK_THROWS(store.write([&](WriteTransaction& tx) {
@@ -63,6 +64,28 @@ void check_contract(Store& store) {
         CHECK(store.load_releases().empty());
         CHECK(store.load_hosts().empty());
         CHECK(store.load_app_dependencies().empty());
+    }
+    SECTION("host commands: put replaces by id, load orders by seq, drop-host deletes them") {
+        using core::protocol::CommandKind;
+        using core::protocol::CommandStatus;
+        const StoredCommand second{"2-b", 2, "h1", CommandKind::REBOOT, false, CommandStatus::QUEUED, "", "boot-1", 20, 0};
+        StoredCommand first{"1-a", 1, "h1", CommandKind::INSTALL, true, CommandStatus::SENT, "", "boot-1", 10, 0};
+        store.write([&](WriteTransaction& tx) {
+            tx.put_command(second);
+            tx.put_command(first);
+        });
+        REQUIRE(store.load_commands().size() == 2);
+        CHECK(store.load_commands()[0] == first);
+        CHECK(store.load_commands()[1] == second);
+        first.status = CommandStatus::FAILED;
+        first.reason = "why\nand\ttabs";
+        first.finished_at = 30;
+        store.write([&](WriteTransaction& tx) { tx.put_command(first); });
+        CHECK(store.load_commands()[0] == first);
+        store.write([&](WriteTransaction& tx) { tx.delete_command("1-a"); });
+        CHECK(store.load_commands() == std::vector<StoredCommand>{second});
+        store.write([&](WriteTransaction& tx) { tx.delete_host("h1"); });
+        CHECK(store.load_commands().empty());
     }
     SECTION("host keys and audit") {
         CHECK(store.add_host_key("h1", "ab"));
@@ -107,9 +130,10 @@ TEST_CASE("SqliteStore migrates a database written before schema versions", "[st
         CHECK(store.load_app_dependencies().at("fixture-app") == std::vector<std::string>{"FIX_22.12_PATCH_0001"});
         CHECK(store.host_key("fixture-host-1").has_value());
         CHECK(store.load_hosts().empty());
+        CHECK(store.load_commands().empty());  // migration 2: the command table
         CHECK(store.op_counter() == 6);
         CHECK(store.audit_log(0, 100).size() == 6);
-        store.write([](WriteTransaction& tx) { tx.put_host({"h1", "ip", 1, "22.12", "", "", {}}); });
+        store.write([](WriteTransaction& tx) { tx.put_host({"h1", "ip", 1, "22.12", "", "", {}, ""}); });
     }
     SqliteStore reopened(db);  // already migrated: opens as is
     CHECK(reopened.load_hosts().size() == 1);

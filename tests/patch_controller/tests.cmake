@@ -3,7 +3,6 @@
 # End-to-end tests of the patch-controller daemon: the real binary, started per test case by
 # support/controller_harness.cpp. Every patch_controller/controller_*.cpp belongs to the suite.
 if(TARGET patch-controller AND TARGET patch-build)
-    find_package(CURL REQUIRED)
     find_package(nlohmann_json 3 REQUIRED)
     file(GLOB CONTROLLER_E2E_TESTS CONFIGURE_DEPENDS
         "${CMAKE_CURRENT_SOURCE_DIR}/patch_controller/controller_*.cpp")
@@ -12,7 +11,7 @@ if(TARGET patch-controller AND TARGET patch-build)
         support/controller_harness.cpp
         $<TARGET_OBJECTS:test_main>)
     target_link_libraries(test_controller PRIVATE
-        test_support Catch2::Catch2 CURL::libcurl nlohmann_json::nlohmann_json Threads::Threads patching::warnings)
+        test_support Catch2::Catch2 nlohmann_json::nlohmann_json Threads::Threads patching::warnings)
     add_dependencies(test_controller patch-controller patch-build)
     # reference_requests.py: sends requests exactly as the reference client does (python3-requests).
     target_compile_definitions(test_controller PRIVATE
@@ -31,8 +30,10 @@ endif()
 if(TARGET patch_controller_lib)
     add_executable(test_controller_unit
         patch_controller/api_openapi_test.cpp
+        patch_controller/config_test.cpp
         patch_controller/multipart_test.cpp
         patch_controller/service_catalog_test.cpp
+        patch_controller/service_commands_test.cpp
         patch_controller/service_fixture.cpp
         patch_controller/service_hosts_test.cpp
         patch_controller/store_test.cpp
@@ -56,7 +57,7 @@ if(TARGET patch-controller AND TARGET patch-build AND PATCHING_FAULT_POINTS)
         support/controller_harness.cpp
         $<TARGET_OBJECTS:test_main>)
     target_link_libraries(test_controller_faults PRIVATE
-        patch_controller_lib test_support Catch2::Catch2 CURL::libcurl nlohmann_json::nlohmann_json
+        patch_controller_lib test_support Catch2::Catch2 nlohmann_json::nlohmann_json
         Threads::Threads patching::warnings)
     add_dependencies(test_controller_faults patch-controller patch-build)
     patching_discover_tests(test_controller_faults TEST_PREFIX "controller faults: ")

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Work requests on the real services (HostService's install machinery through
+// Work requests on the real services (HostService's command queue through
 // HostServiceCommands), a MemoryStore and a ManualClock: agents are played by reports.
 #include "patch_controller/service_fixture.hpp"
 
@@ -37,8 +37,9 @@ public:
         r.sw_version = "22.12";
         r.personality = "controller";
         r.nodetype = "controller";
-        r.state = status == "running" ? "installing" : "idle";
-        r.install = core::protocol::InstallStatusReport{id, status, reason, "", 0, 0};
+        r.state = status == "running" ? core::protocol::HostState::INSTALLING : core::protocol::HostState::IDLE;
+        r.command = core::protocol::CommandReport{
+            id, core::protocol::CommandKind::INSTALL, *core::protocol::parse_command_status(status), reason, "", 0, 0};
         ctl().hosts().agent_report(r, "192.0.2.10");
     }
 
@@ -301,7 +302,7 @@ TEST_CASE_METHOD(WorkFixture, "work: host-install-async keeps host-install's err
     agent(host(1), kids[0].command_id, "running");
     CHECK_THROWS_AS(ctl().work().install_now(host(1), false, "admin"), controller::Conflict);
     clock.advance(config.agent_stale_seconds + 1);
-    CHECK_THROWS_AS(ctl().hosts().check_install(host(1)), controller::Conflict);  // stale
+    CHECK_THROWS_AS(ctl().hosts().install_command(host(1), false), controller::Conflict);  // stale
 }
 
 TEST_CASE_METHOD(WorkFixture, "work: bad input names the field", "[work]") {
@@ -354,17 +355,20 @@ TEST_CASE_METHOD(WorkFixture, "work: after a restart nothing is lost, nothing ru
     auto r = running(parent.id);
     REQUIRE(r.size() == 3);
     agent(r[0].host, r[0].command_id, "running");  // host-1 got it and runs it
-    restart();                                       // kill -9: the host table forgets the requests
+    restart();                                       // kill -9: the queues come back from the store
     // host-1's agent reports its outcome for the command it ran.
     agent(r[0].host, r[0].command_id, "ok");
-    // host-2's agent never got its command: it reports without it, and is sent the same id again.
+    // host-2's agent had not polled yet: its command still waits in its queue, once.
     report(r[1].host);
     ctl().work().tick();
     auto kids = children(parent.id);
     CHECK(kids[0].state == WorkState::SUCCEEDED);
     CHECK(kids[1].state == WorkState::IN_PROGRESS);
     auto news = ctl().hosts().agent_news(r[1].host, "other");
-    CHECK(log_mentions(parent.id, "command " + r[1].command_id + " sent again"));
+    REQUIRE(news.command);
+    CHECK(news.command->id == r[1].command_id);
+    CHECK(ctl().hosts().commands(r[1].host).size() == 1);
+    CHECK(ctl().hosts().commands(r[0].host).size() == 1);
     // host-3 never reports again: its child fails after the install timeout, never hangs.
     clock.advance(3601);
     report(r[1].host);
@@ -372,6 +376,64 @@ TEST_CASE_METHOD(WorkFixture, "work: after a restart nothing is lost, nothing ru
     kids = children(parent.id);
     CHECK(kids[2].state == WorkState::FAILED);
     CHECK(kids[2].failure_kind == "STALL");
+}
+
+TEST_CASE_METHOD(WorkFixture, "work: a command id recorded but not yet queued (killed in between) is queued once",
+                 "[work]") {
+    hosts(1);
+    auto parent = install({host(1)}, "1", "0");
+    ctl().work().tick();
+    auto r = running(parent.id);
+    REQUIRE(r.size() == 1);
+    // The controller recorded this id in the child and was killed before the queue had it.
+    controller::StoredWorkRequest child = r[0];
+    child.command_id = "wr-" + std::to_string(child.id) + "-killed";
+    store.write([&](controller::WriteTransaction& tx) { tx.work().put_work_request(child); });
+    restart();
+    report(host(1));
+    auto queued = [&] {
+        int n = 0;
+        for (const auto& c : ctl().hosts().commands(host(1))) {
+            n += c.id == child.command_id ? 1 : 0;
+        }
+        return n;
+    };
+    CHECK(queued() == 0);
+    ctl().work().tick();
+    CHECK(log_mentions(parent.id, "command " + child.command_id + " sent again"));
+    CHECK(queued() == 1);
+    // Sending the id again (another tick, another restart) queues nothing more.
+    ctl().work().tick();
+    restart();
+    report(host(1));
+    ctl().work().tick();
+    CHECK(ctl().hosts().enqueue(host(1), {core::protocol::CommandKind::INSTALL, false, child.command_id}) ==
+          child.command_id);
+    CHECK(queued() == 1);
+    // The id is the command's key: another host may not take it.
+    agent(host(1), child.command_id, "ok");
+    ctl().work().tick();
+    CHECK(wr(parent.id).state == WorkState::SUCCEEDED);
+    CHECK_THROWS_AS(ctl().hosts().enqueue(host(1), {core::protocol::CommandKind::INSTALL, false, "bad id"}),
+                    controller::InvalidField);
+}
+
+TEST_CASE_METHOD(WorkFixture, "work: a rejected install keeps host-install's reason", "[work]") {
+    hosts(1);
+    auto parent = ctl().work().install_now(host(1), false, "admin");
+    auto kids = children(parent.id);
+    REQUIRE(kids.size() == 1);
+    auto queued = ctl().hosts().command(kids[0].command_id);
+    REQUIRE(queued);
+    CHECK(queued->kind == core::protocol::CommandKind::INSTALL);
+    CHECK_FALSE(queued->force);
+    agent(host(1), kids[0].command_id, "rejected", "host is not locked and a reboot is required");
+    ctl().work().tick();
+    kids = children(parent.id);
+    CHECK(kids[0].state == WorkState::FAILED);
+    CHECK(kids[0].failure_kind == "INSTALL_REJECTED");
+    CHECK(kids[0].message.find("host is not locked and a reboot is required") != std::string::npos);
+    CHECK(ctl().hosts().list().at(0).install_status == "rejected");
 }
 
 TEST_CASE_METHOD(WorkFixture, "work: automatic retries run retryable failures after the interval", "[work]") {

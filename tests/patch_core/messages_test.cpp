@@ -10,6 +10,12 @@
 
 namespace proto = patching::core::protocol;
 
+namespace {
+nlohmann::json json_of(const std::string& text) {
+    return nlohmann::json::parse(text);
+}
+}  // namespace
+
 TEST_CASE("the replay window accepts each sequence number once, out of order within 64", "[protocol]") {
     proto::ReplayWindow w;
     CHECK_FALSE(w.accept(0));
@@ -79,7 +85,7 @@ TEST_CASE("a report survives the round trip", "[protocol]") {
     r.personality = "worker";
     r.subfunctions = {"worker"};
     r.nodetype = "worker";
-    r.state = "install-failed";
+    r.state = proto::HostState::INSTALL_FAILED;
     r.out_of_date = true;
     r.requires_reboot = true;
     r.patch_failed = true;
@@ -88,7 +94,7 @@ TEST_CASE("a report survives the round trip", "[protocol]") {
     r.to_remove = {"gamma"};
     r.missing_pkgs = {"delta"};
     r.duplicated_pkgs["beta"]["noarch"] = {"1.0-1@noarch", "1.0-2@noarch"};
-    r.install = proto::InstallStatusReport{"r1", "failed", "why", "", 3, 10};
+    r.command = proto::CommandReport{"r1", proto::CommandKind::INSTALL, proto::CommandStatus::FAILED, "why", "", 3, 10};
     const proto::AgentReport back = proto::parse_agent_report(proto::to_json(r));
     CHECK(back.hostname == r.hostname);
     CHECK(back.op_counter == 42);
@@ -97,9 +103,83 @@ TEST_CASE("a report survives the round trip", "[protocol]") {
     CHECK(back.to_remove == r.to_remove);
     CHECK(back.missing_pkgs == r.missing_pkgs);
     CHECK(back.duplicated_pkgs == r.duplicated_pkgs);
-    REQUIRE(back.install);
-    CHECK(back.install->status == "failed");
-    CHECK(back.install->total == 10);
+    REQUIRE(back.command);
+    CHECK(back.command->status == proto::CommandStatus::FAILED);
+    CHECK(back.command->total == 10);
+    CHECK(json_of(proto::to_json(r))["state"] == "install-failed");
+    CHECK(json_of(proto::to_json(r))["command"]["status"] == "failed");
+}
+
+TEST_CASE("the protocol's words keep their wire spellings", "[protocol]") {
+    using proto::CommandKind;
+    using proto::CommandStatus;
+    using proto::HostState;
+    const std::vector<std::pair<HostState, std::string>> states{{HostState::IDLE, "idle"},
+                                                                {HostState::INSTALLING, "installing"},
+                                                                {HostState::INSTALL_FAILED, "install-failed"},
+                                                                {HostState::INSTALL_REJECTED, "install-rejected"},
+                                                                {HostState::UNKNOWN, "unknown"}};
+    for (const auto& [state, word] : states) {
+        CHECK(proto::to_string(state) == word);
+        CHECK(proto::parse_host_state(word) == state);
+    }
+    const std::vector<std::pair<CommandStatus, std::string>> statuses{
+        {CommandStatus::QUEUED, "queued"}, {CommandStatus::SENT, "sent"},     {CommandStatus::RUNNING, "running"},
+        {CommandStatus::OK, "ok"},         {CommandStatus::FAILED, "failed"}, {CommandStatus::REJECTED, "rejected"}};
+    for (const auto& [status, word] : statuses) {
+        CHECK(proto::to_string(status) == word);
+        CHECK(proto::parse_command_status(word) == status);
+    }
+    CHECK(proto::is_finished(CommandStatus::OK));
+    CHECK_FALSE(proto::is_finished(CommandStatus::SENT));
+    CHECK(proto::parse_command_kind("install") == CommandKind::INSTALL);
+    CHECK(proto::parse_command_kind("reboot") == CommandKind::REBOOT);
+    CHECK_FALSE(proto::parse_command_kind("format-disk"));
+    CHECK_FALSE(proto::parse_host_state("Idle"));
+
+    proto::PollReply reply;
+    reply.command = proto::Command{"7-abcd", CommandKind::INSTALL, true};
+    const proto::PollReply back = proto::parse_poll_reply(proto::to_json(reply));
+    REQUIRE(back.command);
+    CHECK(back.command->id == "7-abcd");
+    CHECK(back.command->force);
+    auto wire = json_of(proto::to_json(reply));
+    wire["command"]["kind"] = "format-disk";
+    CHECK_THROWS_WITH(proto::parse_poll_reply(wire.dump()), Catch::Contains("command.kind"));
+
+    // An agent reports running or an outcome, never the controller's own statuses.
+    proto::AgentReport r;
+    r.hostname = "h";
+    r.report_id = "1";
+    r.sw_version = "1.0";
+    r.command = proto::CommandReport{"1-a", CommandKind::INSTALL, CommandStatus::QUEUED, "", "", 0, 0};
+    CHECK_THROWS_WITH(proto::parse_agent_report(proto::to_json(r)), Catch::Contains("command.status"));
+    r.state = HostState::UNKNOWN;
+    r.command.reset();
+    CHECK_THROWS_WITH(proto::parse_agent_report(proto::to_json(r)), Catch::Contains("state"));
+}
+
+TEST_CASE("a message of protocol version 1 is refused naming both versions and the host", "[protocol]") {
+    const std::string v1_hello =
+        R"({"protocol":1,"hostname":"worker-3","client_nonce":"00112233445566778899aabbccddeeff","mac":"00"})";
+    try {
+        proto::parse_hello_request(v1_hello);
+        FAIL("a version 1 hello was accepted");
+    } catch (const proto::ProtocolVersionError& e) {
+        CHECK(e.peer_version() == 1);
+        CHECK(e.peer_hostname() == "worker-3");
+        CHECK_THAT(e.what(), Catch::Contains("version 1") && Catch::Contains("version 2") &&
+                                 Catch::Contains("upgrade"));
+    }
+    proto::HelloRequest hello;
+    hello.hostname = "h";
+    hello.client_nonce = std::string(proto::NONCE_BYTES, 'n');
+    hello.mac = std::string(32, 'm');
+    hello.boot_id = "5d9c1f0e-1b7a-4c1e-9d3f-0a1b2c3d4e5f";
+    CHECK(proto::parse_hello_request(proto::to_json(hello)).boot_id == hello.boot_id);
+    auto wire = json_of(proto::to_json(hello));
+    wire.erase("boot_id");
+    CHECK_THROWS_WITH(proto::parse_hello_request(wire.dump()), Catch::Contains("boot_id"));
 }
 
 TEST_CASE("parsers refuse malformed, mistyped, oversized and foreign-version messages", "[protocol]") {
@@ -109,12 +189,12 @@ TEST_CASE("parsers refuse malformed, mistyped, oversized and foreign-version mes
     CHECK_THROWS_WITH(proto::parse_poll_request("{"), Catch::Contains("not valid JSON"));
     CHECK_THROWS_WITH(proto::parse_poll_request("[]"), Catch::Contains("not a JSON object"));
     CHECK_THROWS_WITH(proto::parse_poll_request("{}"), Catch::Contains("no \"protocol\""));
-    CHECK_THROWS_WITH(proto::parse_poll_request(R"({"protocol":2})"), Catch::Contains("protocol version 2"));
-    CHECK_THROWS_WITH(proto::parse_poll_request(R"({"protocol":1,"op_counter":"x"})"),
+    CHECK_THROWS_WITH(proto::parse_poll_request(R"({"protocol":3})"), Catch::Contains("protocol version 3"));
+    CHECK_THROWS_WITH(proto::parse_poll_request(R"({"protocol":2,"op_counter":"x"})"),
                       Catch::Contains("op_counter"));
-    CHECK_THROWS_WITH(proto::parse_poll_request(R"({"protocol":1,"op_counter":-1})"),
+    CHECK_THROWS_WITH(proto::parse_poll_request(R"({"protocol":2,"op_counter":-1})"),
                       Catch::Contains("non-negative"));
-    CHECK_THROWS_WITH(proto::parse_poll_request(R"({"protocol":1,"wait_ms":999999})"), Catch::Contains("wait_ms"));
+    CHECK_THROWS_WITH(proto::parse_poll_request(R"({"protocol":2,"wait_ms":999999})"), Catch::Contains("wait_ms"));
     CHECK_THROWS_WITH(proto::parse_poll_request(std::string(proto::MAX_SMALL_MESSAGE + 1, ' ')),
                       Catch::Contains("limit"));
     json report = json::parse(proto::to_json(proto::AgentReport{}));
@@ -133,6 +213,6 @@ TEST_CASE("parsers refuse malformed, mistyped, oversized and foreign-version mes
     report["installed"] = json::object();
     report["to_remove"] = json::array({1, 2});
     CHECK_THROWS_WITH(proto::parse_agent_report(report.dump()), Catch::Contains("to_remove"));
-    CHECK_THROWS_WITH(proto::parse_hello_request(R"({"protocol":1,"hostname":"h","client_nonce":"00","mac":"00"})"),
+    CHECK_THROWS_WITH(proto::parse_hello_request(R"({"protocol":2,"hostname":"h","client_nonce":"00","mac":"00"})"),
                       Catch::Contains("client_nonce"));
 }

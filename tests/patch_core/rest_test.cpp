@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 namespace rest = patching::core::rest;
 
 TEST_CASE("REST replies read back as written", "[core][rest]") {
@@ -78,4 +80,43 @@ TEST_CASE("REST readers are as lenient as the reference's client", "[core][rest]
     CHECK(h.install_pending);
     CHECK_FALSE(h.state);
     CHECK(hosts->data[1].hostname.empty());  // not an object: an empty host, as the reference's table shows it
+}
+
+TEST_CASE("query_hosts entries are written from HostEntry in three parts", "[rest]") {
+    rest::HostEntry h;
+    h.hostname = "worker-0";
+    h.ip = "192.0.2.7";
+    h.sw_version = "22.12";
+    h.state = "installing";
+    h.install_pending = true;
+    h.secs_since_ack = 3;
+    h.nodetype = "worker";
+    h.subfunctions = {"worker"};
+    CHECK(rest::host_live_members(h) ==
+          R"("allow_insvc_patching":false,"install_pending":true,"install_reject_reason":"","install_status":"",)"
+          R"("interim_state":false,"ip":"192.0.2.7","patch_current":false,"patch_failed":false,)"
+          R"("requires_reboot":false,"secs_since_ack":3,"stale":false,"stale_details":false,"state":"installing")");
+    // Not reported yet: identity only, empty lists.
+    CHECK(rest::host_report_members(h) ==
+          R"("hostname":"worker-0","nodetype":"worker","subfunctions":["worker"],"sw_version":"22.12")");
+    CHECK(rest::host_package_members(h) ==
+          R"("duplicated_pkgs":{},"installed":{},"missing_pkgs":[],"to_remove":[])");
+
+    h.agent = rest::HostAgentEntry{"worker", true, "", "r7", "0.1.0", rest::InstallProgressEntry{"download", 2, 5}};
+    h.failure_reason = "why";
+    h.packages = rest::HostPackagesEntry{{{"alpha", "1.0-1@noarch"}}, {"gamma"}, {}, {}};
+    const std::string entry = "{" + rest::host_live_members(h) + "," + rest::host_report_members(h) + "," +
+                              rest::host_package_members(h) + "}";
+    const auto back = rest::read_hosts_reply("{\"data\": [" + entry + "]}");
+    REQUIRE(back);
+    REQUIRE(back->data.size() == 1);
+    CHECK(back->data[0].hostname == "worker-0");
+    CHECK(back->data[0].state == "installing");
+    CHECK(back->data[0].install_pending);
+    CHECK(back->data[0].failure_reason == "why");
+    const auto j = nlohmann::json::parse(entry);
+    CHECK(j["install_progress"]["total"] == 5);
+    CHECK(j["locked"] == true);
+    CHECK(j["installed"]["alpha"] == "1.0-1@noarch");
+    CHECK(j["to_remove"] == nlohmann::json::array({"gamma"}));
 }

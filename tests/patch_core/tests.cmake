@@ -9,6 +9,7 @@ add_executable(test_patch_core
     patch_core/dependencies_test.cpp
     patch_core/comps_test.cpp
     patch_core/messages_test.cpp
+    patch_core/clock_test.cpp
     patch_core/rest_test.cpp
     patch_core/fs_test.cpp
     $<TARGET_OBJECTS:test_main>)

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "support/agent_harness.hpp"
 
+#include <common/ini.hpp>
+#include <common/subprocess.hpp>
+
 #include <patch_core/messages.hpp>
 #include <patch_core/rpm/transaction.hpp>
 
@@ -10,7 +13,6 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,20 +34,6 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) {
-        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    }
-    return out + "'";
-}
-
-std::string trim(const std::string& s) {
-    const auto b = s.find_first_not_of(" \t\r\n");
-    const auto e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
 
 fs::path agent_binary() {
     return binary_dir() / "patch_agent" / "patch-agent";
@@ -118,16 +106,12 @@ AgentHarness::AgentHarness(const ControllerHarness& controller, fs::path dir, Ag
 
 AgentHarness::~AgentHarness() {
     try {
-        if (pid_ > 0) {
-            // A frozen agent cannot take SIGTERM.
-            ::kill(-pid_, SIGCONT);
+        if (process_.running()) {
+            process_.signal_group(SIGCONT);  // a frozen agent cannot take SIGTERM
         }
         stop();
     } catch (...) {
-        if (pid_ > 0) {
-            ::kill(-pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
+        process_.kill();
     }
 }
 
@@ -190,78 +174,41 @@ void AgentHarness::write_config() const {
 }
 
 void AgentHarness::start() {
-    if (pid_ > 0) {
+    if (process_.running()) {
         throw std::runtime_error("agent " + options_.hostname + " is already running");
     }
     write_config();
-    std::vector<std::string> args = {agent_binary().string(), "--config", config_file().string()};
-    std::vector<char*> argv;
-    for (auto& a : args) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    const int log_fd = ::open(log_file().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (log_fd < 0 || null_fd < 0) {
-        throw std::runtime_error("cannot open the log file " + log_file().string());
-    }
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        const int e = errno;
-        ::close(log_fd);
-        ::close(null_fd);
-        throw std::runtime_error(std::string("fork: ") + std::strerror(e));
-    }
-    if (pid == 0) {
-        // Only async-signal-safe calls from here to execv.
-        ::setpgid(0, 0);  // kill9() takes the scriptlets the agent runs with it
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) {
-            ::_exit(127);
-        }
-        ::dup2(null_fd, STDIN_FILENO);
-        ::dup2(log_fd, STDOUT_FILENO);
-        ::dup2(log_fd, STDERR_FILENO);
-        ::close_range(3, UINT_MAX, 0);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
-    ::setpgid(pid, pid);  // also here, so the group exists before any kill
-    ::close(log_fd);
-    ::close(null_fd);
-    pid_ = pid;
+    common::subprocess::Options options;
+    options.argv = {agent_binary().string(), "--config", config_file().string()};
+    options.output = common::subprocess::Output::FILE;
+    options.output_file = log_file();
+    options.new_process_group = true;  // kill9() takes the scriptlets the agent runs with it
+    process_ = common::subprocess::Child::spawn(options);
     // A bad configuration makes it exit at once; say so here rather than as a timeout later.
-    if (auto status = wait_for_exit(pid_, 100ms)) {
-        pid_ = -1;
+    if (auto status = process_.wait_for(100ms)) {
         throw std::runtime_error(
-            "patch-agent " + options_.hostname + " exited with status " + std::to_string(*status) +
+            "patch-agent " + options_.hostname + " exited with status " + std::to_string(status->code()) +
             " at start; log:\n" + log());
     }
 }
 
 int AgentHarness::stop() {
-    if (pid_ <= 0) {
+    if (!process_.running()) {
         return -1;
     }
-    ::kill(pid_, SIGTERM);
-    auto status = wait_for_exit(pid_, 20s);
+    process_.signal(SIGTERM);
+    auto status = process_.wait_for(20s);
     if (!status) {
-        ::kill(-pid_, SIGKILL);
-        status = wait_for_exit(pid_, 10s);
+        status = process_.kill();
     }
-    ::kill(-pid_, SIGKILL);  // scriptlets it left behind
-    pid_ = -1;
-    return status.value_or(-1);
+    process_.signal_group(SIGKILL);  // scriptlets it left behind
+    return status->code();
 }
 
 void AgentHarness::kill9() {
-    if (pid_ <= 0) {
-        return;
+    if (process_.running()) {
+        process_.kill();
     }
-    ::kill(-pid_, SIGKILL);
-    wait_for_exit(pid_, 10s);
-    pid_ = -1;
 }
 
 void AgentHarness::restart() {
@@ -270,14 +217,14 @@ void AgentHarness::restart() {
 }
 
 void AgentHarness::suspend() {
-    if (pid_ > 0) {
-        ::kill(-pid_, SIGSTOP);
+    if (process_.running()) {
+        process_.signal_group(SIGSTOP);
     }
 }
 
 void AgentHarness::resume() {
-    if (pid_ > 0) {
-        ::kill(-pid_, SIGCONT);
+    if (process_.running()) {
+        process_.signal_group(SIGCONT);
     }
 }
 
@@ -448,20 +395,11 @@ std::string table_row(const std::string& table, const std::string& hostname) {
 ProtocolClient::ProtocolClient(
     const ControllerHarness& controller, const fs::path& credentials_file)
     : controller_(controller) {
-    std::istringstream in(read_file(credentials_file));
-    for (std::string line; std::getline(in, line);) {
-        const auto eq = line.find('=');
-        if (eq == std::string::npos) {
-            continue;
-        }
-        const std::string key = trim(line.substr(0, eq));
-        const std::string value = trim(line.substr(eq + 1));
-        if (key == "hostname") {
-            hostname_ = value;
-        } else if (key == "host_key") {
-            host_key_ = proto::from_hex(value, proto::HOST_KEY_BYTES);
-        }
-    }
+    std::string host_key;
+    common::ini::Schema schema;
+    schema.section("").text("hostname", hostname_).text("host_key", host_key);
+    schema.load(credentials_file);
+    host_key_ = proto::from_hex(host_key, proto::HOST_KEY_BYTES);
     if (hostname_.empty() || host_key_.size() != proto::HOST_KEY_BYTES) {
         throw std::runtime_error(credentials_file.string() + " is not a credentials file");
     }
@@ -524,7 +462,7 @@ std::string ProtocolClient::report_body(
     report.personality = "controller";
     report.subfunctions = {"controller"};
     report.nodetype = "controller";
-    report.state = state;
+    report.state = proto::parse_host_state(state).value_or(proto::HostState::IDLE);
     report.out_of_date = true;
     report.patch_failed = true;
     report.failure_reason = "forged by " + hostname_;

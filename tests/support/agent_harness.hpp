@@ -81,8 +81,8 @@ public:
     /// SIGSTOP / SIGCONT: the agent freezes without closing its connections.
     void suspend();
     void resume();
-    bool running() const { return pid_ > 0; }
-    pid_t pid() const { return pid_; }
+    bool running() const { return process_.running(); }
+    pid_t pid() const { return process_.pid(); }
 
     /// Stands in for maintenance: creates / removes <root>/var/run/.node_locked.
     void lock() const;
@@ -113,7 +113,7 @@ private:
     const ControllerHarness& controller_;
     std::filesystem::path dir_;
     AgentOptions options_;
-    pid_t pid_ = -1;
+    common::subprocess::Child process_;
 };
 
 // --- The controller's host table, with deadlines ---------------------------------------------

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "support/controller_harness.hpp"
 
-#include <curl/curl.h>
+#include <common/http_client.hpp>
+#include <common/subprocess.hpp>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,38 +30,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
-
-void curl_global() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::size_t on_write(char* data, std::size_t size, std::size_t count, void* user) {
-    static_cast<std::string*>(user)->append(data, size * count);
-    return size * count;
-}
-
-std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* user) {
-    return std::fread(buffer, size, count, static_cast<std::FILE*>(user)) * size;
-}
-
-std::string trim(const std::string& s) {
-    std::size_t b = s.find_first_not_of(" \t\r\n");
-    std::size_t e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'') {
-            out += "'\\''";
-        } else {
-            out += c;
-        }
-    }
-    return out + "'";
-}
 
 fs::path controller_binary() { return binary_dir() / "patch_controller" / "patch-controller"; }
 fs::path builder_binary() { return binary_dir() / "patch_build" / "patch-build"; }
@@ -94,81 +62,51 @@ Body Body::from_file(fs::path file) {
 
 Response http_request(std::uint16_t port, const std::string& method, const std::string& path, const std::string& token,
                       const Body& body, const RequestOptions& options) {
-    curl_global();
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
-    if (!curl) {
-        throw std::runtime_error("curl_easy_init failed");
-    }
-    CURL* c = curl.get();
-    Response response;
-    const std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(c, CURLOPT_PROXY, "");
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, options.timeout_seconds);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.text);
-
-    struct curl_slist* headers = nullptr;
-    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(nullptr, &curl_slist_free_all);
-    auto add_header = [&](const std::string& h) {
-        headers = curl_slist_append(headers, h.c_str());
-        header_guard.release();
-        header_guard.reset(headers);
-    };
+    // A fresh client (and connection) per request, as each test expects.
+    common::http::Client client({.user_agent = "test-harness",
+                                 .protocols = "http",
+                                 .connect_timeout = std::chrono::seconds(options.timeout_seconds),
+                                 .max_response_bytes = 1ULL << 40U,
+                                 .path_as_is = true,
+                                 .no_proxy = true});
+    common::http::Request request;
+    request.method = method;
+    request.url = "http://127.0.0.1:" + std::to_string(port) + path;
+    request.timeout = std::chrono::seconds(options.timeout_seconds);
+    request.max_send_bytes_per_second = static_cast<std::uint64_t>(std::max<std::int64_t>(0, options.max_send_bytes_per_second));
     if (!token.empty()) {
-        add_header("Authorization: Bearer " + token);
+        request.headers.push_back("Authorization: Bearer " + token);
     }
-    add_header("Expect:");  // no 100-continue round trip
     if (!options.reference_client) {
-        add_header("X-Patching-Client: test-harness");
+        request.headers.emplace_back("X-Patching-Client: test-harness");
     }
-    for (const auto& h : options.headers) {
-        add_header(h);
-    }
-
-    std::unique_ptr<std::FILE, decltype(&std::fclose)> file(nullptr, &std::fclose);
+    request.headers.insert(request.headers.end(), options.headers.begin(), options.headers.end());
     const bool has_body = body.file.has_value() || !body.data.empty() || method == "POST" || method == "PUT";
     if (has_body) {
-        add_header("Content-Type: " + body.content_type);
+        request.headers.push_back("Content-Type: " + body.content_type);
         if (body.file) {
-            file.reset(std::fopen(body.file->c_str(), "rb"));
-            if (!file) {
-                throw std::runtime_error("cannot open " + body.file->string());
-            }
-            curl_easy_setopt(c, CURLOPT_POST, 1L);
-            curl_easy_setopt(c, CURLOPT_READFUNCTION, &on_read);
-            curl_easy_setopt(c, CURLOPT_READDATA, file.get());
-            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(fs::file_size(*body.file)));
+            request.body_file = *body.file;
         } else {
-            curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data.data());
-            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.data.size()));
+            request.body = body.data;
         }
     }
-    if (method == "HEAD") {
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    } else {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-    }
-    if (options.max_send_bytes_per_second > 0) {
-        curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE, static_cast<curl_off_t>(options.max_send_bytes_per_second));
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 
+    Response response;
     auto started = std::chrono::steady_clock::now();
-    CURLcode rc = curl_easy_perform(c);
+    try {
+        common::http::Response reply = client.send(request);
+        response.status = reply.status;
+        response.text = std::move(reply.body);
+        response.content_type = std::move(reply.content_type);
+    } catch (const common::http::Error& e) {
+        if (e.kind() == common::http::ErrorKind::LOCAL_IO) {
+            throw std::runtime_error(e.what());
+        }
+        response.transport_error = e.detail().empty() ? e.what() : e.detail();
+        response.status = e.status();
+        response.text = e.partial_body();
+    }
     response.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    if (rc != CURLE_OK) {
-        response.transport_error = curl_easy_strerror(rc);
-    }
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    response.status = status;
-    char* type = nullptr;
-    if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != nullptr) {
-        response.content_type = type;
-    }
     response.body = nlohmann::json::parse(response.text, nullptr, false);
     return response;
 }
@@ -358,10 +296,7 @@ ControllerHarness::~ControllerHarness() {
     try {
         stop();
     } catch (...) {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
+        process_.kill();
     }
 }
 
@@ -387,66 +322,25 @@ void ControllerHarness::write_config() const {
 }
 
 void ControllerHarness::start() {
-    if (pid_ > 0) {
+    if (process_.running()) {
         throw std::runtime_error("the controller is already running");
     }
     const fs::path port_file = state_dir() / "api.port";
     std::error_code ec;
     fs::remove(port_file, ec);
 
-    const std::string binary = controller_binary().string();
-    const std::string config = config_file().string();
-    std::vector<std::string> args = {binary, "--config", config};
-    std::vector<char*> argv;
-    for (auto& a : args) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    std::vector<std::string> env_entries = environment_;
-    for (char** e = environ; *e != nullptr; ++e) {
-        env_entries.emplace_back(*e);  // later duplicates lose: getenv finds the first
-    }
-    std::vector<char*> envp;
-    for (auto& e : env_entries) {
-        envp.push_back(e.data());
-    }
-    envp.push_back(nullptr);
-
-    int log_fd = ::open(log_file().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (log_fd < 0 || null_fd < 0) {
-        throw std::runtime_error("cannot open the log file " + log_file().string());
-    }
-    const pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid < 0) {
-        int e = errno;
-        ::close(log_fd);
-        ::close(null_fd);
-        throw std::runtime_error(std::string("fork: ") + std::strerror(e));
-    }
-    if (pid == 0) {
-        // Only async-signal-safe calls from here to execv.
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test process
-        if (::getppid() != parent) {
-            ::_exit(127);
-        }
-        ::dup2(null_fd, STDIN_FILENO);
-        ::dup2(log_fd, STDOUT_FILENO);
-        ::dup2(log_fd, STDERR_FILENO);
-        ::close_range(3, UINT_MAX, 0);
-        ::execve(argv[0], argv.data(), envp.data());
-        ::_exit(127);
-    }
-    ::close(log_fd);
-    ::close(null_fd);
-    pid_ = pid;
+    common::subprocess::Options options;
+    options.argv = {controller_binary().string(), "--config", config_file().string()};
+    options.extra_environment = environment_;  // before the test's own: getenv finds them first
+    options.output = common::subprocess::Output::FILE;
+    options.output_file = log_file();
+    options.new_process_group = false;  // kill9() is a SIGKILL of the daemon alone, as a crash
+    process_ = common::subprocess::Child::spawn(options);
 
     auto deadline = std::chrono::steady_clock::now() + 10s;
     while (true) {
-        if (auto status = wait_for_exit(pid_, 0ms)) {
-            pid_ = -1;
-            throw std::runtime_error("patch-controller exited with status " + std::to_string(*status) +
+        if (auto status = process_.poll()) {
+            throw std::runtime_error("patch-controller exited with status " + std::to_string(status->code()) +
                                      " while starting; log:\n" + log());
         }
         std::string text;
@@ -471,37 +365,31 @@ void ControllerHarness::start() {
 }
 
 int ControllerHarness::stop() {
-    if (pid_ <= 0) {
+    if (!process_.running()) {
         return -1;
     }
-    ::kill(pid_, SIGTERM);
-    auto status = wait_for_exit(pid_, 20s);
+    process_.signal(SIGTERM);
+    auto status = process_.wait_for(20s);
     if (!status) {
-        ::kill(pid_, SIGKILL);
-        status = wait_for_exit(pid_, 10s);
+        status = process_.kill();
     }
-    pid_ = -1;
-    return status.value_or(-1);
+    return status->code();
 }
 
 void ControllerHarness::kill9() {
-    if (pid_ <= 0) {
-        return;
+    if (process_.running()) {
+        process_.kill();
     }
-    ::kill(pid_, SIGKILL);
-    wait_for_exit(pid_, 10s);
-    pid_ = -1;
 }
 
 std::optional<int> ControllerHarness::wait_exit(std::chrono::milliseconds timeout) {
-    if (pid_ <= 0) {
+    if (!process_.running()) {
         return std::nullopt;
     }
-    auto status = wait_for_exit(pid_, timeout);
-    if (status) {
-        pid_ = -1;
+    if (auto status = process_.wait_for(timeout)) {
+        return status->code();
     }
-    return status;
+    return std::nullopt;
 }
 
 void ControllerHarness::restart() {
@@ -556,5 +444,43 @@ nlohmann::json ControllerHarness::query(const std::string& show) const {
 }
 
 fs::path ControllerHarness::build(const PatchSpec& spec) const { return build_patch(spec, work_dir() / "patches"); }
+
+// ------------------------------------------------------------------------------------------
+// Metrics
+
+double metric_value(const std::vector<MetricSample>& samples, const std::string& name,
+                    const std::map<std::string, std::string>& labels) {
+    for (const auto& s : samples) {
+        if (s.name == name && s.labels == labels) {
+            return s.value;
+        }
+    }
+    return -1;
+}
+
+std::vector<MetricSample> ControllerHarness::scrape_metrics(const std::string& token) const {
+    Response r = request("GET", "/metrics", token);
+    if (r.status != 200 || r.content_type.rfind("text/plain; version=0.0.4", 0) != 0) {
+        throw std::runtime_error("GET /metrics: HTTP " + std::to_string(r.status) + " " + r.content_type + "\n" + r.text);
+    }
+    const auto file = work_dir() / "metrics.txt";
+    write_file(file, r.text);
+    std::string out;
+    const int rc = run_command("python3 " + std::string(PATCHING_TEST_SUPPORT_DIR) + "/parse_metrics.py " +
+                                   file.string() + " 2>&1",
+                               &out);
+    if (rc != 0) {
+        throw std::runtime_error("the Prometheus parser refused /metrics:\n" + out + "\n" + r.text);
+    }
+    std::vector<MetricSample> samples;
+    for (const auto& s : nlohmann::json::parse(out)) {
+        MetricSample sample{s.at("name").get<std::string>(), {}, s.at("value").get<double>()};
+        for (const auto& [k, v] : s.at("labels").items()) {
+            sample.labels[k] = v.get<std::string>();
+        }
+        samples.push_back(std::move(sample));
+    }
+    return samples;
+}
 
 }  // namespace patching::test

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // End-to-end harness for the patch controller daemon: a private environment (base feed, trust
 // directory, state and repo directories, configuration), the real `patch-controller` binary
-// started with fork/execv, an HTTP client on libcurl, a raw TCP client for protocol abuse, and
+// started with common::subprocess, an HTTP client (common::http), a raw TCP client for protocol abuse, and
 // a wrapper around the real `patch-build` to make patches the fixtures do not cover.
 #pragma once
 
 #include "support/test_support.hpp"
+
+#include <common/subprocess.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,7 +31,7 @@ struct Response {
     std::string text;             ///< Raw body.
     nlohmann::json body;          ///< Parsed body; is_discarded() when it is not JSON.
     std::string content_type;
-    std::string transport_error;  ///< libcurl's message when the transfer failed.
+    std::string transport_error;  ///< The HTTP client's message when the transfer failed.
     double seconds = 0;           ///< Wall time of the whole exchange.
 
     /// body[key] when the body is an object holding a string there, else "".
@@ -37,6 +40,16 @@ struct Response {
     std::string warning() const { return field("warning"); }
     std::string error() const { return field("error"); }
 };
+
+/// One sample of a Prometheus exposition.
+struct MetricSample {
+    std::string name;
+    std::map<std::string, std::string> labels;
+    double value = 0;
+};
+/// The value of the sample with this name and exactly these labels; -1 if there is none.
+double metric_value(const std::vector<MetricSample>& samples, const std::string& name,
+                    const std::map<std::string, std::string>& labels = {});
 
 /// A request body: none, bytes in memory, or a file streamed from disk.
 struct Body {
@@ -57,7 +70,7 @@ struct RequestOptions {
     bool reference_client = false;
 };
 
-/// Sends one request to http://127.0.0.1:PORT PATH with libcurl (PATH is sent as is: no "../"
+/// Sends one request to http://127.0.0.1:PORT PATH with common::http (PATH is sent as is: no "../"
 /// squashing). `token` empty = no Authorization header. Thread-safe.
 Response http_request(std::uint16_t port, const std::string& method, const std::string& path,
                       const std::string& token, const Body& body = {}, const RequestOptions& options = {});
@@ -148,8 +161,8 @@ public:
     void set_environment(std::vector<std::string> entries) { environment_ = std::move(entries); }
     /// stop() then start(); the exit status of the stop must be 0.
     void restart();
-    bool running() const { return pid_ > 0; }
-    pid_t pid() const { return pid_; }
+    bool running() const { return process_.running(); }
+    pid_t pid() const { return process_.pid(); }
 
     std::uint16_t port() const { return port_; }
     /// The local admin token (from local_token_file, created by the first start).
@@ -191,6 +204,11 @@ public:
     /// GET /v1/query[?show=SHOW]: the "pd" object. Fails the test if the query fails.
     nlohmann::json query(const std::string& show = "") const;
 
+    /// GET /metrics with `token`, parsed by the Prometheus project's own parser
+    /// (python3-prometheus-client, support/parse_metrics.py).
+    /// @throws std::runtime_error naming the status, or the parser's complaint.
+    std::vector<MetricSample> scrape_metrics(const std::string& token) const;
+
     /// build_patch(spec, work_dir()/"patches").
     std::filesystem::path build(const PatchSpec& spec) const;
 
@@ -199,7 +217,7 @@ private:
 
     Options options_;
     TempDir dir_;
-    pid_t pid_ = -1;
+    common::subprocess::Child process_;
     std::vector<std::string> environment_;
     std::uint16_t port_ = 0;
     std::string admin_token_;

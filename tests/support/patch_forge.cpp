@@ -6,6 +6,8 @@
 #include <signing/digest.hpp>
 #include <signing/keys.hpp>
 
+#include <common/c_handles.hpp>
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <sys/types.h>
@@ -26,18 +28,9 @@ namespace {
 constexpr std::int64_t FORGE_MTIME = 1700000000;
 constexpr int BLOCK = 10240;
 
-struct ArchiveWriteFree {
-    void operator()(struct archive* a) const noexcept { archive_write_free(a); }
-};
-struct ArchiveReadFree {
-    void operator()(struct archive* a) const noexcept { archive_read_free(a); }
-};
-struct EntryFree {
-    void operator()(struct archive_entry* e) const noexcept { archive_entry_free(e); }
-};
-using WritePtr = std::unique_ptr<struct archive, ArchiveWriteFree>;
-using ReadPtr = std::unique_ptr<struct archive, ArchiveReadFree>;
-using EntryPtr = std::unique_ptr<struct archive_entry, EntryFree>;
+using WritePtr = common::CHandle<struct archive, archive_write_free>;
+using ReadPtr = common::CHandle<struct archive, archive_read_free>;
+using EntryPtr = common::CHandle<struct archive_entry, archive_entry_free>;
 
 [[noreturn]] void archive_fail(struct archive* a, const std::string& what) {
     const char* msg = archive_error_string(a);

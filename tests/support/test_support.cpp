@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "support/test_support.hpp"
 
+#include <common/subprocess.hpp>
+#include <common/text.hpp>
+
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
@@ -57,22 +60,30 @@ void write_file(const std::filesystem::path& path, const std::string& data) {
 }
 
 int run_command(const std::string& command, std::string* output) {
-    std::string full = "( " + command + " ) 2>&1";
-    FILE* pipe = ::popen(full.c_str(), "r");
-    if (pipe == nullptr) {
-        throw std::runtime_error("popen failed: " + command);
-    }
-    std::array<char, 4096> buf{};
-    std::string collected;
-    size_t n = 0;
-    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) {
-        collected.append(buf.data(), n);
-    }
-    int status = ::pclose(pipe);
+    common::subprocess::Options options;
+    options.argv = {"/bin/sh", "-c", command};
+    options.inherit_stdin = true;
+    // What the command starts in the background (a daemon) outlives it, as with popen().
+    const auto result = common::subprocess::run(
+        std::move(options), {.timeout = std::chrono::hours(1),
+                             .max_output = 256U << 20U,
+                             .on_exit = common::subprocess::Limits::OnExit::LEAVE_GROUP});
     if (output != nullptr) {
-        *output = collected;
+        *output = result.output;
     }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return result.status.code();
+}
+
+std::string shell_quote(const std::string& text) {
+    std::string out = "'";
+    for (char c : text) {
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    return out + "'";
+}
+
+std::string trim(std::string_view text) {
+    return std::string(common::trim(text));
 }
 
 void skip_test(const std::string& reason) {

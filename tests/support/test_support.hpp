@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace patching::test {
 
@@ -34,8 +35,13 @@ std::string read_file(const std::filesystem::path& path);
 /// Writes a whole file, replacing it.
 void write_file(const std::filesystem::path& path, const std::string& data);
 
-/// Runs a shell command, returns its exit status; stdout+stderr are captured into `output`.
+/// Runs a shell command, returns its exit status (128 + signal if killed); stdout+stderr are
+/// captured into `output`. What it starts in the background keeps running.
 int run_command(const std::string& command, std::string* output = nullptr);
+/// `text` in single quotes for /bin/sh.
+std::string shell_quote(const std::string& text);
+/// `text` without leading and trailing whitespace.
+std::string trim(std::string_view text);
 
 /// Reports the running test case as skipped: prints "SKIPPED: <reason>", which CTest's
 /// SKIP_REGULAR_EXPRESSION (set for every suite in tests/CMakeLists.txt) turns into a "Skipped"

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <controller/faults/fault_points.hpp>
 
+#include <common/log.hpp>
+
 #if defined(PATCHING_FAULT_POINTS) && PATCHING_FAULT_POINTS
 
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
-#include <iostream>
 #include <stdexcept>
 #include <string>
 
@@ -27,7 +28,7 @@ void arm_from_environment() {
         throw std::runtime_error(std::string("PATCHING_FAULT=") + value + " names no fault point");
     }
     armed = value;
-    std::cerr << "patch-controller: fault point " << armed << " armed: SIGKILL when reached" << std::endl;
+    common::log::warning("fault point " + armed + " armed: SIGKILL when reached");
 }
 
 void fault_point(PointName name) {

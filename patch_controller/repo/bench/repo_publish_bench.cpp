@@ -6,7 +6,7 @@
 //   RPM_DIR holds at least N+1 noarch RPMs (repo_publish_bench.sh generates them); the noarch
 //   RPMs of EXTRA_DIR (e.g. large ones) are part of the base set too.
 #include <controller/repo/repository.hpp>
-#include <controller/repo/subprocess.hpp>
+#include <common/subprocess.hpp>
 
 #include <patch_core/errors.hpp>
 
@@ -55,7 +55,9 @@ void print_row(const char* label, const Timing& t, bool show_read = true) {
 }
 
 void run_tool(const std::vector<std::string>& argv) {
-    auto r = patching::controller::run_process(argv, std::chrono::minutes(30));
+    patching::common::subprocess::Options tool;
+    tool.argv = argv;
+    auto r = patching::common::subprocess::run(std::move(tool), {.timeout = std::chrono::minutes(30)});
     if (!r.is_success()) {
         throw patching::core::Error(argv[0] + " failed: " + r.output);
     }

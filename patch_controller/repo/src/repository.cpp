@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <controller/repo/repository.hpp>
+
+#include <common/subprocess.hpp>
 #include <controller/faults/fault_points.hpp>
-#include <controller/repo/subprocess.hpp>
 
 #include <patch_core/errors.hpp>
 #include <patch_core/fs.hpp>
@@ -23,6 +24,8 @@
 #include <system_error>
 
 namespace patching::controller {
+
+namespace subprocess = common::subprocess;
 
 namespace fs = std::filesystem;
 
@@ -333,10 +336,12 @@ void run_createrepo(
     argv.push_back(dir.string());
 
     const std::string failed = "Failed to update the repo for " + release + ": ";
-    ProcessResult run;
+    subprocess::Result run;
     try {
-        run = run_process(argv, options.timeout);
-    } catch (const core::SystemError& e) {
+        subprocess::Options child;
+        child.argv = std::move(argv);
+        run = subprocess::run(std::move(child), {.timeout = options.timeout, .max_output = 256U * 1024U});
+    } catch (const subprocess::SpawnError& e) {
         throw core::Error(failed + e.what());
     }
     if (!run.is_success()) {

@@ -36,7 +36,12 @@ public:
         s_.app_dependencies[app] = sorted;
     }
     void put_host(const StoredHost& host) override { s_.hosts[host.hostname] = host; }
-    void delete_host(const std::string& hostname) override { s_.hosts.erase(hostname); }
+    void delete_host(const std::string& hostname) override {
+        s_.hosts.erase(hostname);
+        std::erase_if(s_.commands, [&](const auto& kv) { return kv.second.hostname == hostname; });
+    }
+    void put_command(const StoredCommand& command) override { s_.commands[command.id] = command; }
+    void delete_command(const std::string& id) override { s_.commands.erase(id); }
     std::int64_t bump_op_counter() override { return ++s_.op_counter; }
     WorkTables& work() override { return work_; }
 
@@ -81,6 +86,16 @@ std::vector<StoredHost> MemoryStore::load_hosts() {
     for (const auto& [name, h] : state_.hosts) {
         out.push_back(h);
     }
+    return out;
+}
+
+std::vector<StoredCommand> MemoryStore::load_commands() {
+    std::lock_guard lock(mutex_);
+    std::vector<StoredCommand> out;
+    for (const auto& [id, c] : state_.commands) {
+        out.push_back(c);
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
     return out;
 }
 

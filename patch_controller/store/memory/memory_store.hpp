@@ -18,6 +18,7 @@ public:
     std::set<std::string> load_releases() override;
     std::map<std::string, std::vector<std::string>> load_app_dependencies() override;
     std::vector<StoredHost> load_hosts() override;
+    std::vector<StoredCommand> load_commands() override;
     std::int64_t op_counter() override;
     std::optional<std::string> host_key(const std::string& hostname) override;
     bool add_host_key(const std::string& hostname, const std::string& key_hex) override;
@@ -34,6 +35,7 @@ public:
         std::set<std::string> releases;
         std::map<std::string, std::vector<std::string>> app_dependencies;
         std::map<std::string, StoredHost> hosts;
+        std::map<std::string, StoredCommand> commands;  ///< by id
         std::int64_t op_counter = 1;
         MemoryWorkState work;
     };

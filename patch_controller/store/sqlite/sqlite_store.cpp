@@ -44,15 +44,20 @@ CREATE TABLE hosts(
     nodetype TEXT NOT NULL, personality TEXT NOT NULL, subfunctions TEXT NOT NULL);
 DROP TABLE IF EXISTS interim;
 )sql",
-    // 2: work requests, their logs and errors, host groups, host labels, idempotency records.
+    // 2: each host has a queue of commands (was: one install slot in memory); hosts keep the
+    // boot id of their agent's last hello.
+    R"sql(
+ALTER TABLE hosts ADD COLUMN boot_id TEXT NOT NULL DEFAULT '';
+CREATE TABLE host_commands(
+    id TEXT PRIMARY KEY, seq INTEGER NOT NULL, hostname TEXT NOT NULL, kind TEXT NOT NULL,
+    force INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, boot_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL, finished_at INTEGER NOT NULL);
+CREATE INDEX host_commands_by_host ON host_commands(hostname, seq);
+)sql",
+    // 3: work requests, their logs and errors, host groups, host labels, idempotency records.
     WORK_TABLES_MIGRATION,
 };
 static_assert(std::size(MIGRATIONS) == SqliteStore::SCHEMA_VERSION);
-
-std::int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 std::string join(const std::vector<std::string>& items) {
     std::string out;
@@ -142,8 +147,8 @@ public:
     void put_host(const StoredHost& host) override {
         db_.prepare("DELETE FROM hosts WHERE hostname = ?").bind(1, host.hostname).run();
         db_.prepare(
-               "INSERT INTO hosts(hostname, ip, last_seen, sw_version, nodetype, personality, subfunctions) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?)")
+               "INSERT INTO hosts(hostname, ip, last_seen, sw_version, nodetype, personality, subfunctions, boot_id) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(1, host.hostname)
             .bind(2, host.ip)
             .bind(3, host.last_seen)
@@ -151,11 +156,35 @@ public:
             .bind(5, host.nodetype)
             .bind(6, host.personality)
             .bind(7, join(host.subfunctions))
+            .bind(8, host.boot_id)
             .run();
     }
 
     void delete_host(const std::string& hostname) override {
         db_.prepare("DELETE FROM hosts WHERE hostname = ?").bind(1, hostname).run();
+        db_.prepare("DELETE FROM host_commands WHERE hostname = ?").bind(1, hostname).run();
+    }
+
+    void put_command(const StoredCommand& c) override {
+        db_.prepare("DELETE FROM host_commands WHERE id = ?").bind(1, c.id).run();
+        db_.prepare(
+               "INSERT INTO host_commands(id, seq, hostname, kind, force, status, reason, boot_id, created_at, "
+               "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(1, c.id)
+            .bind(2, c.seq)
+            .bind(3, c.hostname)
+            .bind(4, core::protocol::to_string(c.kind))
+            .bind(5, std::int64_t{c.force ? 1 : 0})
+            .bind(6, core::protocol::to_string(c.status))
+            .bind(7, c.reason)
+            .bind(8, c.boot_id)
+            .bind(9, c.created_at)
+            .bind(10, c.finished_at)
+            .run();
+    }
+
+    void delete_command(const std::string& id) override {
+        db_.prepare("DELETE FROM host_commands WHERE id = ?").bind(1, id).run();
     }
 
     std::int64_t bump_op_counter() override {
@@ -173,7 +202,8 @@ private:
 
 }  // namespace
 
-SqliteStore::SqliteStore(const std::filesystem::path& db_path) : db_(db_path) {
+SqliteStore::SqliteStore(const std::filesystem::path& db_path, const core::Clock& clock)
+    : clock_(clock), db_(db_path) {
     db_.exec(SCHEMA_V0);
     migrate();
 }
@@ -269,10 +299,41 @@ std::vector<StoredHost> SqliteStore::load_hosts() {
     std::lock_guard lock(mutex_);
     std::vector<StoredHost> out;
     Statement q = db_.prepare(
-        "SELECT hostname, ip, last_seen, sw_version, nodetype, personality, subfunctions FROM hosts ORDER BY hostname");
+        "SELECT hostname, ip, last_seen, sw_version, nodetype, personality, subfunctions, boot_id FROM hosts "
+        "ORDER BY hostname");
     while (q.step()) {
         out.push_back({q.column_text(0), q.column_text(1), q.column_int(2), q.column_text(3), q.column_text(4),
-                       q.column_text(5), split(q.column_text(6))});
+                       q.column_text(5), split(q.column_text(6)), q.column_text(7)});
+    }
+    return out;
+}
+
+std::vector<StoredCommand> SqliteStore::load_commands() {
+    std::lock_guard lock(mutex_);
+    std::vector<StoredCommand> out;
+    Statement q = db_.prepare(
+        "SELECT id, seq, hostname, kind, force, status, reason, boot_id, created_at, finished_at FROM host_commands "
+        "ORDER BY seq");
+    while (q.step()) {
+        StoredCommand c;
+        c.id = q.column_text(0);
+        c.seq = q.column_int(1);
+        c.hostname = q.column_text(2);
+        const auto kind = core::protocol::parse_command_kind(q.column_text(3));
+        const auto status = core::protocol::parse_command_status(q.column_text(5));
+        if (!kind || !status) {
+            throw StoreError("the state database " + db_.path().string() + " has a host command (" + c.id +
+                             ") of kind \"" + q.column_text(3) + "\" and status \"" + q.column_text(5) +
+                             "\", which this controller does not know: run the controller that wrote it");
+        }
+        c.kind = *kind;
+        c.force = q.column_int(4) != 0;
+        c.status = *status;
+        c.reason = q.column_text(6);
+        c.boot_id = q.column_text(7);
+        c.created_at = q.column_int(8);
+        c.finished_at = q.column_int(9);
+        out.push_back(std::move(c));
     }
     return out;
 }
@@ -286,7 +347,7 @@ std::int64_t SqliteStore::op_counter() {
 void SqliteStore::audit(const AuditRecord& r) {
     std::lock_guard lock(mutex_);
     db_.prepare("INSERT INTO audit(time, caller, role, remote, action, target, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind(1, r.time != 0 ? r.time : now_seconds())
+        .bind(1, r.time != 0 ? r.time : clock_.now_seconds())
         .bind(2, r.caller)
         .bind(3, r.role)
         .bind(4, r.remote)
@@ -330,7 +391,7 @@ bool SqliteStore::add_host_key(const std::string& hostname, const std::string& k
     db_.prepare("INSERT INTO host_keys(hostname, key_hex, enrolled_at) VALUES (?, ?, ?)")
         .bind(1, hostname)
         .bind(2, key_hex)
-        .bind(3, now_seconds())
+        .bind(3, clock_.now_seconds())
         .run();
     tx.commit();
     return true;

@@ -5,6 +5,8 @@
 #include "store/sqlite/sqlite_work.hpp"
 #include "store/store.hpp"
 
+#include <patch_core/clock.hpp>
+
 #include <filesystem>
 #include <mutex>
 
@@ -16,11 +18,12 @@ namespace patching::controller {
 class SqliteStore final : public Store {
 public:
     /// The schema this code writes. Version 0 is the unversioned schema of the first releases.
-    static constexpr int SCHEMA_VERSION = 2;
+    static constexpr int SCHEMA_VERSION = 3;
 
-    /// Opens (creating if needed) and migrates the database at `db_path`.
+    /// Opens (creating if needed) and migrates the database at `db_path`. `clock` stamps the
+    /// audit records and host keys that come without a time; it must outlive the store.
     /// @throws StoreError if it cannot be opened or its schema is newer than SCHEMA_VERSION.
-    explicit SqliteStore(const std::filesystem::path& db_path);
+    explicit SqliteStore(const std::filesystem::path& db_path, const core::Clock& clock = core::process_clock());
 
     /// The schema version of the open database (SCHEMA_VERSION once opened).
     int schema_version();
@@ -30,6 +33,7 @@ public:
     std::set<std::string> load_releases() override;
     std::map<std::string, std::vector<std::string>> load_app_dependencies() override;
     std::vector<StoredHost> load_hosts() override;
+    std::vector<StoredCommand> load_commands() override;
     std::int64_t op_counter() override;
     std::optional<std::string> host_key(const std::string& hostname) override;
     bool add_host_key(const std::string& hostname, const std::string& key_hex) override;
@@ -42,6 +46,7 @@ private:
     void migrate();
     int schema_version_locked();
 
+    const core::Clock& clock_;
     std::mutex mutex_;  // one connection, used by one thread at a time
     Database db_;
     SqliteWorkQueries work_queries_{mutex_, db_};

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <common/c_handles.hpp>
+
 #include <sys/stat.h>
 
 #include <cstdint>
@@ -13,23 +15,8 @@ namespace patching::core {
 /// A file's modification time in nanoseconds since the epoch.
 std::int64_t mtime_ns(const struct ::stat& st);
 
-/// An owned file descriptor, closed on destruction.
-class UniqueFd {
-public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) : fd_(fd) {}
-    ~UniqueFd();
-    UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-    UniqueFd& operator=(UniqueFd&& other) noexcept;
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-    int get() const { return fd_; }
-    int release() noexcept;
-    explicit operator bool() const { return fd_ >= 0; }
-
-private:
-    int fd_ = -1;
-};
+/// An owned file descriptor, closed on destruction (common/c_handles.hpp).
+using UniqueFd = common::UniqueFd;
 
 /// Whether a change waits for the disk before it returns.
 enum class Sync {

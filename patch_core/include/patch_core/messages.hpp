@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-// The controller <-> agent protocol, version 1 (docs in patch_agent/PROTOCOL.md).
+// The controller <-> agent protocol, version 2 (docs in patch_agent/PROTOCOL.md).
 //
 // Agents speak HTTP(S) to the controller's API and never accept connections: hosts behind NAT or
 // firewalls work, and the controller needs no agent port. Every message after enrolment is
@@ -10,7 +10,7 @@
 // from both sides) derives a per-session key; each request carries a sequence number that the
 // controller accepts once (sliding window), and each response's MAC covers the request's sequence
 // number, so neither side accepts a replayed message. Bodies are JSON objects carrying
-// "protocol": 1; a peer that does not speak the version says so instead of guessing.
+// "protocol": 2; a peer that does not speak the version says so instead of guessing.
 //
 // This header holds what both sides must agree on: names, limits, the MAC constructions, the
 // replay window and the message types with strict parsers. It has no I/O.
@@ -25,7 +25,9 @@
 
 namespace patching::core::protocol {
 
-inline constexpr int VERSION = 1;
+/// Version 2: hosts get an ordered queue of typed commands with ids (was: one install slot);
+/// the hello carries the host's boot id.
+inline constexpr int VERSION = 2;
 
 // Paths on the controller's API listeners.
 inline constexpr std::string_view PATH_ENROL = "/v1/agent/enrol";
@@ -52,6 +54,65 @@ class ProtocolError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+/// Thrown for a message of another protocol version (a subclass: the message is valid JSON
+/// with a "protocol" number that is not VERSION).
+class ProtocolVersionError : public ProtocolError {
+public:
+    ProtocolVersionError(const std::string& message, std::int64_t peer_version, std::string peer_hostname)
+        : ProtocolError(message), peer_version_(peer_version), peer_hostname_(std::move(peer_hostname)) {}
+    std::int64_t peer_version() const { return peer_version_; }
+    /// The message's "hostname" if it has a valid one, else "".
+    const std::string& peer_hostname() const { return peer_hostname_; }
+
+private:
+    std::int64_t peer_version_;
+    std::string peer_hostname_;
+};
+
+// --- The protocol's words ---------------------------------------------------------------------
+// Each enum has its wire spelling (to_string) and a parser (nullopt for anything else). The
+// spellings of HostState and CommandStatus are also what query-hosts shows ("state",
+// "install_status"): they never change.
+
+/// What a host is doing, as its agent reports it ("state").
+enum class HostState {
+    IDLE,              ///< "idle"
+    INSTALLING,        ///< "installing"
+    INSTALL_FAILED,    ///< "install-failed"
+    INSTALL_REJECTED,  ///< "install-rejected"
+    /// "unknown": the controller's word for a host not heard from since it started. Agents
+    /// never send it (a report saying it is refused).
+    UNKNOWN,
+};
+std::string_view to_string(HostState state);
+std::optional<HostState> parse_host_state(std::string_view text);
+
+/// What a command asks an agent to do. INSTALL is host-install; REBOOT is reserved for the
+/// reboot command (its completion rule, a new boot id in the hello, is in place; agents of
+/// this version reject it). LOCK, UNLOCK and hooks come next, each a new enumerator.
+enum class CommandKind {
+    INSTALL,  ///< "install"
+    REBOOT,   ///< "reboot"
+};
+std::string_view to_string(CommandKind kind);
+std::optional<CommandKind> parse_command_kind(std::string_view text);
+
+/// Where a command stands. QUEUED and SENT are the controller's (waiting; handed to the
+/// agent in a poll reply, not yet acknowledged); an agent reports RUNNING and then one of OK,
+/// FAILED, REJECTED (the finished ones).
+enum class CommandStatus {
+    QUEUED,    ///< "queued"
+    SENT,      ///< "sent"
+    RUNNING,   ///< "running"
+    OK,        ///< "ok"
+    FAILED,    ///< "failed"
+    REJECTED,  ///< "rejected"
+};
+std::string_view to_string(CommandStatus status);
+std::optional<CommandStatus> parse_command_status(std::string_view text);
+/// OK, FAILED or REJECTED.
+bool is_finished(CommandStatus status);
 
 /// True if `name` is a valid host name (RFC 1123 labels: letters, digits, '-', '.', and '_'
 /// for lab names), 1-253 characters.
@@ -117,7 +178,12 @@ struct HelloRequest {
     std::string hostname;
     std::string client_nonce;  ///< raw bytes
     std::string mac;           ///< raw, hello_mac()
+    /// The host's boot id (/proc/sys/kernel/random/boot_id): a new one tells the controller
+    /// the host rebooted. Up to MAX_BOOT_ID characters; not covered by the MAC (the session
+    /// that follows is, and a forged boot id can only finish a reboot command early).
+    std::string boot_id;
 };
+inline constexpr std::size_t MAX_BOOT_ID = 64;
 struct HelloReply {
     std::string session;       ///< raw bytes; sent hex in HEADER_SESSION afterwards
     std::string server_nonce;  ///< raw bytes
@@ -133,25 +199,30 @@ struct PollRequest {
     int wait_ms = 25000;
 };
 
-/// Tells an agent to install (host-install). Repeated in every poll reply until the agent
-/// reports a result for request_id, so a lost reply cannot lose the request.
-struct InstallCommand {
-    std::string request_id;
-    bool force = false;
+/// The head of a host's command queue, in a poll reply. Repeated in every poll reply until
+/// the agent reports it RUNNING or finished, so a lost reply cannot lose it; the agent runs
+/// each id at most once (it records the ids it ran and acknowledges a repeat with the
+/// recorded outcome).
+struct Command {
+    std::string id;  ///< Unique per controller database; up to MAX_COMMAND_ID characters.
+    CommandKind kind = CommandKind::INSTALL;
+    bool force = false;  ///< INSTALL: install even if the host is not locked.
 };
+inline constexpr std::size_t MAX_COMMAND_ID = 128;
 
 struct PollReply {
     std::uint64_t op_counter = 0;  ///< Differs from the request's: re-query the repository.
     bool send_report = false;      ///< The controller lacks the agent's current report.
-    std::optional<InstallCommand> install;
+    std::optional<Command> command;
 };
 
-/// What an agent knows about its last (or running) install.
-struct InstallStatusReport {
-    std::string request_id;
-    std::string status;  ///< "running", "ok", "failed", "rejected"
+/// What an agent knows about its last (or running) command.
+struct CommandReport {
+    std::string id;
+    CommandKind kind = CommandKind::INSTALL;
+    CommandStatus status = CommandStatus::RUNNING;  ///< RUNNING, OK, FAILED or REJECTED
     std::string reason;
-    std::string phase;   ///< While running: "query", "download", "transaction", "scripts".
+    std::string phase;   ///< While an install runs: "query", "download", "transaction", "scripts".
     std::uint64_t done = 0;
     std::uint64_t total = 0;
 };
@@ -167,7 +238,7 @@ struct AgentReport {
     std::string personality;  ///< e.g. "controller-worker"
     std::vector<std::string> subfunctions;
     std::string nodetype;
-    std::string state = "idle";  ///< idle, installing, install-failed, install-rejected
+    HostState state = HostState::IDLE;  ///< never UNKNOWN
     bool out_of_date = false;
     bool requires_reboot = false;  ///< node_is_patched flag
     bool patch_failed = false;
@@ -179,11 +250,11 @@ struct AgentReport {
     std::vector<std::string> to_remove;
     std::vector<std::string> missing_pkgs;
     std::map<std::string, std::map<std::string, std::vector<std::string>>> duplicated_pkgs;
-    std::optional<InstallStatusReport> install;
+    std::optional<CommandReport> command;
     std::string agent_version;
 };
 
-/// Authenticated error bodies share one shape: {"protocol":1,"error":"..."}.
+/// Authenticated error bodies share one shape: {"protocol":2,"error":"..."}.
 std::string error_json(std::string_view message);
 
 // Serialisers write {"protocol":1, ...}. Parsers check the protocol version, every type and

@@ -69,14 +69,38 @@ struct DependenciesReply {
 /// GET /v1/query_app_dependencies: {app: [patch IDs]}
 using AppDependenciesReply = std::map<std::string, std::vector<std::string>>;
 
-/// One host of GET /v1/query_hosts: the fields clients read. The controller sends more (spec
-/// §3.7 plus ours: secs_since_ack, installed, install_progress...), rendered by its own cached
-/// writer for speed; clients ignore what they do not name here.
+/// An install in progress, as query_hosts shows it ("install_progress").
+struct InstallProgressEntry {
+    std::string phase;  ///< "query", "download", "transaction", "scripts"
+    std::uint64_t done = 0;
+    std::uint64_t total = 0;
+};
+
+/// What a host's agent last reported besides its identity (query_hosts fields of ours).
+struct HostAgentEntry {
+    std::string personality;
+    bool locked = false;
+    std::string query_error;
+    std::string repo_revision;
+    std::string agent_version;
+    std::optional<InstallProgressEntry> install_progress;  ///< While an install runs.
+};
+
+/// A host's package lists (query_hosts without ?brief).
+struct HostPackagesEntry {
+    std::map<std::string, std::string> installed;  ///< name -> "[E:]V-R@arch"
+    std::vector<std::string> to_remove;
+    std::vector<std::string> missing_pkgs;
+    std::map<std::string, std::map<std::string, std::vector<std::string>>> duplicated_pkgs;
+};
+
+/// One host of GET /v1/query_hosts (spec §3.7 plus ours). Clients read the first group of
+/// fields (read_hosts_reply); the controller writes all of them (host_*_members).
 struct HostEntry {
     std::string hostname;
     std::string ip;
     std::string sw_version;
-    std::optional<std::string> state;  ///< absent (or null) right after a controller restart
+    std::optional<std::string> state;  ///< absent (or null) in the reference right after a restart
     bool patch_current = false;
     bool requires_reboot = false;
     bool patch_failed = false;
@@ -85,7 +109,17 @@ struct HostEntry {
     bool stale = false;  ///< ours: the agent has gone silent
     std::string install_status;
     std::string install_reject_reason;
-    std::string failure_reason;
+    std::string failure_reason;  ///< Written only with `agent`.
+
+    // Written by the controller; read_hosts_reply leaves them at their defaults.
+    bool allow_insvc_patching = false;
+    std::int64_t secs_since_ack = 0;
+    std::string nodetype;
+    std::vector<std::string> subfunctions;
+    /// Set once the host's agent has reported since the controller started.
+    std::optional<HostAgentEntry> agent;
+    /// The package lists; absent = empty lists (a host that has not reported yet).
+    std::optional<HostPackagesEntry> packages;
 };
 
 /// GET /v1/query_hosts: {"data": [HostEntry]}
@@ -109,6 +143,17 @@ struct AuditEntry {
 struct AuditReply {
     std::vector<AuditEntry> audit;
 };
+
+/// query_hosts is written host by host in three parts, each a run of JSON object members without
+/// the braces (keys sorted within the part), so that the controller can keep the two parts that
+/// change only when a host reports: an entry is "{" live "," report ["," packages] "}".
+/// The live part: ip, the flags, state, install status, secs_since_ack, stale.
+std::string host_live_members(const HostEntry& host);
+/// The report part: hostname, nodetype, subfunctions, sw_version, and with `agent` its fields
+/// and failure_reason.
+std::string host_report_members(const HostEntry& host);
+/// The package lists (empty ones without `packages`).
+std::string host_package_members(const HostEntry& host);
 
 // Serialisers: compact JSON text, keys sorted.
 std::string to_json(const OpReply& reply);

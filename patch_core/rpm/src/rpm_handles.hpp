@@ -15,6 +15,8 @@
 #include <rpm/rpmte.h>
 #include <rpm/rpmts.h>
 
+#include <common/c_handles.hpp>
+
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -22,13 +24,7 @@
 
 namespace patching::rpm::detail {
 
-template <auto FreeFn>
-struct CFree {
-    template <class T>
-    void operator()(T* p) const noexcept {
-        FreeFn(p);
-    }
-};
+using common::CFree;
 
 using TsPtr = std::unique_ptr<std::remove_pointer_t<rpmts>, CFree<rpmtsFree>>;
 using HeaderPtr = std::unique_ptr<std::remove_pointer_t<Header>, CFree<headerFree>>;
