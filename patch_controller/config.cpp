@@ -76,7 +76,10 @@ ControllerConfig ControllerConfig::load(const std::filesystem::path& path) {
                 parse_import_roots(e, where, c.import_roots);
             })
         .path("enrolment_token_file", c.enrolment_token_file)
-        .boolean("metrics", c.metrics);
+        .boolean("metrics", c.metrics)
+        .number("work_retention_days", c.work_retention_days, 1, 100 * 365)
+        .number("work_install_timeout_seconds", c.work_install_timeout_seconds, 1, 7 * DAY)
+        .number("work_tick_ms", c.work_tick_ms, 10, 60000);
     schema.load(path);
     if (c.running_release.empty()) {
         throw core::Error(path.string() + ": running_release is required (this system's release, e.g. 22.12)");

@@ -72,6 +72,14 @@ struct ControllerConfig {
     /// measure what counting costs (bench/metrics_bench.sh).
     bool metrics = true;
 
+    // Work requests (work/, README "Work requests and groups").
+    /// Finished work requests older than this many days are deleted; unfinished ones never.
+    int work_retention_days = 180;
+    /// A host that gives no outcome for an install this long after it was sent fails it (STALL).
+    int work_install_timeout_seconds = 3600;
+    /// How often the work engine looks at outcomes and dispatches (milliseconds).
+    int work_tick_ms = 250;
+
     /// Reads `path`; unknown keys are an error (a typo must not silently fall back to defaults),
     /// numbers are range-checked.
     /// @throws common::ini::Error naming the file, line and key; core::Error naming the file when

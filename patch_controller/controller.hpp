@@ -7,15 +7,20 @@
 #include "catalog/patch_files.hpp"
 #include "catalog/publishing.hpp"
 #include "catalog/recovery.hpp"
-#include <patch_core/clock.hpp>
 #include "config.hpp"
 #include "hosts/agent_notifier.hpp"
 #include "hosts/host_service.hpp"
 #include "queries/query_service.hpp"
 #include "releases/release_service.hpp"
 #include "store/store.hpp"
+#include "work/group_service.hpp"
+#include "work/host_service_commands.hpp"
+#include "work/work_engine.hpp"
 
+#include <patch_core/clock.hpp>
 #include <signing/trust_store.hpp>
+
+#include <algorithm>
 
 namespace patching::controller {
 
@@ -29,23 +34,40 @@ public:
         : config_(config), store_(store), trust_(std::move(trust)), files_(config),
           publishing_(config, state_, files_, publisher), imports_(config, state_, store, files_, publishing_, trust_, clock),
           lifecycle_(config, state_, store, files_, publishing_, notifier_), releases_(config, state_, store, files_, publishing_),
-          hosts_(config, state_, store, notifier_, clock), queries_(state_) {}
+          hosts_(config, state_, store, notifier_, clock), queries_(state_),
+          host_commands_(config, state_, hosts_, clock),
+          work_(store, host_commands_, clock, work_policy(config)), groups_(store, host_commands_, clock) {}
     Controller(const Controller&) = delete;
     Controller& operator=(const Controller&) = delete;
 
     /// See recover() in catalog/recovery.hpp. Call once before serving.
-    void recover() { controller::recover(config_, state_, store_, files_, publishing_); }
+    void recover() {
+        controller::recover(config_, state_, store_, files_, publishing_);
+        work_.load();
+        groups_.load();
+    }
 
     ImportService& imports() { return imports_; }
     LifecycleService& lifecycle() { return lifecycle_; }
     ReleaseService& releases() { return releases_; }
     HostService& hosts() { return hosts_; }
     QueryService& queries() { return queries_; }
+    WorkEngine& work() { return work_; }
+    GroupService& groups() { return groups_; }
     /// Where services send "agents have news"; the daemon connects AgentApi::notify.
     AgentNotifier& notifier() { return notifier_; }
     Store& store() { return store_; }
 
 private:
+    static WorkPolicy work_policy(const ControllerConfig& c) {
+        WorkPolicy p;
+        p.retention_seconds = std::int64_t{c.work_retention_days} * 86400;
+        p.install_timeout_seconds = c.work_install_timeout_seconds;
+        // After a start every host is "not yet reported"; agents retry within seconds.
+        p.resume_grace_seconds = std::max(c.agent_stale_seconds, 60);
+        return p;
+    }
+
     const ControllerConfig& config_;
     Store& store_;
     signing::TrustStore trust_;
@@ -58,6 +80,9 @@ private:
     ReleaseService releases_;
     HostService hosts_;
     QueryService queries_;
+    HostServiceCommands host_commands_;
+    WorkEngine work_;
+    GroupService groups_;
 };
 
 }  // namespace patching::controller

@@ -10,6 +10,7 @@
 #include "metrics/metrics.hpp"
 #include "metrics/timed_publisher.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "work/work_ticker.hpp"
 
 #include <controller/faults/fault_points.hpp>
 #include <patch_core/errors.hpp>
@@ -124,6 +125,7 @@ int run_daemon(const ControllerConfig& config) {
                      std::to_string(remote);
     }
     server.start();
+    WorkTicker work_ticker(controller.work(), std::chrono::milliseconds(config.work_tick_ms));
     // The endpoints line first: api.port tells callers the daemon is up, and they may read the
     // log for the https port as soon as it appears.
     std::cout << "patch-controller: listening on " << endpoints << std::endl;

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <utility>
@@ -107,6 +108,7 @@ struct SimHost {
     std::string report_id;
     std::uint64_t report_seq = 0;
     std::optional<proto::CommandReport> command;
+    bool reporting = false;  ///< A report is on its way on `work` (one at a time per connection).
 };
 
 }  // namespace
@@ -148,8 +150,10 @@ struct Fleet::Impl {
     std::set<std::uint64_t> announced;
     std::uint64_t newest_news = 0;
     std::vector<double> wave_rtt_ms;
+    std::mt19937_64 random{std::random_device{}()};
     int exit_code = 0;
     struct {
+        std::uint64_t installs = 0, installs_ok = 0, installs_failed = 0;
         std::uint64_t polls = 0, idle = 0, reports = 0, gets = 0, errors = 0, reconnects = 0,
                       rehellos = 0;
     } stats;
@@ -455,6 +459,40 @@ struct Fleet::Impl {
         }
     }
 
+    /// requery_and_report, one at a time per host (the poll loop and finishing installs share
+    /// the host's work connection).
+    awaitable<void> report_serialized(SimHost& h) {
+        while (h.reporting) {
+            co_await sleep_for(std::chrono::milliseconds(20));
+        }
+        h.reporting = true;
+        try {
+            co_await requery_and_report(h);
+        } catch (...) {
+            h.reporting = false;
+            throw;
+        }
+        h.reporting = false;
+    }
+
+    /// A simulated install: its outcome install_seconds after the command arrived.
+    awaitable<void> finish_install(SimHost& h, std::string command_id) {
+        co_await sleep_for(std::chrono::milliseconds(static_cast<long>(o.install_seconds * 1000)));
+        if (!h.command || h.command->id != command_id) {
+            co_return;
+        }
+        const bool fail = std::uniform_real_distribution<double>(0, 1)(random) < o.install_failure_rate;
+        h.command->status = fail ? proto::CommandStatus::FAILED : proto::CommandStatus::OK;
+        h.command->reason = fail ? "simulated failure (patch-agent-loadgen --install-failure-rate)" : "";
+        h.command->phase.clear();
+        ++(fail ? stats.installs_failed : stats.installs_ok);
+        try {
+            co_await report_serialized(h);
+        } catch (const std::exception& e) {
+            log_error(h, e);  // the next poll's report carries the outcome
+        }
+    }
+
     awaitable<void> poll_loop(SimHost& h) {
         auto backoff = std::chrono::milliseconds(250);
         for (;;) {
@@ -473,15 +511,27 @@ struct Fleet::Impl {
                 backoff = std::chrono::milliseconds(250);
                 bool act = reply.send_report;
                 if (reply.command && (!h.command || h.command->id != reply.command->id)) {
-                    // Commands are not simulated: answer as an agent that refuses, so the
-                    // controller stops repeating the command.
-                    h.command = proto::CommandReport{reply.command->id,
-                                                     reply.command->kind,
-                                                     proto::CommandStatus::REJECTED,
-                                                     "simulated host (patch-agent-loadgen)",
-                                                     "",
-                                                     0,
-                                                     0};
+                    if (o.install_seconds < 0 || reply.command->kind != proto::CommandKind::INSTALL) {
+                        // Not simulated: answer as an agent that refuses, so the controller
+                        // stops repeating the command.
+                        h.command = proto::CommandReport{reply.command->id,
+                                                         reply.command->kind,
+                                                         proto::CommandStatus::REJECTED,
+                                                         "simulated host (patch-agent-loadgen)",
+                                                         "",
+                                                         0,
+                                                         0};
+                    } else {
+                        h.command = proto::CommandReport{reply.command->id,
+                                                         reply.command->kind,
+                                                         proto::CommandStatus::RUNNING,
+                                                         "",
+                                                         "transaction",
+                                                         0,
+                                                         0};
+                        ++stats.installs;
+                        asio::co_spawn(ioc, finish_install(h, reply.command->id), asio::detached);
+                    }
                     act = true;
                 }
                 if (reply.op_counter != h.seen_counter) {
@@ -490,7 +540,7 @@ struct Fleet::Impl {
                     act = true;
                 }
                 if (act) {
-                    co_await requery_and_report(h);
+                    co_await report_serialized(h);
                 } else {
                     ++stats.idle;
                 }
@@ -548,7 +598,7 @@ struct Fleet::Impl {
         line(
             "stats t=%.1f ready=%zu polls=%llu idle=%llu reports=%llu gets=%llu errors=%llu "
             "reconnects=%llu "
-            "rehellos=%llu connections=%zu",
+            "rehellos=%llu connections=%zu installs=%llu installs_ok=%llu installs_failed=%llu",
             std::chrono::duration<double>(Clock::now() - started).count(), ready,
             static_cast<unsigned long long>(stats.polls),
             static_cast<unsigned long long>(stats.idle),
@@ -556,7 +606,10 @@ struct Fleet::Impl {
             static_cast<unsigned long long>(stats.gets),
             static_cast<unsigned long long>(stats.errors),
             static_cast<unsigned long long>(stats.reconnects),
-            static_cast<unsigned long long>(stats.rehellos), open);
+            static_cast<unsigned long long>(stats.rehellos), open,
+            static_cast<unsigned long long>(stats.installs),
+            static_cast<unsigned long long>(stats.installs_ok),
+            static_cast<unsigned long long>(stats.installs_failed));
     }
 
     void start_setup() {

@@ -33,6 +33,11 @@ struct FleetOptions {
     bool fetch_repodata = true;
     /// Seconds between "stats" lines on stdout.
     int stats_seconds = 10;
+    /// Install commands: < 0 refuses them ("rejected", as before); otherwise a host reports the
+    /// install running, then after this many seconds its outcome ("ok", or "failed" with
+    /// probability install_failure_rate). Nothing is installed: the rpmdb stays as it is.
+    double install_seconds = -1;
+    double install_failure_rate = 0;
 };
 
 /// N simulated agents in one single-threaded, event-driven process (Boost.Asio coroutines),

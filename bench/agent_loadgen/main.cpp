@@ -92,6 +92,16 @@ int main(int argc, char** argv) {
         "--no-fetch-repodata", no_fetch, "On re-query fetch only repomd.xml (primary/comps once)");
     app.add_option("--stats-seconds", o.stats_seconds, "Seconds between stats lines")
         ->capture_default_str();
+    app.add_option(
+           "--install-seconds", o.install_seconds,
+           "Accept install commands and report their outcome after this many seconds "
+           "(default: refuse them)")
+        ->check(CLI::Range(0.0, 86400.0));
+    app.add_option(
+           "--install-failure-rate", o.install_failure_rate,
+           "Share of simulated installs that fail (0 to 1)")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     try {
         parse_url(url, o);

@@ -92,11 +92,28 @@ ApiRoutes::ApiRoutes(const ControllerConfig& config, Controller& controller, Aut
     : config_(config), controller_(controller), auth_(auth) {
     add_query_routes();
     add_operation_routes();
+    add_work_routes();
 }
 
 void ApiRoutes::add(Route route) {
-    std::string verb = route.verb;
-    routes_.emplace(std::move(verb), std::move(route));
+    std::string key = route.resource ? route.verb + " " + route.methods.at(0) : route.verb;
+    routes_.emplace(std::move(key), std::move(route));
+}
+
+const Route* ApiRoutes::find_route(const std::string& verb, const std::string& method) const {
+    auto it = routes_.find(verb);
+    if (it == routes_.end()) {
+        it = routes_.find(verb + " " + (method == "HEAD" ? std::string("GET") : method));
+    }
+    return it == routes_.end() ? nullptr : &it->second;
+}
+
+std::string ApiRoutes::resource_methods(const std::string& verb) const {
+    std::string methods;
+    for (auto it = routes_.lower_bound(verb + " "); it != routes_.end() && it->first.rfind(verb + " ", 0) == 0; ++it) {
+        methods += (methods.empty() ? "" : ", ") + it->second.methods.at(0);
+    }
+    return methods;
 }
 
 void ApiRoutes::add_query_routes() {
@@ -216,7 +233,12 @@ void ApiRoutes::add_operation_routes() {
              if (c.args.empty()) {
                  throw ApiRefusal{400, "Host must be specified for install", {}};
              }
-             return op_response(controller_.hosts().install(c.args[0], c.args.size() > 1 && c.args[1] == "force"));
+             // A work request of one host; the reference's answer.
+             const StoredWorkRequest wr =
+                 controller_.work().install_now(c.args[0], c.args.size() > 1 && c.args[1] == "force", c.caller.name);
+             OpReport report;
+             report.add_info("Patch installation request sent to " + wr.target + ".");
+             return op_response(report);
          }});
     add({"drop_host", {"POST"}, true, Role::ADMIN, true, [this](const RouteCall& c) {
              if (c.args.empty()) {
@@ -260,10 +282,16 @@ std::optional<std::filesystem::path> ApiRoutes::body_policy(const HttpRequest& h
     if (!caller) {
         throw HttpRefusal(unauthenticated_response(head));
     }
-    auto route = routes_.find(parsed->verb);
-    const Role required = route == routes_.end() ? Role::ADMIN : route->second.role;
+    const Route* route = find_route(parsed->verb, head.method);
+    // An unknown verb counts as an operation (admin only); a resource verb with another method
+    // is answered 405 by dispatch.
+    const Role required =
+        route != nullptr ? route->role : (resource_methods(parsed->verb).empty() ? Role::ADMIN : Role::READER);
     if (!has_role(caller->role, required) || caller->role == Role::METRICS) {
-        throw HttpRefusal(forbidden_response(*caller, parsed->verb));  // nor for want of a role
+        // nor for want of a role
+        throw HttpRefusal(route != nullptr && route->resource && caller->role != Role::METRICS
+                              ? resource_forbidden(*caller, head.method, parsed->verb)
+                              : forbidden_response(*caller, parsed->verb));
     }
     if (parsed->verb != "upload") {
         return std::nullopt;
@@ -344,6 +372,12 @@ HttpResponse ApiRoutes::forbidden_response(const Caller& caller, const std::stri
                                                                    : "(admin only)"));
 }
 
+HttpResponse ApiRoutes::resource_forbidden(const Caller& caller, const std::string& method, const std::string& verb) {
+    return resource_error(403, "Forbidden",
+                          "role '" + std::string(to_string(caller.role)) + "' of " + caller.name + " may not " +
+                              core::escape_unprintable(method) + " " + verb + " (admin only)");
+}
+
 HttpResponse ApiRoutes::upload_busy_response(const HttpRequest& head) {
     return error_response(Busy("too many uploads in progress (" + std::to_string(config_.max_concurrent_uploads) +
                                "); retry when one has ended"),
@@ -376,7 +410,9 @@ std::string ApiRoutes::route_label(const HttpRequest& request) const {
         return "repository";
     }
     auto parsed = parse_path(request.path);
-    if (parsed && routes_.contains(parsed->verb)) {
+    // The route's name: one of the route table's verbs (a resource verb counts once, whatever
+    // its method), so the label set stays the size of the table.
+    if (parsed && (routes_.contains(parsed->verb) || !resource_methods(parsed->verb).empty())) {
         return parsed->verb.empty() ? "root" : parsed->verb;
     }
     return "unknown";
@@ -420,8 +456,16 @@ HttpResponse ApiRoutes::dispatch(const HttpRequest& request) {
     const Contract contract = contract_of(request);
     const std::string& verb = parsed->verb;
     RouteCall call{request, *caller, std::move(parsed->args)};
-    auto found = routes_.find(verb);
-    if (found == routes_.end()) {
+    const Route* found = find_route(verb, request.method);
+    if (found == nullptr && !resource_methods(verb).empty()) {
+        const std::string allowed = resource_methods(verb);
+        HttpResponse r = resource_error(405, "MethodNotAllowed",
+                                        "'" + verb + "' takes " + allowed + ", not " +
+                                            core::escape_unprintable(request.method));
+        r.headers["Allow"] = allowed;
+        return r;
+    }
+    if (found == nullptr) {
         // Unknown verbs are treated as operations: admins only, and audited.
         if (caller->role != Role::ADMIN) {
             return forbidden_response(*caller, verb);
@@ -430,9 +474,9 @@ HttpResponse ApiRoutes::dispatch(const HttpRequest& request) {
         audit(call, verb, "error: " + message);
         return refusal_response(404, message);
     }
-    const Route& route = found->second;
+    const Route& route = *found;
     if (!has_role(caller->role, route.role)) {
-        return forbidden_response(*caller, verb);
+        return route.resource ? resource_forbidden(*caller, request.method, verb) : forbidden_response(*caller, verb);
     }
     if (!method_allowed(route, request, contract)) {
         std::string allowed;
@@ -444,17 +488,25 @@ HttpResponse ApiRoutes::dispatch(const HttpRequest& request) {
         r.headers["Allow"] = allowed;
         return r;
     }
-    auto refused = [contract](const ApiRefusal& r) {
+    auto refused = [contract, &route](const ApiRefusal& r) {
+        if (route.resource) {
+            return resource_error(r.status, "InvalidParameter", r.message);
+        }
         return r.body ? json_response(refusal_status(r.status, contract), *r.body)
                       : refusal_response(r.status, r.message, contract);
+    };
+    auto failed = [contract, &route](const ServiceError& e) {
+        return route.resource ? resource_error(e) : error_response(e, contract);
     };
     if (!route.mutating) {
         try {
             return route.handler(call);
         } catch (const ServiceError& e) {
-            return error_response(e, contract);
+            return failed(e);
         } catch (const ApiRefusal& r) {
             return refused(r);
+        } catch (const ResourceRefusal& r) {
+            return resource_error(r);
         }
     }
     // An upload is received and verified on the server's upload threads, without an operation
@@ -468,6 +520,8 @@ HttpResponse ApiRoutes::dispatch(const HttpRequest& request) {
         explicit InFlight(std::atomic<int>& c) : count(c) { ++count; }
         ~InFlight() { --count; }
     };
+    // Resource routes share a path among methods: the audit names the method too.
+    const std::string action = route.resource ? request.method + " " + verb : verb;
     std::optional<InFlight> in_flight;
     if (counted) {
         in_flight.emplace(mutating_in_flight_);
@@ -477,18 +531,21 @@ HttpResponse ApiRoutes::dispatch(const HttpRequest& request) {
             throw Busy("the controller is busy with other operations; retry in a moment");
         }
         HttpResponse response = route.handler(call);
-        audit(call, verb, response.status == 200 ? "ok" : "HTTP " + std::to_string(response.status));
+        audit(call, action, response.status / 100 == 2 ? "ok" : "HTTP " + std::to_string(response.status));
         return response;
     } catch (const ServiceError& e) {
         const std::string text = e.what();
-        audit(call, verb, "error: " + text.substr(0, text.find('\n')));
-        return error_response(e, contract);
+        audit(call, action, "error: " + text.substr(0, text.find('\n')));
+        return failed(e);
     } catch (const ApiRefusal& r) {
-        audit(call, verb, "error: " + r.message);
+        audit(call, action, "error: " + r.message);
         return refused(r);
+    } catch (const ResourceRefusal& r) {
+        audit(call, action, "error: " + r.message);
+        return resource_error(r);
     } catch (const std::exception& e) {
         const std::string text = core::format_error_chain(e);
-        audit(call, verb, "error: " + text.substr(0, text.find('\n')));
+        audit(call, action, "error: " + text.substr(0, text.find('\n')));
         throw;
     }
 }

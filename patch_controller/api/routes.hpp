@@ -3,10 +3,13 @@
 
 #include "api/auth.hpp"
 #include "api/rest_mapping.hpp"
+#include "api/work_mapping.hpp"
 #include "config.hpp"
 #include "http/http_server.hpp"
 
 #include <atomic>
+#include <cstdint>
+#include <mutex>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -42,6 +45,10 @@ struct Route {
     bool mutating = false;     ///< Changes state: audited, and counted against the busy limit.
     /// Produces the reply; throws ServiceError (mapped by rest_mapping) to refuse.
     std::function<HttpResponse(const RouteCall&)> handler;
+    /// A route of the resource API (work requests, groups, host installs): one route per method
+    /// of a path (its one method in `methods`), and every error as {"code","message","field"}
+    /// (api/work_mapping.hpp).
+    bool resource = false;
 };
 
 /// The REST API under `/v1/` and `/patch/` (the reference's paths, arguments and JSON shapes)
@@ -77,11 +84,22 @@ private:
     void add(Route route);
     void add_query_routes();
     void add_operation_routes();
+    /// The resource API (api/work_routes.cpp).
+    void add_work_routes();
+    /// The route for a verb and method: the verb's route, or its resource route for the method.
+    const Route* find_route(const std::string& verb, const std::string& method) const;
+    /// The methods of a resource verb ("GET, POST"), "" if it is none.
+    std::string resource_methods(const std::string& verb) const;
+    /// Runs `create` unless the caller's Idempotency-Key answered already (see work_routes.cpp).
+    HttpResponse idempotent(const RouteCall& call,
+                            const std::function<HttpResponse(const std::function<void(WorkTables&, int,
+                                                                                     const std::string&)>&)>& create);
     /// True if the route accepts the request's method: any method from reference clients on a
     /// reference route, else only the route's `methods` (HEAD counting as GET).
     static bool method_allowed(const Route& route, const HttpRequest& request, Contract contract);
     static HttpResponse unauthenticated_response(const HttpRequest& request);
     static HttpResponse forbidden_response(const Caller& caller, const std::string& verb);
+    static HttpResponse resource_forbidden(const Caller& caller, const std::string& method, const std::string& verb);
     HttpResponse serve_repository_file(const std::string& relative);
     void audit(const RouteCall& call, const std::string& verb, const std::string& outcome);
 
@@ -91,6 +109,7 @@ private:
     std::map<std::string, Route> routes_;
     std::atomic<int> mutating_in_flight_{0};
     HostTableRenderer host_renderer_;
+    std::mutex idempotency_mutex_;  ///< One request per Idempotency-Key at a time.
     Metrics* metrics_ = nullptr;
 };
 

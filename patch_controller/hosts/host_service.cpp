@@ -6,6 +6,7 @@
 #include <signing/mac.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <shared_mutex>
 
 namespace patching::controller {
@@ -197,42 +198,56 @@ void HostService::agent_report(const proto::AgentReport& report, const std::stri
     tell(changes.put);
 }
 
+const HostRecord& HostService::check_install_locked(const std::string& host, bool force, bool& covered) const {
+    auto it = find_host(state_.hosts, host);
+    if (it == state_.hosts.end()) {
+        throw NotFound("Unknown host specified: " + core::escape_unprintable(host));
+    }
+    const HostRecord& h = it->second;
+    const std::int64_t now = clock_.now_seconds();
+    if (is_stale(h, now)) {
+        throw Conflict("Host " + h.hostname + " is stale: its agent has not been heard from for " +
+                       std::to_string(now - h.last_seen) +
+                       " s. Check that patch-agent runs on it and can reach this controller.");
+    }
+    if (h.state == proto::HostState::INSTALLING) {
+        throw Conflict("Host " + h.hostname + " is already installing; wait for it to finish");
+    }
+    covered = false;
+    for (const auto& id : h.queue) {
+        const StoredCommand& c = state_.commands.at(id);
+        if (c.kind == proto::CommandKind::INSTALL) {
+            if (c.status != proto::CommandStatus::QUEUED && c.status != proto::CommandStatus::SENT) {
+                throw Conflict("Host " + h.hostname + " is already installing; wait for it to finish");
+            }
+            covered = covered || c.force || !force;  // a waiting request covers this one
+        }
+    }
+    return h;
+}
+
+HostCommand HostService::install_command(const std::string& host, bool force) const {
+    std::shared_lock data(state_.mutex);
+    // As in the reference: when every applied patch installs in service, force is implied.
+    force = force || state_.tracker.is_insvc_patching_allowed();
+    bool covered = false;
+    check_install_locked(host, force, covered);
+    return HostCommand{proto::CommandKind::INSTALL, force, {}};
+}
+
 OpReport HostService::install(const std::string& host, bool force) {
     std::unique_lock commands(command_mutex_);  // the check and the enqueue are one step
     std::string hostname;
     bool waiting = false;
     {
         std::shared_lock data(state_.mutex);
-        auto it = find_host(state_.hosts, host);
-        if (it == state_.hosts.end()) {
-            throw NotFound("Unknown host specified: " + core::escape_unprintable(host));
-        }
-        const HostRecord& h = it->second;
-        const std::int64_t now = clock_.now_seconds();
-        if (is_stale(h, now)) {
-            throw Conflict("Host " + h.hostname + " is stale: its agent has not been heard from for " +
-                           std::to_string(now - h.last_seen) +
-                           " s. Check that patch-agent runs on it and can reach this controller.");
-        }
-        if (h.state == proto::HostState::INSTALLING) {
-            throw Conflict("Host " + h.hostname + " is already installing; wait for it to finish");
-        }
         // As in the reference: when every applied patch installs in service, force is implied.
         force = force || state_.tracker.is_insvc_patching_allowed();
-        for (const auto& id : h.queue) {
-            const StoredCommand& c = state_.commands.at(id);
-            if (c.kind == proto::CommandKind::INSTALL) {
-                if (c.status != proto::CommandStatus::QUEUED && c.status != proto::CommandStatus::SENT) {
-                    throw Conflict("Host " + h.hostname + " is already installing; wait for it to finish");
-                }
-                waiting = waiting || c.force || !force;  // a waiting request covers this one
-            }
-        }
-        hostname = h.hostname;
+        hostname = check_install_locked(host, force, waiting).hostname;
     }
     std::optional<StoredCommand> queued;
     if (!waiting) {  // else the request already waits for the agent: one is enough, unless it lacks force
-        queued = enqueue_locked(hostname, HostCommand{proto::CommandKind::INSTALL, force});
+        queued = enqueue_locked(hostname, HostCommand{proto::CommandKind::INSTALL, force, {}});
     }
     commands.unlock();
     if (queued) {
@@ -245,7 +260,28 @@ OpReport HostService::install(const std::string& host, bool force) {
 }
 
 CommandId HostService::enqueue(const std::string& host, const HostCommand& command) {
+    if (!command.id.empty() &&
+        (command.id.size() > 64 || !std::all_of(command.id.begin(), command.id.end(), [](char ch) {
+             return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '.' || ch == '_' || ch == '-';
+         }))) {
+        throw InvalidField("id", "command id '" + core::escape_unprintable(command.id) +
+                                     "' must be 1 to 64 characters of A-Z a-z 0-9 . _ -");
+    }
     std::unique_lock commands(command_mutex_);
+    if (!command.id.empty()) {
+        // Idempotent on the caller's id: the queue holds it already (also after a restart: the
+        // commands are loaded from the store, where the id is the primary key).
+        std::shared_lock data(state_.mutex);
+        auto known = state_.commands.find(command.id);
+        if (known != state_.commands.end()) {
+            auto it = find_host(state_.hosts, host);
+            if (it == state_.hosts.end() || it->second.hostname != known->second.hostname) {
+                throw InvalidField("id", "command id " + command.id + " is already used on host " +
+                                             known->second.hostname);
+            }
+            return known->second.id;
+        }
+    }
     const StoredCommand c = enqueue_locked(host, command);
     commands.unlock();
     notifier_.notify(c.hostname);
@@ -267,7 +303,7 @@ StoredCommand HostService::enqueue_locked(const std::string& host, const HostCom
     }
     // The random part keeps ids unique should the database be recreated: an agent acknowledges
     // an id it ran without running it again.
-    c.id = std::to_string(c.seq) + "-" + proto::to_hex(signing::random_bytes(4));
+    c.id = command.id.empty() ? std::to_string(c.seq) + "-" + proto::to_hex(signing::random_bytes(4)) : command.id;
     c.kind = command.kind;
     c.force = command.force;
     c.created_at = clock_.now_seconds();

@@ -51,6 +51,10 @@ using CommandId = std::string;
 struct HostCommand {
     core::protocol::CommandKind kind = core::protocol::CommandKind::INSTALL;
     bool force = false;
+    /// The command's id chosen by the caller (an idempotency key: enqueue() of an id the queue
+    /// already holds returns that command and queues nothing); "" = a fresh id. At most 64
+    /// characters of [A-Za-z0-9._-].
+    CommandId id{};
 };
 
 /// A command and where it stands (the store's row: id, host, kind, status, reason, times).
@@ -90,6 +94,12 @@ public:
     /// one is already waiting. `host` is a name or address.
     /// @throws NotFound (unknown host), Conflict (stale or already installing).
     OpReport install(const std::string& host, bool force);
+    /// host-install's checks and rules without queueing anything: the INSTALL command install()
+    /// would queue for `host` (force implied when every applied patch installs in service).
+    /// The agent applies the reboot/locking rule (it rejects an unforced install on a host that
+    /// needs a reboot and is not locked).
+    /// @throws NotFound (unknown host), Conflict (stale, or an install is already running).
+    HostCommand install_command(const std::string& host, bool force) const;
     /// Forgets a host and its commands (drop-host). @throws NotFound.
     void drop(const std::string& host);
     /// The table, sorted by host key.
@@ -97,8 +107,11 @@ public:
 
     // The command queue (the work-request engine and host-install use it).
     /// Appends `command` to the queue of `host` (a name or address) and wakes its agent. The
-    /// host need not be reachable: the command waits until its agent polls.
-    /// @throws NotFound (unknown host).
+    /// host need not be reachable: the command waits until its agent polls. With a caller-chosen
+    /// `command.id` the call is idempotent: if a command with that id is kept (queued, running or
+    /// finished), it is returned and nothing is queued; the id is the command's primary key in
+    /// the store, written in the same transaction as the command.
+    /// @throws NotFound (unknown host), InvalidField ("id": malformed, or kept for another host).
     CommandId enqueue(const std::string& host, const HostCommand& command);
     /// A command, unfinished or finished and still kept; nullopt if unknown or pruned.
     std::optional<CommandRecord> command(const CommandId& id) const;
@@ -136,6 +149,9 @@ private:
     };
     /// REQUIRES: state_.mutex held.
     bool is_stale(const HostRecord& h, std::int64_t now) const;
+    /// host-install's checks of `host`; returns its record and whether an INSTALL waits in its
+    /// queue that covers one with `force`. REQUIRES: state_.mutex held (shared is enough).
+    const HostRecord& check_install_locked(const std::string& host, bool force, bool& covered) const;
     /// enqueue() without waking the agent or telling the observers. REQUIRES: command_mutex_ held.
     StoredCommand enqueue_locked(const std::string& host, const HostCommand& command);
     /// Adds `c` finished with `status` and `reason` to `changes`, pruning the host's history.

@@ -69,6 +69,16 @@ public:
     explicit InvalidRequest(std::string line) : ServiceError(ErrorKind::INVALID, std::move(line)) {}
 };
 
+/// The request is malformed in one named field (the resource API names it in its error body).
+class InvalidField : public InvalidRequest {
+public:
+    InvalidField(std::string field, std::string line) : InvalidRequest(std::move(line)), field_(std::move(field)) {}
+    const std::string& field() const { return field_; }
+
+private:
+    std::string field_;
+};
+
 /// An uploaded patch failed verification.
 class InvalidPatch : public ServiceError {
 public:

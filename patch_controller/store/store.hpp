@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "store/work_tables.hpp"
+
 #include <patch_core/errors.hpp>
 #include <patch_core/messages.hpp>
 
@@ -120,6 +122,8 @@ public:
     virtual void delete_command(const std::string& id) = 0;
     /// Bumps the operation counter and returns its new value.
     virtual std::int64_t bump_op_counter() = 0;
+    /// The work tables (work requests, groups, idempotency records) in this transaction.
+    virtual WorkTables& work() = 0;
 };
 
 /// The controller's durable state: patches and their repo state, their RPMs, releases created
@@ -154,6 +158,9 @@ public:
     /// Appends to the audit log (time 0 = now).
     virtual void audit(const AuditRecord& record) = 0;
     virtual std::vector<AuditRecord> audit_log(std::int64_t after_seq, int limit) = 0;
+
+    /// Reads of the work tables (work/): work requests, their logs and errors, groups.
+    virtual WorkQueries& work_queries() = 0;
 };
 
 }  // namespace patching::controller

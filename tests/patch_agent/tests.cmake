@@ -35,6 +35,9 @@ if(TARGET patch-agent AND TARGET patch-controller AND TARGET patch-build AND TAR
             test_support test_rpm_factory patching::core patching::core_rpm Catch2::Catch2
             nlohmann_json::nlohmann_json Threads::Threads patching::warnings)
         add_dependencies(test_agent_e2e patch-controller patch-agent patch-build sw-patch)
+        if(TARGET sw-manager)
+            add_dependencies(test_agent_e2e sw-manager)  # e2e_work_test drives it
+        endif()
         patching_discover_tests(test_agent_e2e)
     endif()
 endif()

@@ -60,5 +60,11 @@ TEST_CASE("The controller configuration is read and range-checked", "[controller
     CHECK_THAT(
         load_error("[controller]\nimport_roots = relative\nrunning_release = 22.12\n", tmp),
         Contains(file + ":2: import_roots: relative is not an absolute path"));
+    CHECK_THAT(
+        load_error("[controller]\nrunning_release = 22.12\nwork_tick_ms = 5\n", tmp),
+        Contains(file + ":3: work_tick_ms must be a whole number from 10 to 60000"));
+    CHECK_THAT(
+        load_error("[controller]\nrunning_release = 22.12\nwork_retention_days = 0\n", tmp),
+        Contains(file + ":3: work_retention_days must be a whole number from 1 to"));
     CHECK_THAT(load_error("[controller]\n", tmp), Contains("running_release is required"));
 }

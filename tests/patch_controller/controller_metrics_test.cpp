@@ -64,6 +64,8 @@ TEST_CASE("/metrics counts uploads, applies, publishes, requests and refused age
     Response applied = h.post("/v1/apply/" + fixture_id(1));
     INFO(applied.text);
     REQUIRE(applied.status == 200);
+    // A resource route counts under its verb, whatever its id.
+    REQUIRE(h.get("/v1/work-requests/12345").status == 404);
     // An agent message without credentials: refused, and counted.
     Response refused = h.request("POST", "/v1/agent/hello", "", Body::text("{}", "application/json"));
     REQUIRE(refused.status >= 400);
@@ -82,6 +84,7 @@ TEST_CASE("/metrics counts uploads, applies, publishes, requests and refused age
         }
     }
     CHECK(refusals == 1);
+    CHECK(value_of(after, "patching_api_requests_total", {{"route", "work-requests"}, {"status", "404"}}) == 1);
     // The patch gauge agrees with what query says of the patch.
     const std::string state = h.query().at(fixture_id(1)).at("patchstate").get<std::string>();
     CHECK(value_of(after, "patching_patches", {{"release", "22.12"}, {"state", state}}) == 1);

@@ -19,6 +19,9 @@ if(TARGET patch-controller AND TARGET patch-build)
     if(TARGET sw-patch)
         add_dependencies(test_controller sw-patch)  # controller_cli_test drives the real CLI
     endif()
+    if(TARGET sw-manager)
+        add_dependencies(test_controller sw-manager)  # controller_work_api_test drives it
+    endif()
     patching_discover_tests(test_controller)
 endif()
 
@@ -26,6 +29,7 @@ endif()
 # store, a recording publisher and a fixed clock (no daemon, no createrepo_c): seconds.
 if(TARGET patch_controller_lib)
     add_executable(test_controller_unit
+        patch_controller/api_openapi_test.cpp
         patch_controller/config_test.cpp
         patch_controller/multipart_test.cpp
         patch_controller/service_catalog_test.cpp
@@ -33,6 +37,8 @@ if(TARGET patch_controller_lib)
         patch_controller/service_fixture.cpp
         patch_controller/service_hosts_test.cpp
         patch_controller/store_test.cpp
+        patch_controller/work_engine_test.cpp
+        patch_controller/work_store_test.cpp
         $<TARGET_OBJECTS:test_main>)
     target_link_libraries(test_controller_unit PRIVATE
         patch_controller_lib test_support Catch2::Catch2 patching::warnings)

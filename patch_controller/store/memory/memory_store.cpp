@@ -9,7 +9,7 @@ namespace {
 
 class MemoryTransaction final : public WriteTransaction {
 public:
-    explicit MemoryTransaction(MemoryStore::State& state) : s_(state) {}
+    explicit MemoryTransaction(MemoryStore::State& state) : s_(state), work_(state.work) {}
 
     void put_patch(const StoredPatch& patch) override { s_.patches[patch.id] = patch; }
     void set_repostate(const std::string& id, std::string_view repostate) override {
@@ -43,9 +43,11 @@ public:
     void put_command(const StoredCommand& command) override { s_.commands[command.id] = command; }
     void delete_command(const std::string& id) override { s_.commands.erase(id); }
     std::int64_t bump_op_counter() override { return ++s_.op_counter; }
+    WorkTables& work() override { return work_; }
 
 private:
     MemoryStore::State& s_;
+    MemoryWorkTables work_;
 };
 
 }  // namespace

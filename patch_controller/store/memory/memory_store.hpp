@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "store/memory/memory_work.hpp"
 #include "store/store.hpp"
 
 #include <mutex>
@@ -24,6 +25,7 @@ public:
     bool remove_host_key(const std::string& hostname) override;
     void audit(const AuditRecord& record) override;
     std::vector<AuditRecord> audit_log(std::int64_t after_seq, int limit) override;
+    WorkQueries& work_queries() override { return work_queries_; }
 
     /// How many write transactions have committed (tests check one operation, one commit).
     int commits() const;
@@ -35,6 +37,7 @@ public:
         std::map<std::string, StoredHost> hosts;
         std::map<std::string, StoredCommand> commands;  ///< by id
         std::int64_t op_counter = 1;
+        MemoryWorkState work;
     };
 
 private:
@@ -43,6 +46,7 @@ private:
     std::map<std::string, std::string> host_keys_;
     std::vector<AuditRecord> audit_;
     int commits_ = 0;
+    MemoryWorkQueries work_queries_{mutex_, state_.work};
 };
 
 }  // namespace patching::controller

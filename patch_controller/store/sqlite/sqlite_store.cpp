@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "store/sqlite/sqlite_store.hpp"
 
+#include "store/sqlite/sqlite_work.hpp"
+
+#include <chrono>
 
 namespace patching::controller {
 
@@ -51,6 +54,8 @@ CREATE TABLE host_commands(
     created_at INTEGER NOT NULL, finished_at INTEGER NOT NULL);
 CREATE INDEX host_commands_by_host ON host_commands(hostname, seq);
 )sql",
+    // 3: work requests, their logs and errors, host groups, host labels, idempotency records.
+    WORK_TABLES_MIGRATION,
 };
 static_assert(std::size(MIGRATIONS) == SqliteStore::SCHEMA_VERSION);
 
@@ -78,7 +83,7 @@ std::vector<std::string> split(const std::string& text) {
 
 class SqliteTransaction final : public WriteTransaction {
 public:
-    explicit SqliteTransaction(Database& db) : db_(db) {}
+    explicit SqliteTransaction(Database& db) : db_(db), work_(db) {}
 
     void put_patch(const StoredPatch& patch) override {
         db_.prepare(
@@ -188,8 +193,11 @@ public:
         return q.step() ? q.column_int(0) : 0;
     }
 
+    WorkTables& work() override { return work_; }
+
 private:
     Database& db_;
+    SqliteWorkTables work_;
 };
 
 }  // namespace

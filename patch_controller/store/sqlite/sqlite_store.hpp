@@ -2,6 +2,7 @@
 #pragma once
 
 #include "store/sqlite/database.hpp"
+#include "store/sqlite/sqlite_work.hpp"
 #include "store/store.hpp"
 
 #include <patch_core/clock.hpp>
@@ -17,7 +18,7 @@ namespace patching::controller {
 class SqliteStore final : public Store {
 public:
     /// The schema this code writes. Version 0 is the unversioned schema of the first releases.
-    static constexpr int SCHEMA_VERSION = 2;
+    static constexpr int SCHEMA_VERSION = 3;
 
     /// Opens (creating if needed) and migrates the database at `db_path`. `clock` stamps the
     /// audit records and host keys that come without a time; it must outlive the store.
@@ -39,6 +40,7 @@ public:
     bool remove_host_key(const std::string& hostname) override;
     void audit(const AuditRecord& record) override;
     std::vector<AuditRecord> audit_log(std::int64_t after_seq, int limit) override;
+    WorkQueries& work_queries() override { return work_queries_; }
 
 private:
     void migrate();
@@ -47,6 +49,7 @@ private:
     const core::Clock& clock_;
     std::mutex mutex_;  // one connection, used by one thread at a time
     Database db_;
+    SqliteWorkQueries work_queries_{mutex_, db_};
 };
 
 }  // namespace patching::controller

@@ -4,7 +4,6 @@
 #include <common/http_client.hpp>
 #include <patch_core/rest.hpp>
 
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -208,6 +207,22 @@ Response ControllerClient::post(const std::string& target) {
     request.method = "POST";
     request.url = options_.base_url + target;
     request.body = "";
+    return perform(handle_->http, options_, std::move(request));
+}
+
+Response ControllerClient::send(
+    const std::string& method,
+    const std::string& target,
+    const std::string& json_body,
+    const std::vector<std::string>& headers) {
+    common::http::Request request;
+    request.method = method;
+    request.url = options_.base_url + target;
+    request.headers = headers;
+    if (method != "GET" && method != "HEAD") {
+        request.headers.emplace_back("Content-Type: application/json");
+        request.body = json_body;
+    }
     return perform(handle_->http, options_, std::move(request));
 }
 

@@ -70,6 +70,13 @@ public:
     Response get(const std::string& target);
     /// POST `target` with an empty body.
     Response post(const std::string& target);
+    /// `method` `target` with `json_body` (Content-Type: application/json; "" = no body) and extra
+    /// "Name: value" header lines (Idempotency-Key, If-Match). For the resource API.
+    Response send(
+        const std::string& method,
+        const std::string& target,
+        const std::string& json_body,
+        const std::vector<std::string>& headers = {});
     /// POST /v1/upload?filename=<basename> with the file streamed from disk as the body
     /// (Content-Type: application/octet-stream); the file is never held in memory. `progress`,
     /// when set, is called as the body is sent.

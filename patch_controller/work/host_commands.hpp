@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace patching::controller {
+
+/// Where a command sent to a host stands, as far as the controller knows.
+enum class CommandProgress {
+    RUNNING,        ///< Queued for the host, handed to it, or running on it.
+    SUCCEEDED,      ///< The host ran it (OK).
+    FAILED,         ///< The host ran it and it failed (or the agent restarted inside it).
+    REJECTED,       ///< The host refused it (not locked while reboot is required).
+    NOT_DELIVERED,  ///< The host's queue never got it (the controller stopped before): send again.
+    UNKNOWN,        ///< Not known yet (no implementation answers this today; the engine waits).
+};
+
+struct CommandOutcome {
+    CommandProgress progress = CommandProgress::UNKNOWN;
+    std::string reason;
+};
+
+/// A host as the work engine needs to know it.
+struct HostFacts {
+    bool known = false;
+    bool reachable = false;  ///< Its agent reported recently (not stale).
+    std::string hostname;    ///< The canonical name (the request may name an address).
+    std::string sw_version;
+    std::string personality;
+};
+
+/// The narrow interface through which work requests act on hosts (dispatch). Its one
+/// implementation sits on HostService's per-host command queue (work/host_service_commands.hpp).
+/// Implementations are thread-safe.
+class HostCommands {
+public:
+    virtual ~HostCommands() = default;
+
+    /// What is known about `host` (a name or an address).
+    virtual HostFacts facts(const std::string& host) = 0;
+    /// Every host of the host table.
+    virtual std::vector<HostFacts> all_hosts() = 0;
+    /// The patches a host of `sw_version` is to end up with now: the release's applied set.
+    virtual std::vector<std::string> desired_set(const std::string& sw_version) = 0;
+    /// host-install's own checks, throwing its own errors (NotFound, Conflict).
+    virtual void check_install(const std::string& host) = 0;
+    /// Queues an install of the release's applied set on `host` as command `command_id`, with
+    /// host-install's reboot and locking rules. Idempotent on `command_id`: sending an id again
+    /// (after a restart, say) never queues it twice, so it never runs twice.
+    /// @throws NotFound, Conflict as host-install.
+    virtual void start_install(const std::string& host, const std::string& command_id, bool force) = 0;
+    /// Where command `command_id` on `host` stands.
+    virtual CommandOutcome install_outcome(const std::string& host, const std::string& command_id) = 0;
+};
+
+}  // namespace patching::controller

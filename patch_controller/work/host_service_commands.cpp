@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "work/host_service_commands.hpp"
+
+#include <shared_mutex>
+
+namespace patching::controller {
+
+namespace proto = core::protocol;
+
+namespace {
+
+CommandOutcome outcome_of(const CommandRecord& c) {
+    switch (c.status) {
+        case proto::CommandStatus::OK: return {CommandProgress::SUCCEEDED, c.reason};
+        case proto::CommandStatus::REJECTED: return {CommandProgress::REJECTED, c.reason};
+        case proto::CommandStatus::FAILED:
+            return {CommandProgress::FAILED, c.reason.empty() ? "the install failed" : c.reason};
+        case proto::CommandStatus::QUEUED:
+        case proto::CommandStatus::SENT:
+        case proto::CommandStatus::RUNNING: break;
+    }
+    return {CommandProgress::RUNNING, ""};
+}
+
+}  // namespace
+
+HostServiceCommands::HostServiceCommands(const ControllerConfig& config, ControllerState& state, HostService& hosts,
+                                         const core::Clock& clock)
+    : config_(config), state_(state), hosts_(hosts), clock_(clock) {
+    hosts_.add_observer(*this);
+}
+
+HostServiceCommands::~HostServiceCommands() { hosts_.remove_observer(*this); }
+
+void HostServiceCommands::on_command(const CommandRecord& record) {
+    if (!proto::is_finished(record.status) || record.id.rfind(WORK_ID_PREFIX, 0) != 0) {
+        return;
+    }
+    std::lock_guard lock(finished_mutex_);
+    finished_[record.id] = record;
+}
+
+HostFacts HostServiceCommands::facts_of(const HostRecord& h, std::int64_t now) const {
+    // HostService's rule for stale (a host not heard from since the start is not reachable).
+    const bool reachable = h.reported && now - h.last_seen <= config_.agent_stale_seconds;
+    return {true, reachable, h.hostname, h.report.sw_version, h.personality};
+}
+
+HostFacts HostServiceCommands::facts(const std::string& host) {
+    std::shared_lock data(state_.mutex);
+    const std::int64_t now = clock_.now_seconds();
+    auto it = state_.hosts.find(host);
+    if (it != state_.hosts.end()) {
+        return facts_of(it->second, now);
+    }
+    for (const auto& [name, h] : state_.hosts) {
+        if (h.ip == host) {
+            return facts_of(h, now);
+        }
+    }
+    return {};
+}
+
+std::vector<HostFacts> HostServiceCommands::all_hosts() {
+    std::shared_lock data(state_.mutex);
+    const std::int64_t now = clock_.now_seconds();
+    std::vector<HostFacts> out;
+    for (const auto& [name, h] : state_.hosts) {
+        out.push_back(facts_of(h, now));
+    }
+    return out;
+}
+
+std::vector<std::string> HostServiceCommands::desired_set(const std::string& sw_version) {
+    std::shared_lock data(state_.mutex);
+    std::vector<std::string> out;
+    for (const auto& [id, p] : state_.patches) {
+        if (p.metadata.sw_version == sw_version && p.repostate != core::RepoState::AVAILABLE) {
+            out.push_back(id);
+        }
+    }
+    return out;
+}
+
+void HostServiceCommands::start_install(const std::string& host, const std::string& command_id, bool force) {
+    if (hosts_.command(command_id)) {
+        return;  // queued already (before a restart, say): the queue runs it once
+    }
+    // host-install's checks and force rule; the agent applies the reboot/locking rule.
+    HostCommand command = hosts_.install_command(host, force);
+    command.id = command_id;
+    hosts_.enqueue(host, command);  // idempotent on the id, should another caller race us
+}
+
+CommandOutcome HostServiceCommands::install_outcome(const std::string& host, const std::string& command_id) {
+    {
+        std::lock_guard lock(finished_mutex_);
+        auto it = finished_.find(command_id);
+        if (it != finished_.end()) {
+            CommandOutcome o = outcome_of(it->second);
+            finished_.erase(it);  // the engine finishes the child with it and never asks again
+            return o;
+        }
+    }
+    if (auto c = hosts_.command(command_id)) {
+        return outcome_of(*c);
+    }
+    std::shared_lock data(state_.mutex);
+    if (!state_.hosts.contains(host)) {
+        return {CommandProgress::FAILED, "the host was dropped from the host table"};
+    }
+    return {CommandProgress::NOT_DELIVERED, ""};
+}
+
+}  // namespace patching::controller

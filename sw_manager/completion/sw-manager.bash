@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: Apache-2.0
+# bash completion for sw-manager
+_sw_manager() {
+    local cur prev words cword
+    _init_completion 2>/dev/null || { cur="${COMP_WORDS[COMP_CWORD]}"; prev="${COMP_WORDS[COMP_CWORD-1]}"; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
+    local global="--controller --token-file --format --help"
+    local cmd="" sub=""
+    local i
+    for ((i = 1; i < cword; i++)); do
+        case "${words[i]}" in
+            --controller|--token-file|--format) ((i++)) ;;
+            -*) ;;
+            *) if [[ -z $cmd ]]; then cmd=${words[i]}; elif [[ -z $sub ]]; then sub=${words[i]}; fi ;;
+        esac
+    done
+    case "$prev" in
+        --format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        --token-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --status) COMPREPLY=($(compgen -W "ACCEPTED WAITING IN_PROGRESS SUCCEEDED FAILED CANCELING CANCELED SKIPPED" -- "$cur")); return ;;
+    esac
+    case "$cmd" in
+        "") COMPREPLY=($(compgen -W "work-request group host-install $global" -- "$cur")) ;;
+        work-request)
+            case "$sub" in
+                "") COMPREPLY=($(compgen -W "list show logs errors cancel rerun" -- "$cur")) ;;
+                list) COMPREPLY=($(compgen -W "--status --host --parent --limit --page" -- "$cur")) ;;
+                rerun) COMPREPLY=($(compgen -W "--wait" -- "$cur")) ;;
+            esac ;;
+        group)
+            case "$sub" in
+                "") COMPREPLY=($(compgen -W "create list show add-hosts remove-hosts label delete" -- "$cur")) ;;
+                create) COMPREPLY=($(compgen -W "--hosts --personality --label --description" -- "$cur")) ;;
+            esac ;;
+        host-install)
+            COMPREPLY=($(compgen -W "--hosts --group --max-concurrency --max-errors --retry-intervals --force --wait" -- "$cur")) ;;
+    esac
+}
+complete -F _sw_manager sw-manager
