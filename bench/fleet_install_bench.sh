@@ -32,43 +32,12 @@ ulimit -n "$(ulimit -Hn)"
 CTL="$BUILD/patch_controller/patch-controller"
 LOADGEN="$BUILD/bench/agent_loadgen/patch-agent-loadgen"
 WORK="$(mktemp -d /tmp/fleet-install-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-die() { echo "fleet_install_bench.sh: $*" >&2; exit 1; }
+BENCH_START=$(date +%s)
+BENCH_NAME=fleet_install_bench.sh
+source "$HERE/bench/lib_bench.sh"   # cleanup, die, new_controller (no per-peer cap: one address)
 
 dir="$WORK/ctl"
-mkdir -p "$dir"/{feed/rel-22.12/Packages,trust,state,repo}
-cp "$SHARED"/fixtures/rpms/fixture-{alpha,beta,gamma}-1.0-1.noarch.rpm "$dir/feed/rel-22.12/Packages/"
-cp "$SHARED/fixtures/keys/fixture-signing-cert.pem" "$dir/trust/"
-head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/enrolment.token"
-cat >"$dir/controller.conf" <<CONF
-[controller]
-state_dir = $dir/state
-repo_dir = $dir/repo
-feed_dir = $dir/feed
-trust_dir = $dir/trust
-running_release = 22.12
-listen_port = 0
-tokens_file = $dir/tokens
-local_token_file = $dir/admin.token
-enrolment_token_file = $dir/enrolment.token
-# Every simulated host connects from 127.0.0.1.
-max_connections_per_peer = 0
-CONF
-"$CTL" --config "$dir/controller.conf" >"$dir/controller.log" 2>&1 &
-CTL_PID=$!
-PIDS+=("$CTL_PID")
-for _ in $(seq 200); do
-    [ -s "$dir/state/api.port" ] && break
-    sleep 0.05
-done
-[ -s "$dir/state/api.port" ] || die "the controller did not start: $(cat "$dir/controller.log")"
+new_controller "$dir" "$SHARED"/fixtures/rpms/fixture-{alpha,beta,gamma}-1.0-1.noarch.rpm
 URL="http://127.0.0.1:$(cat "$dir/state/api.port")"
 TOKEN="$(cat "$dir/admin.token")"
 api() { curl -sS -H "Authorization: Bearer $TOKEN" -H "X-Patching-Client: bench" "$@"; }

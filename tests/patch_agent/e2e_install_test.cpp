@@ -20,6 +20,22 @@ constexpr const char* LIB_ID = "E2E_22.12_PATCH_0010";
 constexpr const char* APP_ID = "E2E_22.12_PATCH_0011";
 constexpr const char* SLOW_ID = "E2E_22.12_PATCH_0020";
 
+/// Uploads and applies a patch of e2e-slow 1.0-2, starts the operator's `host-install
+/// controller-0` (its result is the future's) and returns once the package's %post has marked its
+/// start: it then sleeps 5 s inside the librpm transaction.
+std::future<CommandResult> start_slow_install(Cluster& cluster) {
+    PatchSpec spec;
+    spec.id = SLOW_ID;
+    spec.rpms = {{"all-nodes", cluster.rpms().slow_2}};
+    REQUIRE(cluster.sw_patch("upload " + cluster.build_patch(spec).string()).status == 0);
+    REQUIRE(cluster.sw_patch("apply " + std::string(SLOW_ID)).status == 0);
+    cluster.wait_settled("controller-0", false);
+    auto install = std::async(std::launch::async, [&cluster] { return cluster.sw_patch("host-install controller-0"); });
+    const auto started = cluster.agent("controller-0").in_root(SLOW_STARTED_MARKER);
+    REQUIRE(eventually([&] { return std::filesystem::exists(started); }, 30s));
+    return install;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -97,20 +113,10 @@ TEST_CASE(
     if (!cluster.ok()) {
         return;
     }
-    PatchSpec spec;
-    spec.id = SLOW_ID;
-    spec.rpms = {{"all-nodes", cluster.rpms().slow_2}};
-    REQUIRE(cluster.sw_patch("upload " + cluster.build_patch(spec).string()).status == 0);
-    REQUIRE(cluster.sw_patch("apply " + std::string(SLOW_ID)).status == 0);
-    cluster.wait_settled("controller-0", false);
-    AgentHarness& agent = cluster.agent("controller-0");
-
     // The operator's host-install waits while the agent installs; e2e-slow's %post marks its
     // start and sleeps, and the agent is killed (with its scriptlet) right then.
-    auto first = std::async(
-        std::launch::async, [&] { return cluster.sw_patch("host-install controller-0"); });
-    const auto started = agent.in_root(SLOW_STARTED_MARKER);
-    REQUIRE(eventually([&] { return std::filesystem::exists(started); }, 30s));
+    auto first = start_slow_install(cluster);
+    AgentHarness& agent = cluster.agent("controller-0");
     CHECK(host_entry(cluster.controller(), "controller-0")["state"] == "installing");
     INFO(agent.log());
     REQUIRE(std::filesystem::exists(agent.in_root("/var/run/patch_installing")));
@@ -162,17 +168,8 @@ TEST_CASE(
     if (!cluster.ok()) {
         return;
     }
-    PatchSpec spec;
-    spec.id = SLOW_ID;
-    spec.rpms = {{"all-nodes", cluster.rpms().slow_2}};
-    REQUIRE(cluster.sw_patch("upload " + cluster.build_patch(spec).string()).status == 0);
-    REQUIRE(cluster.sw_patch("apply " + std::string(SLOW_ID)).status == 0);
-    cluster.wait_settled("controller-0", false);
+    auto install = start_slow_install(cluster);
     AgentHarness& agent = cluster.agent("controller-0");
-
-    auto install = std::async(
-        std::launch::async, [&] { return cluster.sw_patch("host-install controller-0"); });
-    REQUIRE(eventually([&] { return std::filesystem::exists(agent.in_root(SLOW_STARTED_MARKER)); }, 30s));
     // The scriptlet sleeps 5 s from here; stop() sends SIGTERM to the agent only and waits.
     const int status = agent.stop();
     INFO(agent.log());
