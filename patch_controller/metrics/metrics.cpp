@@ -119,6 +119,13 @@ std::string Metrics::render(const FleetSnapshot& snapshot) const {
     add_gauge(installing, {}, static_cast<double>(snapshot.hosts_installing));
     families.push_back(std::move(installing));
 
+    auto work = gauge_family("patching_work_requests",
+                             "Work requests (parents) by operation and state, finished ones while retained");
+    for (const auto& [key, count] : snapshot.work_requests) {
+        add_gauge(work, {{"operation", key.first}, {"state", key.second}}, static_cast<double>(count));
+    }
+    families.push_back(std::move(work));
+
     return prometheus::TextSerializer().Serialize(families);
 }
 

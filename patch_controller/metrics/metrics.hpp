@@ -17,6 +17,9 @@ struct FleetSnapshot {
     std::map<std::string, std::uint64_t> hosts;
     std::uint64_t hosts_requiring_reboot = 0;
     std::uint64_t hosts_installing = 0;
+    /// (operation, state) -> parent work requests (the store keeps finished ones for
+    /// work_retention_days).
+    std::map<std::pair<std::string, std::string>, std::uint64_t> work_requests;
 };
 
 /// The controller's Prometheus metrics: counters and histograms the daemon updates as things

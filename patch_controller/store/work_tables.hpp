@@ -53,6 +53,9 @@ public:
     virtual std::vector<StoredWorkRequest> unfinished_work_requests() = 0;
     /// The highest id ever stored (0 if none).
     virtual std::int64_t max_work_request_id() = 0;
+    /// How many parent work requests there are of each (operation, state), as the enums spell
+    /// them (what /metrics shows).
+    virtual std::map<std::pair<std::string, std::string>, std::uint64_t> count_work_requests() = 0;
     /// Log lines of a work request and, for a parent, of its children; seq > after_seq, in order.
     virtual std::vector<WorkLogEntry> work_logs(std::int64_t id, std::int64_t after_seq, int limit) = 0;
     /// Errors of a work request and, for a parent, of its children; seq > after_seq, in order.

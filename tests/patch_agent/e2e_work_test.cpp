@@ -164,6 +164,10 @@ TEST_CASE("A group install over 5 hosts runs at most and at least 2 at once", "[
     CHECK(wr["outcome"] == "COMPLETE");
     CHECK(wr["counters"]["succeeded"] == 5);
     CHECK(wr["percent_complete"] == 100);
+    // /metrics counts it (issue #15: each feature adds its metrics).
+    const auto samples = cluster.controller().scrape_metrics(cluster.controller().admin_token());
+    CHECK(metric_value(samples, "patching_work_requests", {{"operation", "HOST_INSTALL"}, {"state", "SUCCEEDED"}}) ==
+          1);
     const json logs = logs_of(cluster, id);
     INFO(logs.dump(1));
     CHECK(peak_concurrency(logs) == 2);

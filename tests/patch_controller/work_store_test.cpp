@@ -70,6 +70,11 @@ void check_work_contract(Store& store) {
     CHECK(*q.work_request(3) == child(3, 1, "h2", WorkState::FAILED));
     CHECK_FALSE(q.work_request(99));
     CHECK(q.max_work_request_id() == 5);
+    // Parents only, by (operation, state): what /metrics shows.
+    const std::string op(to_string(WorkOperation::HOST_INSTALL));
+    const std::map<std::pair<std::string, std::string>, std::uint64_t> expected{{{op, "IN_PROGRESS"}, 1},
+                                                                                 {{op, "SUCCEEDED"}, 1}};
+    CHECK(q.count_work_requests() == expected);
 
     WorkRequestFilter f;
     CHECK(q.list_work_requests(f).size() == 5);

@@ -94,6 +94,17 @@ std::vector<StoredWorkRequest> MemoryWorkQueries::unfinished_work_requests() {
     return out;
 }
 
+std::map<std::pair<std::string, std::string>, std::uint64_t> MemoryWorkQueries::count_work_requests() {
+    std::lock_guard lock(mutex_);
+    std::map<std::pair<std::string, std::string>, std::uint64_t> out;
+    for (const auto& [id, wr] : s_.work_requests) {
+        if (wr.parent_id == 0) {
+            ++out[{std::string(to_string(wr.operation)), std::string(to_string(wr.state))}];
+        }
+    }
+    return out;
+}
+
 std::int64_t MemoryWorkQueries::max_work_request_id() {
     std::lock_guard lock(mutex_);
     return s_.work_requests.empty() ? 0 : s_.work_requests.rbegin()->first;

@@ -45,6 +45,7 @@ public:
     std::optional<StoredWorkRequest> work_request(std::int64_t id) override;
     std::vector<StoredWorkRequest> list_work_requests(const WorkRequestFilter& filter) override;
     std::vector<StoredWorkRequest> unfinished_work_requests() override;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> count_work_requests() override;
     std::int64_t max_work_request_id() override;
     std::vector<WorkLogEntry> work_logs(std::int64_t id, std::int64_t after_seq, int limit) override;
     std::vector<WorkError> work_errors(std::int64_t id, std::int64_t after_seq, int limit) override;

@@ -273,6 +273,17 @@ std::vector<StoredWorkRequest> SqliteWorkQueries::unfinished_work_requests() {
     return out;
 }
 
+std::map<std::pair<std::string, std::string>, std::uint64_t> SqliteWorkQueries::count_work_requests() {
+    std::lock_guard lock(mutex_);
+    Statement q = db_.prepare(
+        "SELECT operation, state, COUNT(*) FROM work_request WHERE parent_id = 0 GROUP BY operation, state");
+    std::map<std::pair<std::string, std::string>, std::uint64_t> out;
+    while (q.step()) {
+        out[{q.column_text(0), q.column_text(1)}] = static_cast<std::uint64_t>(q.column_int(2));
+    }
+    return out;
+}
+
 std::int64_t SqliteWorkQueries::max_work_request_id() {
     std::lock_guard lock(mutex_);
     Statement q = db_.prepare("SELECT MAX(id) FROM work_request");

@@ -8,7 +8,7 @@
 
 namespace patching::controller {
 
-/// Schema step 2 (SqliteStore's MIGRATIONS[1]): the work tables. Portable SQL only; the
+/// Schema step 3 (SqliteStore's MIGRATIONS[2]): the work tables. Portable SQL only; the
 /// indexes serve the list filters (parent, state, host, operation) newest first.
 inline constexpr const char* WORK_TABLES_MIGRATION = R"sql(
 CREATE TABLE work_request(
@@ -74,6 +74,7 @@ public:
     std::optional<StoredWorkRequest> work_request(std::int64_t id) override;
     std::vector<StoredWorkRequest> list_work_requests(const WorkRequestFilter& filter) override;
     std::vector<StoredWorkRequest> unfinished_work_requests() override;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> count_work_requests() override;
     std::int64_t max_work_request_id() override;
     std::vector<WorkLogEntry> work_logs(std::int64_t id, std::int64_t after_seq, int limit) override;
     std::vector<WorkError> work_errors(std::int64_t id, std::int64_t after_seq, int limit) override;
