@@ -3,11 +3,11 @@
 
 #include "work/work_engine.hpp"
 
+#include <common/log.hpp>
 #include <patch_core/errors.hpp>
 
 #include <chrono>
 #include <condition_variable>
-#include <iostream>
 #include <mutex>
 #include <thread>
 
@@ -38,7 +38,7 @@ private:
             try {
                 engine_.tick();
             } catch (const std::exception& e) {
-                std::cerr << "patch-controller: work requests: " << core::format_error_chain(e) << std::endl;
+                common::log::error("work requests: " + core::format_error_chain(e));
             }
             lock.lock();
             wake_.wait_for(lock, interval_, [this] { return stop_; });

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <patch_core/clock.hpp>
 
+#include <common/log.hpp>
+
 #include <cstdlib>
 #include <fstream>
-#include <iostream>
 #include <sstream>
 
 #ifndef PATCHING_TEST_CLOCK
@@ -54,8 +55,8 @@ void FileClock::refresh(std::chrono::steady_clock::time_point real_now) const {
         const auto target = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
         offset_ = (target - std::chrono::system_clock::now().time_since_epoch()).count();
     } catch (const std::exception&) {
-        std::cerr << "clock file " << file_.string() << " holds \"" << content
-                  << "\", not seconds since the epoch: ignored (write e.g. 1700000000)" << std::endl;
+        common::log::warning("clock file " + file_.string() + " holds \"" + content +
+                             "\", not seconds since the epoch: ignored (write e.g. 1700000000)");
     }
 }
 
@@ -75,7 +76,7 @@ const Clock& process_clock() {
         if (file == nullptr || *file == '\0') {
             return &SystemClock::instance();
         }
-        std::cerr << "clock: following " << file << " (" << CLOCK_FILE_ENV << ", a test build)" << std::endl;
+        common::log::info(std::string("clock: following ") + file + " (" + CLOCK_FILE_ENV + ", a test build)");
         return new FileClock(file);  // lives as long as the process: threads may read it at exit
     }();
     return *clock;
