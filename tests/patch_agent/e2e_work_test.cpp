@@ -283,3 +283,47 @@ TEST_CASE("A kill -9 of the controller during a fan-out loses nothing and runs n
         CHECK(cluster.agent(h).rpm_query("e2e-slow") == "1.0-2");
     }
 }
+
+TEST_CASE("One host, one operation: a second operation on a busy host is refused naming the first, in both orders",
+          "[agent][e2e][work]") {
+    Cluster cluster(hosts(2));
+    if (!cluster.ok()) {
+        return;
+    }
+    apply_patch(cluster, SLOW_ID, cluster.rpms().slow_2, "N", 2);
+    ControllerHarness& controller = cluster.controller();
+
+    // A fleet install first, then host-install (our API and the operator's sw-patch) on its host.
+    const Response fleet = post_json(controller, "/v1/host-installs", R"({"hosts": ["host-0"]})");
+    INFO(fleet.text);
+    REQUIRE(fleet.status == 202);
+    const std::int64_t first = fleet.body["id"];
+    REQUIRE(eventually([&] { return std::filesystem::exists(cluster.agent("host-0").in_root(SLOW_STARTED_MARKER)); },
+                       30s));
+    const Response second = post_json(controller, "/v1/host-installs", R"({"hosts": ["host-0"]})");
+    INFO(second.text);
+    CHECK(second.status == 409);
+    CHECK(contains(second.text, std::to_string(first)));
+    const CommandResult cli = cluster.sw_patch("host-install-async host-0");
+    INFO(cli.output);
+    // sw-patch keeps the reference's words for it.
+    CHECK(cli.status != 0);
+    CHECK(contains(cli.output, "host-0 is already installing"));
+    CHECK(wait_finished(cluster, first)["status"] == "SUCCEEDED");
+
+    // host-install first (sw-patch's one-host work request), then a fleet install naming its host.
+    const CommandResult started = cluster.sw_patch("host-install-async host-1");
+    INFO(started.output);
+    REQUIRE(started.status == 0);
+    REQUIRE(eventually([&] { return std::filesystem::exists(cluster.agent("host-1").in_root(SLOW_STARTED_MARKER)); },
+                       30s));
+    const Response busy = post_json(controller, "/v1/host-installs", R"({"hosts": ["host-0", "host-1"]})");
+    INFO(busy.text);
+    CHECK(busy.status == 409);
+    CHECK(contains(busy.text, "host-1"));
+    // Nothing was created for the refused requests: the two accepted ones only.
+    const Response list = controller.get("/v1/work-requests?parent=none");
+    INFO(list.text);
+    CHECK(list.body["items"].size() == 2);
+    cluster.wait_settled("host-1", true);
+}
