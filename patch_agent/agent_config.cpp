@@ -50,6 +50,28 @@ AgentConfig AgentConfig::load(const std::filesystem::path& path) {
                 subfunctions_given = true;
             })
         .text("nodetype", c.nodetype)
+        .custom("labels",
+                [&](const common::ini::Entry& e, const std::string& where) {
+                    c.labels.clear();
+                    for (const auto& pair : split(e.value, ',')) {
+                        const auto eq = pair.find('=');
+                        const std::string name = pair.substr(0, eq);
+                        if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size() || name.size() > 64 ||
+                            name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+                                std::string::npos ||
+                            pair.size() - eq - 1 > 128) {
+                            throw common::ini::Error(
+                                where + ": labels: \"" + core::escape_unprintable(pair) +
+                                "\" is not NAME=VALUE (a name of 1 to 64 letters, digits, '-', '_' or '.', a value of "
+                                "1 to 128 characters); write e.g. labels = rack=r1, zone=a");
+                        }
+                        c.labels[name] = pair.substr(eq + 1);
+                    }
+                    if (c.labels.size() > core::protocol::MAX_REPORTED_LABELS) {
+                        throw common::ini::Error(where + ": labels: at most " +
+                                                 std::to_string(core::protocol::MAX_REPORTED_LABELS) + " labels");
+                    }
+                })
         .text("sw_version", c.sw_version)
         .text("controller_url", c.controller_url)
         .path("ca_file", c.ca_file)

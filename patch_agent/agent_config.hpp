@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ struct AgentConfig {
     std::string personality = "controller";
     std::vector<std::string> subfunctions;
     std::string nodetype;     ///< Defaults to the first subfunction.
+    /// Labels this host reports to the controller (`labels = rack=r1, zone=a`); group rules
+    /// match them (sw-manager group create --label).
+    std::map<std::string, std::string> labels;
     std::string sw_version;   ///< The host's running release; required.
     std::string controller_url;  ///< e.g. http://127.0.0.1:5487 or https://10.0.0.1:5491; required.
     std::filesystem::path ca_file;  ///< Trust for an https controller_url; empty = system store.

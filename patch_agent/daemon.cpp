@@ -366,6 +366,7 @@ proto::AgentReport AgentDaemon::build_report() {
     r.op_counter = query_counter_;
     r.sw_version = config_.sw_version;
     r.personality = config_.personality;
+    r.labels = config_.labels;
     r.subfunctions = config_.subfunctions;
     r.nodetype = config_.nodetype;
     r.state = current_state();

@@ -36,7 +36,12 @@ public:
           lifecycle_(config, state_, store, files_, publishing_, notifier_), releases_(config, state_, store, files_, publishing_),
           hosts_(config, state_, store, notifier_, clock), queries_(state_),
           host_commands_(config, state_, hosts_, clock),
-          work_(store, host_commands_, clock, work_policy(config)), groups_(store, host_commands_, clock) {}
+          work_(store, host_commands_, clock, work_policy(config)), groups_(store, host_commands_, clock) {
+        hosts_.set_labels_listener(
+            [this](const std::string& host, const std::map<std::string, std::string>& labels) {
+                groups_.reported(host, labels);
+            });
+    }
     Controller(const Controller&) = delete;
     Controller& operator=(const Controller&) = delete;
 

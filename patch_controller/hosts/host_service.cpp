@@ -196,6 +196,9 @@ void HostService::agent_report(const proto::AgentReport& report, const std::stri
     hello_boot_ids_.erase(report.hostname);
     commands.unlock();
     tell(changes.put);
+    if (labels_listener_) {
+        labels_listener_(report.hostname, report.labels);
+    }
 }
 
 const HostRecord& HostService::check_install_locked(const std::string& host, bool force, bool& covered) const {

@@ -10,6 +10,7 @@
 #include <patch_core/messages.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -120,6 +121,13 @@ public:
     /// Registers an observer (it must outlive its registration). Thread-safe.
     void add_observer(CommandObserver& observer);
     void remove_observer(CommandObserver& observer);
+    /// Told the labels of every agent report (host name, labels), after the report is taken,
+    /// with no lock of HostService held (groups decide whether they take effect). Set before
+    /// serving.
+    void set_labels_listener(
+        std::function<void(const std::string& host, const std::map<std::string, std::string>& labels)> listener) {
+        labels_listener_ = std::move(listener);
+    }
 
     // The agent protocol's side (agents/AgentApi calls these).
     /// What a polling agent needs to hear about.
@@ -175,6 +183,7 @@ private:
     /// state_.mutex.
     std::mutex command_mutex_;
     std::map<std::string, std::string> hello_boot_ids_;  ///< Hosts not in the table yet (command_mutex_).
+    std::function<void(const std::string&, const std::map<std::string, std::string>&)> labels_listener_;
     mutable std::mutex observers_mutex_;
     std::vector<CommandObserver*> observers_;
 };

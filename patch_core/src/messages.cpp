@@ -408,6 +408,7 @@ std::string to_json(const AgentReport& m) {
                         {"total", m.command->total}};
     }
     j["agent_version"] = m.agent_version;
+    j["labels"] = m.labels;
     // Scriptlet output and package names are not guaranteed UTF-8: replace, never throw.
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -559,6 +560,20 @@ AgentReport parse_agent_report(std::string_view text) {
         m.command = std::move(c);
     }
     m.agent_version = r.string("agent_version", false, 64);
+    if (const json* labels = r.object("labels"); labels != nullptr) {
+        if (labels->size() > MAX_REPORTED_LABELS) {
+            throw ProtocolError("report: \"labels\" holds more than " + std::to_string(MAX_REPORTED_LABELS) +
+                                " labels");
+        }
+        for (const auto& [name, value] : labels->items()) {
+            if (name.empty() || name.size() > 64 ||
+                name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+                    std::string::npos) {
+                throw ProtocolError("report: label names must be 1 to 64 letters, digits, '-', '_' or '.'");
+            }
+            m.labels[name] = r.string_of(&value, "labels." + name, true, 128);
+        }
+    }
     return m;
 }
 

@@ -56,6 +56,8 @@ CREATE INDEX host_commands_by_host ON host_commands(hostname, seq);
 )sql",
     // 3: work requests, their logs and errors, host groups, host labels, idempotency records.
     WORK_TABLES_MIGRATION,
+    // 4: a group's release constraint; labels reported by agents.
+    GROUP_RELEASE_AND_REPORTED_LABELS_MIGRATION,
 };
 static_assert(std::size(MIGRATIONS) == SqliteStore::SCHEMA_VERSION);
 

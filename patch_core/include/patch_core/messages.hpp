@@ -252,7 +252,11 @@ struct AgentReport {
     std::map<std::string, std::map<std::string, std::vector<std::string>>> duplicated_pkgs;
     std::optional<CommandReport> command;
     std::string agent_version;
+    /// The labels the host's agent is configured with (its `labels` key): name -> value, at most
+    /// MAX_REPORTED_LABELS, names of letters, digits, '-', '_' and '.', values up to 128 characters.
+    std::map<std::string, std::string> labels;
 };
+inline constexpr std::size_t MAX_REPORTED_LABELS = 32;
 
 /// Authenticated error bodies share one shape: {"protocol":2,"error":"..."}.
 std::string error_json(std::string_view message);
