@@ -368,11 +368,17 @@ void HostService::finish(const HostRecord& h, StoredCommand c, proto::CommandSta
     c.reason = std::move(reason);
     c.finished_at = clock_.now_seconds();
     changes.put.push_back(std::move(c));
-    // The history keeps the newest; this one joins it, so the oldest beyond the limit go.
+    // The history keeps the newest; this one joins it, so the oldest beyond the limit go, except
+    // those the guard keeps (their reader has not seen them yet).
     const std::size_t limit = static_cast<std::size_t>(config_.host_command_history);
     const std::size_t finished = h.history.size() + 1;
-    for (std::size_t i = 0; finished > limit && i < finished - limit && i < h.history.size(); ++i) {
+    std::size_t excess = finished > limit ? finished - limit : 0;
+    for (std::size_t i = 0; excess > 0 && i < h.history.size(); ++i) {
+        if (prune_guard_ && prune_guard_(h.history[i])) {
+            continue;
+        }
         changes.pruned.push_back(h.history[i]);
+        --excess;
     }
 }
 

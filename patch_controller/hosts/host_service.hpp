@@ -124,6 +124,10 @@ public:
     /// Told the labels of every agent report (host name, labels), after the report is taken,
     /// with no lock of HostService held (groups decide whether they take effect). Set before
     /// serving.
+    /// Finished commands for which `keep(id)` is true are not pruned from the history (the work
+    /// engine keeps the commands of its unfinished children). Called with HostService's command
+    /// lock held: it must not call HostService. Set before serving.
+    void set_prune_guard(std::function<bool(const std::string& id)> keep) { prune_guard_ = std::move(keep); }
     void set_labels_listener(
         std::function<void(const std::string& host, const std::map<std::string, std::string>& labels)> listener) {
         labels_listener_ = std::move(listener);
@@ -184,6 +188,7 @@ private:
     std::mutex command_mutex_;
     std::map<std::string, std::string> hello_boot_ids_;  ///< Hosts not in the table yet (command_mutex_).
     std::function<void(const std::string&, const std::map<std::string, std::string>&)> labels_listener_;
+    std::function<bool(const std::string&)> prune_guard_;
     mutable std::mutex observers_mutex_;
     std::vector<CommandObserver*> observers_;
 };

@@ -53,6 +53,13 @@ public:
     virtual void start_install(const std::string& host, const std::string& command_id, bool force) = 0;
     /// Where command `command_id` on `host` stands.
     virtual CommandOutcome install_outcome(const std::string& host, const std::string& command_id) = 0;
+    /// Keeps command `command_id` and its outcome (from pruning of the host's command history)
+    /// until release(): the engine tracks the command of every unfinished child, so a child's
+    /// outcome is never lost, however many other commands its host finishes meanwhile or
+    /// whenever the controller restarts. start_install() tracks the command it queues.
+    virtual void track(const std::string& command_id) = 0;
+    /// The engine has finished the child of `command_id` (and committed that).
+    virtual void release(const std::string& command_id) = 0;
 };
 
 }  // namespace patching::controller

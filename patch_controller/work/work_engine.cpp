@@ -36,6 +36,9 @@ void WorkEngine::load() {
         } else {
             if (!is_terminal(wr.state)) {
                 busy_[wr.host] = wr.id;
+                if (!wr.command_id.empty()) {
+                    hosts_.track(wr.command_id);  // its outcome must outlive the host's history
+                }
             }
             tree.children[wr.id] = std::move(wr);
         }
@@ -612,6 +615,9 @@ void WorkEngine::finish(StoredWorkRequest& c, WorkState state, const std::string
     if (it != busy_.end() && it->second == c.id) {
         busy_.erase(it);
     }
+    if (!c.command_id.empty()) {
+        release_after_commit_.push_back(c.command_id);
+    }
 }
 
 void WorkEngine::fail(Batch& batch, StoredWorkRequest& c, const std::string& code, const std::string& message,
@@ -631,6 +637,7 @@ void WorkEngine::stage(Batch& batch, StoredWorkRequest& row) {
 
 void WorkEngine::commit(Batch& batch, const OnAccept& on_accept, const StoredWorkRequest* parent) {
     if (batch.rows.empty() && batch.logs.empty() && batch.errors.empty()) {
+        release_finished_commands();
         return;
     }
     store_.write([&](WriteTransaction& tx) {
@@ -648,6 +655,15 @@ void WorkEngine::commit(Batch& batch, const OnAccept& on_accept, const StoredWor
         }
     });
     batch = {};
+    release_finished_commands();
+}
+
+void WorkEngine::release_finished_commands() {
+    // The store has the finished children (if it failed, they go with the next commit).
+    for (const auto& id : release_after_commit_) {
+        hosts_.release(id);
+    }
+    release_after_commit_.clear();
 }
 
 }  // namespace patching::controller
