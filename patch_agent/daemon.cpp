@@ -460,6 +460,15 @@ void AgentDaemon::run_install(const proto::Command& command) {
     timings.insert(timings.end(), outcome.timings.begin(), outcome.timings.end());
     installing_ = false;
     proto::CommandReport result{command.id, command.kind, proto::CommandStatus::OK, outcome.reason, "", 0, 0};
+    // The install's log goes to the controller with the outcome: its tail if it is long.
+    for (const auto& line : outcome.log) {
+        result.output += line + "\n";
+    }
+    if (result.output.size() > proto::MAX_COMMAND_OUTPUT) {
+        std::string tail = result.output.substr(result.output.size() - proto::MAX_COMMAND_OUTPUT + 64);
+        tail = tail.substr(std::min(tail.size(), tail.find('\n') + 1));
+        result.output = "[... earlier lines left out]\n" + tail;
+    }
     switch (outcome.status) {
         case InstallStatus::OK:
             break;

@@ -147,7 +147,8 @@ void HostService::agent_report(const proto::AgentReport& report, const std::stri
                 if (c != state_.commands.end() && c->second.hostname == report.hostname &&
                     !proto::is_finished(c->second.status) && c->second.status != report.command->status) {
                     if (proto::is_finished(report.command->status)) {
-                        finish(h, c->second, report.command->status, report.command->reason, changes);
+                        finish(h, c->second, report.command->status, report.command->reason, changes,
+                               report.command->output);
                     } else {
                         StoredCommand running = c->second;
                         running.status = report.command->status;
@@ -363,9 +364,10 @@ void HostService::tell(const std::vector<StoredCommand>& changed) {
 }
 
 void HostService::finish(const HostRecord& h, StoredCommand c, proto::CommandStatus status, std::string reason,
-                         CommandChanges& changes) const {
+                         CommandChanges& changes, std::string output) const {
     c.status = status;
     c.reason = std::move(reason);
+    c.output = std::move(output);
     c.finished_at = clock_.now_seconds();
     changes.put.push_back(std::move(c));
     // The history keeps the newest; this one joins it, so the oldest beyond the limit go, except

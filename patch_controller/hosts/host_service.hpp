@@ -166,10 +166,10 @@ private:
     const HostRecord& check_install_locked(const std::string& host, bool force, bool& covered) const;
     /// enqueue() without waking the agent or telling the observers. REQUIRES: command_mutex_ held.
     StoredCommand enqueue_locked(const std::string& host, const HostCommand& command);
-    /// Adds `c` finished with `status` and `reason` to `changes`, pruning the host's history.
-    /// REQUIRES: state_.mutex held (shared is enough).
+    /// Adds `c` finished with `status`, `reason` and the agent's `output` to `changes`, pruning
+    /// the host's history. REQUIRES: state_.mutex held (shared is enough).
     void finish(const HostRecord& h, StoredCommand c, core::protocol::CommandStatus status, std::string reason,
-                CommandChanges& changes) const;
+                CommandChanges& changes, std::string output = {}) const;
     /// Writes `changes` in one transaction, then applies them to the model.
     /// REQUIRES: command_mutex_ held; state_.mutex not held.
     void commit(const CommandChanges& changes);

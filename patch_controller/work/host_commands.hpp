@@ -20,6 +20,7 @@ enum class CommandProgress {
 struct CommandOutcome {
     CommandProgress progress = CommandProgress::UNKNOWN;
     std::string reason;
+    std::string output = {};  ///< A finished command's log from its host (lines).
 };
 
 /// A host as the work engine needs to know it.

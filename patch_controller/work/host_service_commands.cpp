@@ -11,10 +11,10 @@ namespace {
 
 CommandOutcome outcome_of(const CommandRecord& c) {
     switch (c.status) {
-        case proto::CommandStatus::OK: return {CommandProgress::SUCCEEDED, c.reason};
-        case proto::CommandStatus::REJECTED: return {CommandProgress::REJECTED, c.reason};
+        case proto::CommandStatus::OK: return {CommandProgress::SUCCEEDED, c.reason, c.output};
+        case proto::CommandStatus::REJECTED: return {CommandProgress::REJECTED, c.reason, c.output};
         case proto::CommandStatus::FAILED:
-            return {CommandProgress::FAILED, c.reason.empty() ? "the install failed" : c.reason};
+            return {CommandProgress::FAILED, c.reason.empty() ? "the install failed" : c.reason, c.output};
         case proto::CommandStatus::QUEUED:
         case proto::CommandStatus::SENT:
         case proto::CommandStatus::RUNNING: break;

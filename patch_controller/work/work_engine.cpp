@@ -397,6 +397,7 @@ void WorkEngine::check_outcomes(Tree& tree, Batch& batch, std::int64_t now) {
             continue;
         }
         const CommandOutcome o = hosts_.install_outcome(c.host, c.command_id);
+        log_output(batch, c, o.output, now);
         switch (o.progress) {
             case CommandProgress::SUCCEEDED:
                 finish(c, WorkState::SUCCEEDED, "installed", now);
@@ -431,6 +432,21 @@ void WorkEngine::check_outcomes(Tree& tree, Batch& batch, std::int64_t now) {
                      std::to_string(policy_.install_timeout_seconds) + " s",
                  true, now);
         }
+    }
+}
+
+void WorkEngine::log_output(Batch& batch, const StoredWorkRequest& c, const std::string& output, std::int64_t now) {
+    // The host's log of the command (transaction steps, scriptlet and script output), a line each.
+    std::size_t start = 0;
+    while (start < output.size()) {
+        std::size_t end = output.find('\n', start);
+        if (end == std::string::npos) {
+            end = output.size();
+        }
+        if (end > start) {
+            log(batch, c, "OUTPUT", output.substr(start, end - start), now);
+        }
+        start = end + 1;
     }
 }
 

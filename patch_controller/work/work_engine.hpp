@@ -128,6 +128,8 @@ private:
     void spawn_retry(const Tree& tree, const Limits& limits, Batch& batch, std::int64_t now);
     void log(Batch& batch, const StoredWorkRequest& wr, const std::string& phase, const std::string& message,
              std::int64_t now);
+    /// Logs a finished command's output from its host, a line each (phase OUTPUT).
+    void log_output(Batch& batch, const StoredWorkRequest& c, const std::string& output, std::int64_t now);
     void finish(StoredWorkRequest& child, WorkState state, const std::string& message, std::int64_t now);
     void fail(Batch& batch, StoredWorkRequest& child, const std::string& code, const std::string& message,
               bool retryable, std::int64_t now);

@@ -406,6 +406,9 @@ std::string to_json(const AgentReport& m) {
                         {"status", to_string(m.command->status)}, {"reason", m.command->reason},
                         {"phase", m.command->phase},   {"done", m.command->done},
                         {"total", m.command->total}};
+        if (!m.command->output.empty()) {
+            j["command"]["output"] = m.command->output;
+        }
     }
     j["agent_version"] = m.agent_version;
     j["labels"] = m.labels;
@@ -557,6 +560,7 @@ AgentReport parse_agent_report(std::string_view text) {
         c.phase = r.string_of(field("phase"), "command.phase", false, 32);
         c.done = r.unsigned_of(field("done"), "command.done", UINT32_MAX);
         c.total = r.unsigned_of(field("total"), "command.total", UINT32_MAX);
+        c.output = r.string_of(field("output"), "command.output", false, MAX_COMMAND_OUTPUT);
         m.command = std::move(c);
     }
     m.agent_version = r.string("agent_version", false, 64);

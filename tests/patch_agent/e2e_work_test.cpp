@@ -173,6 +173,13 @@ TEST_CASE("A group install over 5 hosts runs at most and at least 2 at once", "[
     INFO(logs.dump(1));
     CHECK(peak_concurrency(logs) == 2);
     for (const auto& [host, child] : children_by_host(cluster, id)) {
+        // The host's own log of the install (transaction steps, scriptlet output) is in the
+        // work request's log, under the host.
+        const bool transaction_logged = std::any_of(logs.begin(), logs.end(), [&](const json& e) {
+            return e["host"] == host && e["phase"] == "OUTPUT" &&
+                   contains(e["message"].get<std::string>(), "transaction: e2e-slow-1.0-2");
+        });
+        CHECK(transaction_logged);
         CHECK(child["status"] == "SUCCEEDED");
         CHECK(child["target_set"] == json::array({SLOW_ID}));
         CHECK(cluster.agent(host).rpm_query("e2e-slow") == "1.0-2");

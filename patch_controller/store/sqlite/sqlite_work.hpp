@@ -50,10 +50,11 @@ CREATE INDEX idempotency_by_time ON idempotency(created_at);
 )sql";
 
 /// Migration 4: a group may require one release of its hosts; agents report labels of their own
-/// (kept apart from those operators set).
+/// (kept apart from those operators set); a finished host command keeps the log its agent sent.
 inline constexpr const char* GROUP_RELEASE_AND_REPORTED_LABELS_MIGRATION = R"sql(
 ALTER TABLE host_group ADD COLUMN sw_version TEXT NOT NULL DEFAULT '';
 CREATE TABLE host_reported_label(host TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (host, name));
+ALTER TABLE host_commands ADD COLUMN output TEXT NOT NULL DEFAULT '';
 )sql";
 
 /// WorkTables inside an open SQLite transaction.
