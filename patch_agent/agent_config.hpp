@@ -38,6 +38,9 @@ struct AgentConfig {
     /// The agent re-reads the rpmdb this often even without news (and at once when the rpmdb
     /// directory changes), so packages changed by hand show up.
     int requery_seconds = 300;
+    /// Download (and verify) the packages a host-install would need as soon as the host is out
+    /// of date, so the install does not wait for them.
+    bool prefetch = true;
     /// How often the worker looks at the rpmdb's modification time, and how long the poller
     /// waits for the worker to act on news before polling again.
     int rpmdb_check_seconds = 2;

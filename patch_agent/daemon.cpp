@@ -305,6 +305,7 @@ void AgentDaemon::work_loop() {
                 }
                 requery(counter);
                 send_report();
+                prefetch();
             } else if (work.report) {
                 send_report();
             } else if (rejection_shown_ && current_state() != proto::HostState::INSTALL_REJECTED) {
@@ -340,6 +341,29 @@ void AgentDaemon::requery(std::uint64_t op_counter, bool rpmdb_only) {
         // Keep the previous answer (as the reference does) and say why it could not be renewed.
         query_error_ = core::format_error_chain(e);
         log("query failed: " + query_error_);
+    }
+}
+
+void AgentDaemon::prefetch() {
+    if (!config_.prefetch || !last_query_ || !last_query_->plan.has_changes() ||
+        prefetched_revision_ == last_query_->repo_revision) {
+        return;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        const std::size_t fetched = installer_.prefetch(*last_query_);
+        prefetched_revision_ = last_query_->repo_revision;
+        if (fetched > 0) {
+            log("prefetched " + std::to_string(fetched) + " package(s) for repository revision " +
+                core::escape_unprintable(last_query_->repo_revision) + " in " +
+                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now() - started)
+                                   .count()) +
+                " ms: host-install will not wait for them");
+        }
+    } catch (const std::exception& e) {
+        // The install downloads them itself (and says what is wrong if it still cannot).
+        log("prefetch failed (host-install will download the packages itself): " + core::format_error_chain(e));
     }
 }
 
