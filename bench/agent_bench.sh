@@ -105,6 +105,7 @@ root = $root
 state_dir = $dir/state
 enrolment_token_file = $cdir/enrolment.token
 prefetch = $AGENT_PREFETCH
+prefetch_spread_seconds = 0
 CONF
     "$AGENT" --config "$dir/agent.conf" >"$dir/agent.log" 2>&1 &
     AGENT_PID=$!

@@ -82,6 +82,7 @@ AgentConfig AgentConfig::load(const std::filesystem::path& path) {
         .number("poll_wait_seconds", c.poll_wait_seconds, 1, core::protocol::MAX_POLL_WAIT_MS / 1000)
         .number("requery_seconds", c.requery_seconds, 1, 86400)
         .boolean("prefetch", c.prefetch)
+        .number("prefetch_spread_seconds", c.prefetch_spread_seconds, 0, 86400)
         .number("rpmdb_check_seconds", c.rpmdb_check_seconds, 1, 3600)
         .number("rejected_hold_seconds", c.rejected_hold_seconds, 0, 86400)
         .number("retry_max_seconds", c.retry_max_seconds, 1, 3600)

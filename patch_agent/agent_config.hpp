@@ -41,6 +41,9 @@ struct AgentConfig {
     /// Download (and verify) the packages a host-install would need as soon as the host is out
     /// of date, so the install does not wait for them.
     bool prefetch = true;
+    /// The prefetch starts at a random moment up to this long after the host is out of date,
+    /// so a fleet does not download from the controller all at once after an apply.
+    int prefetch_spread_seconds = 60;
     /// How often the worker looks at the rpmdb's modification time, and how long the poller
     /// waits for the worker to act on news before polling again.
     int rpmdb_check_seconds = 2;

@@ -8,6 +8,7 @@
 
 #include <signing/mac.hpp>
 
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -276,7 +277,13 @@ void AgentDaemon::work_loop() {
         Work work;
         {
             std::unique_lock lock(mutex_);
-            clock_.wait_for(lock, wake_, std::chrono::seconds(config_.rpmdb_check_seconds), [this] {
+            auto wait = std::chrono::duration_cast<core::Clock::Duration>(
+                std::chrono::seconds(config_.rpmdb_check_seconds));
+            if (prefetch_due_) {
+                wait = std::clamp<core::Clock::Duration>(*prefetch_due_ - clock_.now(), core::Clock::Duration::zero(),
+                                                         wait);
+            }
+            clock_.wait_for(lock, wake_, wait, [this] {
                 return stopping_ || pending_.requery || pending_.report || pending_.command;
             });
             if (stopping_) {
@@ -305,6 +312,8 @@ void AgentDaemon::work_loop() {
                 }
                 requery(counter);
                 send_report();
+                schedule_prefetch();
+            } else if (prefetch_due_ && clock_.now() >= *prefetch_due_) {
                 prefetch();
             } else if (work.report) {
                 send_report();
@@ -344,7 +353,20 @@ void AgentDaemon::requery(std::uint64_t op_counter, bool rpmdb_only) {
     }
 }
 
+void AgentDaemon::schedule_prefetch() {
+    if (!config_.prefetch || !last_query_ || !last_query_->plan.has_changes() ||
+        prefetched_revision_ == last_query_->repo_revision) {
+        prefetch_due_.reset();
+        return;
+    }
+    if (!prefetch_due_) {
+        std::uniform_int_distribution<int> spread(0, config_.prefetch_spread_seconds * 1000);
+        prefetch_due_ = clock_.now() + std::chrono::milliseconds(spread(random_));
+    }
+}
+
 void AgentDaemon::prefetch() {
+    prefetch_due_.reset();
     if (!config_.prefetch || !last_query_ || !last_query_->plan.has_changes() ||
         prefetched_revision_ == last_query_->repo_revision) {
         return;
