@@ -124,6 +124,11 @@ HostLabelsView GroupService::labels_view(const std::string& host) const {
 }
 
 GroupView GroupService::save(const StoredGroup& g) {
+    if (!g.sw_version.empty()) {
+        if (auto problem = core::release_problem(g.sw_version)) {
+            throw InvalidField("sw_version", "sw_version: " + *problem);
+        }
+    }
     check_release(g);
     auto next = groups_;
     next[g.name] = g;
@@ -202,11 +207,6 @@ GroupView GroupService::create(const StoredGroup& spec) {
     g.members = known_hosts(spec.members);
     g.created_at = clock_.now_seconds();
     g.revision = 1;
-    if (!g.sw_version.empty()) {
-        if (auto problem = core::release_problem(g.sw_version)) {
-            throw InvalidField("sw_version", "sw_version: " + *problem);
-        }
-    }
     return save(g);
 }
 
@@ -258,11 +258,6 @@ GroupView GroupService::update(const std::string& name, const GroupChanges& chan
         g.description = *changes.description;
     }
     if (changes.sw_version) {
-        if (!changes.sw_version->empty()) {
-            if (auto problem = core::release_problem(*changes.sw_version)) {
-                throw InvalidField("sw_version", "sw_version: " + *problem);
-            }
-        }
         g.sw_version = *changes.sw_version;
     }
     if (changes.rule_personality) {
