@@ -56,6 +56,8 @@ CREATE INDEX host_commands_by_host ON host_commands(hostname, seq);
 )sql",
     // 3: work requests, their logs and errors, host groups, host labels, idempotency records.
     WORK_TABLES_MIGRATION,
+    // 4: scheduled jobs and their runs (jobs/).
+    JOB_TABLES_MIGRATION,
 };
 static_assert(std::size(MIGRATIONS) == SqliteStore::SCHEMA_VERSION);
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "store/sqlite/database.hpp"
+#include "store/sqlite/sqlite_jobs.hpp"
 #include "store/work_tables.hpp"
 
 #include <mutex>
@@ -52,7 +53,7 @@ CREATE INDEX idempotency_by_time ON idempotency(created_at);
 /// WorkTables inside an open SQLite transaction.
 class SqliteWorkTables final : public WorkTables {
 public:
-    explicit SqliteWorkTables(Database& db) : db_(db) {}
+    explicit SqliteWorkTables(Database& db) : db_(db), jobs_(db) {}
     void put_work_request(const StoredWorkRequest& wr) override;
     void add_work_log(const WorkLogEntry& entry) override;
     void add_work_error(const WorkError& error) override;
@@ -62,9 +63,11 @@ public:
     void set_host_labels(const std::string& host, const std::map<std::string, std::string>& labels) override;
     void put_idempotency(const IdempotencyRecord& record) override;
     void prune_idempotency(std::int64_t before) override;
+    JobTables& jobs() override { return jobs_; }
 
 private:
     Database& db_;
+    SqliteJobTables jobs_;
 };
 
 /// WorkQueries on SqliteStore's connection, under its mutex.
