@@ -38,7 +38,7 @@ public:
           hosts_(config, state_, store, notifier_, clock), queries_(state_),
           host_commands_(config, state_, hosts_, clock),
           work_(store, host_commands_, clock, work_policy(config)), groups_(store, host_commands_, clock),
-          jobs_(store, work_, groups_, host_commands_, clock, JobPolicy{config.job_misfire_grace_seconds}) {}
+          jobs_(store, work_, groups_, host_commands_, clock, job_policy(config)) {}
     Controller(const Controller&) = delete;
     Controller& operator=(const Controller&) = delete;
 
@@ -69,6 +69,13 @@ private:
         p.install_timeout_seconds = c.work_install_timeout_seconds;
         // After a start every host is "not yet reported"; agents retry within seconds.
         p.resume_grace_seconds = std::max(c.agent_stale_seconds, 60);
+        return p;
+    }
+
+    static JobPolicy job_policy(const ControllerConfig& c) {
+        JobPolicy p;
+        p.misfire_grace_seconds = c.job_misfire_grace_seconds;
+        p.start_hold_seconds = c.agent_stale_seconds;  // agents report again within it
         return p;
     }
 

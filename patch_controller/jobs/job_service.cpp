@@ -40,6 +40,7 @@ void JobService::load() {
         jobs_.clear();
         due_.clear();
         queued_.clear();
+        hold_until_ = clock_.now_seconds() + policy_.start_hold_seconds;
         for (auto& job : store_.job_queries().load_jobs()) {
             Entry& e = jobs_[job.name];
             e.job = std::move(job);
@@ -467,6 +468,9 @@ std::optional<std::int64_t> JobService::next_due() {
         const std::int64_t soon = clock_.now_seconds() + 1;
         out = out ? std::min(*out, soon) : soon;
     }
+    if (out && *out < hold_until_) {
+        out = hold_until_;
+    }
     return out;
 }
 
@@ -474,6 +478,9 @@ void JobService::run_due() {
     {
         std::lock_guard lock(mutex_);
         const std::int64_t now = clock_.now_seconds();
+        if (now < hold_until_) {
+            return;
+        }
         for (auto it = queued_.begin(); it != queued_.end();) {
             Entry& e = jobs_.at(*it++);
             if (unfinished(e.job.last_work_request)) {

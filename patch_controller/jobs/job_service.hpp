@@ -25,6 +25,9 @@ namespace patching::controller {
 struct JobPolicy {
     /// A slot late by at most this fires (once, however many were missed); later ones are MISSED.
     std::int64_t misfire_grace_seconds = 600;
+    /// After a start, slots are handled only once agents have had this long to report again
+    /// (agent_stale_seconds): fired earlier, a run would find every host unreachable.
+    std::int64_t start_hold_seconds = 0;
 };
 
 /// A job as shown: the stored job, its state and its next runs.
@@ -85,7 +88,8 @@ public:
     /// A job's runs, newest first. @throws NotFound.
     std::vector<JobRun> runs(const std::string& name, std::int64_t before_id, int limit);
 
-    /// Handles every slot due at the clock's now and every queued slot whose run has finished.
+    /// Handles every slot due at the clock's now and every queued slot whose run has finished
+    /// (nothing during the start hold).
     void run_due();
     /// When run_due() has something to do next: the earliest slot, or about a second from now
     /// while a slot is queued; nullopt if nothing is scheduled.
@@ -129,6 +133,7 @@ private:
     std::multimap<std::int64_t, std::string> due_;  ///< next_slot -> job
     std::set<std::string> queued_;                  ///< Jobs with a slot queued behind their last run.
     std::function<void()> on_change_;
+    std::int64_t hold_until_ = 0;  ///< No slot is handled before this (see JobPolicy::start_hold_seconds).
 };
 
 }  // namespace patching::controller

@@ -133,6 +133,7 @@ TEST_CASE_METHOD(JobFixture, "jobs: a slot fires once as a SCHEDULE work request
     // Again at the same time: nothing (the slot is spent), and a restart does not fire it again.
     ctl().jobs().run_due();
     restart();
+    clock.advance(config.agent_stale_seconds);  // the start hold
     ctl().jobs().run_due();
     CHECK(runs("nightly").size() == 1);
     CHECK(ctl().jobs().show("nightly").job.next_slot == T0 + 3600);
@@ -172,22 +173,27 @@ TEST_CASE_METHOD(JobFixture, "jobs: missed slots fire once within the grace, and
     ctl().jobs().create(late, "admin");
     // "Down" from before T0 to T0 + 2 h + 5 min: three slots of each passed.
     clock.set(T0 + 2 * 3600 + 300);
-    refresh();
     restart();
+    ctl().jobs().run_due();
+    CHECK(runs("within").empty());  // agents get agent_stale_seconds to report after a start
+    CHECK(ctl().jobs().next_due() == clock.now_seconds() + config.agent_stale_seconds);
+    clock.advance(config.agent_stale_seconds);
+    refresh();
     ctl().jobs().run_due();
     auto w = runs("within");
     REQUIRE(w.size() == 3);
     CHECK(w[0].result == "MISSED");
     CHECK(w[1].result == "MISSED");
     CHECK(w[0].message.find("coalesced") != std::string::npos);
-    CHECK(w[2].result == "FIRED");  // the latest, 5 min late: once
+    CHECK(w[2].result == "FIRED");  // the latest, 5 min (and the hold) late: once
     CHECK(w[2].slot == T0 + 7200);
 
     ctl().jobs().remove("within", std::nullopt);
     finish_all(w[2].work_request_id);
     clock.set(T0 + 3 * 3600 + 900);  // 15 min after the 13:00 slot
-    refresh();
     restart();
+    clock.advance(config.agent_stale_seconds);
+    refresh();
     ctl().jobs().run_due();
     auto b = runs("beyond");
     REQUIRE(b.size() == 4);
