@@ -40,7 +40,8 @@ void JobService::load() {
         jobs_.clear();
         due_.clear();
         queued_.clear();
-        hold_until_ = clock_.now_seconds() + policy_.start_hold_seconds;
+        loaded_at_ = clock_.now_seconds();
+        hold_until_ = loaded_at_ + policy_.start_hold_seconds;
         for (auto& job : store_.job_queries().load_jobs()) {
             Entry& e = jobs_[job.name];
             e.job = std::move(job);
@@ -460,16 +461,21 @@ std::vector<JobRun> JobService::runs(const std::string& name, std::int64_t befor
 
 std::optional<std::int64_t> JobService::next_due() {
     std::lock_guard lock(mutex_);
+    const std::int64_t now = clock_.now_seconds();
+    const bool holding = now < hold_until_;
     std::optional<std::int64_t> out;
     if (!due_.empty()) {
-        out = due_.begin()->first;
+        out = holding && due_.begin()->first < loaded_at_ ? hold_until_ : due_.begin()->first;
+        if (holding) {
+            auto after = due_.lower_bound(loaded_at_);
+            if (after != due_.end()) {
+                out = std::min(*out, after->first);
+            }
+        }
     }
     if (!queued_.empty()) {
-        const std::int64_t soon = clock_.now_seconds() + 1;
+        const std::int64_t soon = holding ? hold_until_ : now + 1;
         out = out ? std::min(*out, soon) : soon;
-    }
-    if (out && *out < hold_until_) {
-        out = hold_until_;
     }
     return out;
 }
@@ -479,6 +485,11 @@ void JobService::run_due() {
         std::lock_guard lock(mutex_);
         const std::int64_t now = clock_.now_seconds();
         if (now < hold_until_) {
+            // Only slots after the start: the missed ones wait for the agents.
+            for (auto it = due_.lower_bound(loaded_at_); it != due_.end() && it->first <= now;
+                 it = due_.lower_bound(loaded_at_)) {
+                handle_due(jobs_.at(it->second), now);
+            }
             return;
         }
         for (auto it = queued_.begin(); it != queued_.end();) {

@@ -25,8 +25,9 @@ namespace patching::controller {
 struct JobPolicy {
     /// A slot late by at most this fires (once, however many were missed); later ones are MISSED.
     std::int64_t misfire_grace_seconds = 600;
-    /// After a start, slots are handled only once agents have had this long to report again
-    /// (agent_stale_seconds): fired earlier, a run would find every host unreachable.
+    /// After a start, slots missed while the controller was down are handled only once agents
+    /// have had this long to report again (agent_stale_seconds): fired at once, the run would find
+    /// every host unreachable. Slots after the start fire on time.
     std::int64_t start_hold_seconds = 0;
 };
 
@@ -89,7 +90,7 @@ public:
     std::vector<JobRun> runs(const std::string& name, std::int64_t before_id, int limit);
 
     /// Handles every slot due at the clock's now and every queued slot whose run has finished
-    /// (nothing during the start hold).
+    /// (during the start hold, only slots after the start).
     void run_due();
     /// When run_due() has something to do next: the earliest slot, or about a second from now
     /// while a slot is queued; nullopt if nothing is scheduled.
@@ -133,7 +134,8 @@ private:
     std::multimap<std::int64_t, std::string> due_;  ///< next_slot -> job
     std::set<std::string> queued_;                  ///< Jobs with a slot queued behind their last run.
     std::function<void()> on_change_;
-    std::int64_t hold_until_ = 0;  ///< No slot is handled before this (see JobPolicy::start_hold_seconds).
+    std::int64_t loaded_at_ = 0;   ///< When load() ran: slots before it were missed while down.
+    std::int64_t hold_until_ = 0;  ///< Missed slots wait until then (JobPolicy::start_hold_seconds).
 };
 
 }  // namespace patching::controller

@@ -177,7 +177,21 @@ TEST_CASE_METHOD(JobFixture, "jobs: missed slots fire once within the grace, and
     ctl().jobs().run_due();
     CHECK(runs("within").empty());  // agents get agent_stale_seconds to report after a start
     CHECK(ctl().jobs().next_due() == clock.now_seconds() + config.agent_stale_seconds);
-    clock.advance(config.agent_stale_seconds);
+    // A slot after the start is not held: it fires on time.
+    StoredJob fresh = hourly("fresh", 3);
+    fresh.rule = "";
+    fresh.start = "2026-12-07T12:06";
+    ctl().jobs().create(fresh, "admin");
+    CHECK(ctl().jobs().next_due() == T0 + 2 * 3600 + 360);
+    clock.advance(60);
+    refresh();
+    ctl().jobs().run_due();
+    REQUIRE(runs("fresh").size() == 1);
+    CHECK(runs("fresh")[0].result == "FIRED");
+    CHECK(runs("within").empty());
+    ctl().work().tick();
+    finish_all(runs("fresh")[0].work_request_id);
+    clock.advance(config.agent_stale_seconds - 60);
     refresh();
     ctl().jobs().run_due();
     auto w = runs("within");
