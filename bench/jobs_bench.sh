@@ -23,7 +23,7 @@ while getopts "n:t:b:" opt; do
     esac
 done
 source "$HERE/scripts/lib.sh"
-need_tools cmake ninja curl bc python3 awk od
+need_tools cmake ninja curl bc python3 awk od getconf lscpu
 cmake --build "$BUILD" --target patch-controller patch-agent-loadgen >/dev/null
 CTL="$BUILD/patch_controller/patch-controller"
 LOADGEN="$BUILD/bench/agent_loadgen/patch-agent-loadgen"
