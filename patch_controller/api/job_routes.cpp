@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The jobs resource (README "Scheduled jobs"): /v1/jobs[/{name}[/runs]] and the actions
 // /v1/jobs/{name}/run-now|skip-next|pause|resume. Readers read, admins act; the route table
-// audits every change. Errors are {"code","message","field"}; changes take If-Match.
+// audits every change. Errors are {"code","message","field"}; changes take If-Match; create and
+// run-now take an Idempotency-Key (the first answer is recorded in their own transaction).
 #include "api/routes.hpp"
 
 #include "controller.hpp"
@@ -268,13 +269,23 @@ void ApiRoutes::add_job_routes() {
          },
          true});
     // POST /v1/jobs (create), /v1/jobs/{name}/run-now|skip-next|pause|resume
-    add({"jobs", {"POST"}, false, Role::ADMIN, true, [&jobs](const RouteCall& c) -> HttpResponse {
+    add({"jobs", {"POST"}, false, Role::ADMIN, true, [this, &jobs](const RouteCall& c) -> HttpResponse {
              if (c.args.empty()) {
                  StoredJob job;
                  apply(body_of(c), job, true);
-                 HttpResponse r = job_reply(201, jobs.create(job, c.caller.name));
-                 r.headers["Location"] = "/v1/jobs/" + job.name;
-                 return r;
+                 return idempotent(c, [&](const auto& record) {
+                     std::string text;
+                     const JobView v = jobs.create(job, c.caller.name, [&](WorkTables& tx, const JobView& shown) {
+                         text = to_json(shown).dump(-1, ' ', false, json::error_handler_t::replace);
+                         if (record) {
+                             record(tx, 201, text);
+                         }
+                     });
+                     HttpResponse r = json_response(201, text);
+                     r.headers["Location"] = "/v1/jobs/" + job.name;
+                     r.headers["ETag"] = etag(v.job.revision);
+                     return r;
+                 });
              }
              if (c.args.size() == 2) {
                  const std::string& name = c.args[0];
@@ -284,10 +295,19 @@ void ApiRoutes::add_job_routes() {
                          throw ResourceRefusal{412, "PreconditionFailed",
                                                "job " + name + " has changed: read it again and retry", "If-Match"};
                      }
-                     const StoredWorkRequest wr = jobs.run_now(name, c.caller.name);
-                     HttpResponse r = reply(202, controller::to_json(wr));
-                     r.headers["Location"] = "/v1/work-requests/" + std::to_string(wr.id);
-                     return r;
+                     return idempotent(c, [&](const auto& record) {
+                         std::string text;
+                         const StoredWorkRequest wr =
+                             jobs.run_now(name, c.caller.name, [&](WorkTables& tx, const StoredWorkRequest& p) {
+                                 text = controller::to_json(p).dump(-1, ' ', false, json::error_handler_t::replace);
+                                 if (record) {
+                                     record(tx, 202, text);
+                                 }
+                             });
+                         HttpResponse r = json_response(202, text);
+                         r.headers["Location"] = "/v1/work-requests/" + std::to_string(wr.id);
+                         return r;
+                     });
                  }
                  if (action == "skip-next") {
                      return job_reply(200, jobs.skip_next(name, job_if_match(c)));

@@ -85,8 +85,8 @@ const std::map<std::string, RouteDoc>& docs() {
            "/v1/jobs/{name}/resume"},
           "Create a job {name, description, start (local YYYY-MM-DDTHH:MM), time_zone (IANA), rule (RRULE; none = "
           "once), hosts|group, operation INSTALL, max_concurrency, max_errors, force, retry_intervals, "
-          "window_minutes, overlap_policy SKIP|QUEUE, paused} (201); run-now (202, the work request), skip-next, "
-          "pause, resume (If-Match)",
+          "window_minutes, overlap_policy SKIP|QUEUE, paused} (201, Idempotency-Key); run-now (202, the work "
+          "request; Idempotency-Key), skip-next, pause, resume (If-Match)",
           "Job",
           201,
           true}},

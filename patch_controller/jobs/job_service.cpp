@@ -224,7 +224,8 @@ void JobService::save(Entry& e, StoredJob job) {
     reindex(e);
 }
 
-JobView JobService::create(StoredJob job, const std::string& by) {
+JobView JobService::create(StoredJob job, const std::string& by,
+                           const std::function<void(WorkTables&, const JobView&)>& on_write) {
     JobView result;
     {
         std::lock_guard lock(mutex_);
@@ -246,11 +247,16 @@ JobView JobService::create(StoredJob job, const std::string& by) {
         job.created_by = by;
         job.created_at = job.updated_at = now;
         job.revision = 1;
-        store_.write([&](WriteTransaction& tx) { tx.work().jobs().put_job(job); });
+        result = view(job, 5);
+        store_.write([&](WriteTransaction& tx) {
+            tx.work().jobs().put_job(job);
+            if (on_write) {
+                on_write(tx.work(), result);
+            }
+        });
         Entry& e = jobs_[job.name];
         e.job = job;
         reindex(e);
-        result = view(job, 5);
     }
     notify();
     return result;
@@ -351,7 +357,7 @@ void JobService::write_rows(const StoredJob& job, const std::vector<JobRun>& row
 }
 
 std::optional<StoredWorkRequest> JobService::fire(StoredJob& job, JobRun run, std::vector<JobRun> rows,
-                                                  std::int64_t now, bool rethrow) {
+                                                  std::int64_t now, bool rethrow, const OnAccept& on_accept) {
     StoredJob next = job;
     next.revision = job.revision + 1;
     next.updated_at = now;
@@ -383,6 +389,9 @@ std::optional<StoredWorkRequest> JobService::fire(StoredJob& job, JobRun run, st
             }
             tx.jobs().put_job_run(run);
             tx.jobs().put_job(next);
+            if (on_accept) {
+                on_accept(tx, parent);
+            }
         });
         job = next;
         common::log::info("job " + job.name + ": slot " + Recurrence::utc_text(run.slot) + " fired as work request " +
@@ -404,7 +413,7 @@ std::optional<StoredWorkRequest> JobService::fire(StoredJob& job, JobRun run, st
     }
 }
 
-StoredWorkRequest JobService::run_now(const std::string& name, const std::string& by) {
+StoredWorkRequest JobService::run_now(const std::string& name, const std::string& by, const OnAccept& on_accept) {
     std::optional<StoredWorkRequest> wr;
     {
         std::lock_guard lock(mutex_);
@@ -428,7 +437,7 @@ StoredWorkRequest JobService::run_now(const std::string& name, const std::string
         if (one_time) {
             job.next_slot = 0;  // run-now consumes a one-time job's run
         }
-        wr = fire(job, run, {}, now, true);
+        wr = fire(job, run, {}, now, true, on_accept);
         e.job = job;
         reindex(e);
     }

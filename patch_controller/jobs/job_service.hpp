@@ -63,8 +63,10 @@ public:
 
     /// Creates a job from `job` (name, description, start, time_zone, rule, one target, the
     /// operation's parameters, window_seconds, overlap_policy, paused). Slots before now are not
-    /// runs. @throws InvalidField naming the field; Conflict if the name is taken.
-    JobView create(StoredJob job, const std::string& by);
+    /// runs. `on_write` runs inside the creating transaction with the job as shown (e.g. to
+    /// record an Idempotency-Key). @throws InvalidField naming the field; Conflict if the name is taken.
+    JobView create(StoredJob job, const std::string& by,
+                   const std::function<void(WorkTables&, const JobView&)>& on_write = {});
     /// Replaces what may change (everything but the name and the target kind) with `changed`'s,
     /// validated as create does; the next slot is recomputed from now.
     /// @throws NotFound, PreconditionFailed (revision), InvalidField.
@@ -80,7 +82,8 @@ public:
     /// Runs the job now; the schedule is unchanged, except that a one-time job's run is consumed.
     /// @throws NotFound, Conflict (its last run is unfinished, a one-time job already ran, or the
     ///         work engine refused: busy host), InvalidField (empty group, unknown host).
-    StoredWorkRequest run_now(const std::string& name, const std::string& by);
+    /// `on_accept` runs in the transaction that creates the work request (as WorkEngine's).
+    StoredWorkRequest run_now(const std::string& name, const std::string& by, const OnAccept& on_accept = {});
 
     /// A job as shown with its next `n` runs. @throws NotFound.
     JobView show(const std::string& name, int n = 5);
@@ -119,7 +122,7 @@ private:
     /// Creates the work request of `run` (its slot, reason) and writes `rows`, `run` and `job`
     /// in its transaction; on a refusal writes them with run FAILED. Returns the work request.
     std::optional<StoredWorkRequest> fire(StoredJob& job, JobRun run, std::vector<JobRun> rows, std::int64_t now,
-                                          bool rethrow);
+                                          bool rethrow, const OnAccept& on_accept = {});
     void write_rows(const StoredJob& job, const std::vector<JobRun>& rows);
     void notify();
 

@@ -229,6 +229,25 @@ TEST_CASE("A recurring job fires on time; skip-next and a pause each skip one sl
     CHECK(contains(table.output, "PAUSED"));
     CHECK(line_count(table.output) == 5);
     CHECK(cluster.controller().get("/v1/work-requests?parent=none").body["items"].size() == 2);
+
+    // run-now with an Idempotency-Key: once, whatever the retries; the schedule stays.
+    RequestOptions keyed;
+    keyed.headers = {"Idempotency-Key: now-1"};
+    const Response first = http_request(cluster.controller().port(), "POST", "/v1/jobs/hourly/run-now",
+                                        cluster.controller().admin_token(), Body::text("", "application/json"), keyed);
+    INFO(first.text);
+    REQUIRE(first.status == 202);
+    CHECK(first.body["created_by"] == "job:hourly");
+    const Response again = http_request(cluster.controller().port(), "POST", "/v1/jobs/hourly/run-now",
+                                        cluster.controller().admin_token(), Body::text("", "application/json"), keyed);
+    CHECK(again.status == 202);
+    CHECK(again.body["id"] == first.body["id"]);
+    CHECK(wait_finished(cluster, first.body["id"])["status"] == "SUCCEEDED");
+    runs = wait_runs(cluster, "hourly", 5);
+    CHECK(runs.size() == 5);
+    CHECK(runs[4]["reason"] == "RUN_NOW");
+    CHECK(cluster.controller().get("/v1/work-requests?parent=none").body["items"].size() == 3);
+    CHECK(parse_utc(cluster.controller().get("/v1/jobs/hourly").body["next_runs"][0]["utc"]) == slot + 4 * 3600);
 }
 
 TEST_CASE("A job due while the controller is down fires once within the grace and is MISSED beyond it",

@@ -121,6 +121,15 @@ TEST_CASE("Jobs API: create, show the next runs in both zones, If-Match, actions
     CHECK(next[2]["utc"] == "2030-04-01T00:30:00Z");
     CHECK(h.get("/v1/jobs/nightly?next=12").body["next_runs"].size() == 12);
     check_error(send_json(h, "POST", "/v1/jobs", job({})), 409, "Conflict", "");
+    // Idempotency-Key: the same key and body answer the first reply and create nothing.
+    const Response keyed = send_json(h, "POST", "/v1/jobs", job({{"name", "keyed"}}), {"Idempotency-Key: j-1"});
+    REQUIRE(keyed.status == 201);
+    const Response replayed = send_json(h, "POST", "/v1/jobs", job({{"name", "keyed"}}), {"Idempotency-Key: j-1"});
+    CHECK(replayed.status == 201);
+    CHECK(replayed.body == keyed.body);
+    check_error(send_json(h, "POST", "/v1/jobs", job({{"name", "other"}}), {"Idempotency-Key: j-1"}), 422,
+                "IdempotencyKeyReused", "Idempotency-Key");
+    CHECK(http_request(h.port(), "DELETE", "/v1/jobs/keyed", h.admin_token()).status == 204);
 
     // Readers read; admins act.
     CHECK(http_request(h.port(), "GET", "/v1/jobs/nightly", reader).status == 200);
@@ -181,7 +190,7 @@ TEST_CASE("Jobs API: create, show the next runs in both zones, If-Match, actions
     INFO(audit.text);
     CHECK(std::count(actions.begin(), actions.end(), "POST jobs ok") >= 6);
     CHECK(std::count(actions.begin(), actions.end(), "PATCH jobs ok") == 1);
-    CHECK(std::count(actions.begin(), actions.end(), "DELETE jobs ok") == 1);
+    CHECK(std::count(actions.begin(), actions.end(), "DELETE jobs ok") == 2);  // keyed, nightly
     CHECK(std::count(actions.begin(), actions.end(), "DELETE jobs error") == 1);
     const json doc = h.get("/v1/openapi.json").body;
     CHECK(doc["paths"].contains("/v1/jobs/{name}/runs"));
