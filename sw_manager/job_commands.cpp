@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "job_commands.hpp"
 
-#include <controller_client.hpp>
-#include <errors.hpp>
-
 #include <date/date.h>
 #include <date/tz.h>
 
+#include <controller_client.hpp>
 #include <cstdlib>
+#include <errors.hpp>
 #include <iomanip>
 #include <memory>
 #include <ostream>
@@ -78,12 +77,14 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
 }
 
 std::string job_table(const json& list) {
-    std::vector<std::vector<std::string>> rows{{"NAME", "STATE", "SCHEDULE", "ZONE", "TARGET", "NEXT RUN (yours)"}};
+    std::vector<std::vector<std::string>> rows{
+        {"NAME", "STATE", "SCHEDULE", "ZONE", "TARGET", "NEXT RUN (yours)"}};
     for (const auto& j : list["items"]) {
         const json& next = j.value("next_runs", json::array());
-        rows.push_back({j.value("name", ""), j.value("state", ""), schedule_text(j),
-                        j["schedule"].value("time_zone", ""), target_text(j),
-                        next.empty() ? "-" : in_operator_zone(str(next[0], "utc"))});
+        rows.push_back(
+            {j.value("name", ""), j.value("state", ""), schedule_text(j),
+             j["schedule"].value("time_zone", ""), target_text(j),
+             next.empty() ? "-" : in_operator_zone(str(next[0], "utc"))});
     }
     std::string out = table(rows);
     if (list.contains("next_page") && list["next_page"].is_string()) {
@@ -107,37 +108,41 @@ std::string job_detail(const json& j) {
       << (j.value("force", false) ? ", force" : "") << ")\n";
     o << "  window:          "
       << (j.value("window_minutes", 0) == 0 ? std::string("none")
-                                             : std::to_string(j.value("window_minutes", 0)) + " min")
+                                            : std::to_string(j.value("window_minutes", 0)) + " min")
       << "\n";
     o << "  overlap:         " << j.value("overlap_policy", "") << "\n";
     if (j["last_work_request"].is_number()) {
-        o << "  last run:        work request " << j["last_work_request"].get<std::int64_t>() << " at "
-          << in_operator_zone(str(j, "last_fired_at")) << "\n";
+        o << "  last run:        work request " << j["last_work_request"].get<std::int64_t>()
+          << " at " << in_operator_zone(str(j, "last_fired_at")) << "\n";
     }
     o << "  etag:            " << j.value("etag", "") << "\n";
     const json& next = j.value("next_runs", json::array());
     if (next.empty()) {
-        o << "  next runs:       none (" << (j.value("state", "") == "INACTIVE" ? "nothing left to run" : "-")
-          << ")\n";
+        o << "  next runs:       none ("
+          << (j.value("state", "") == "INACTIVE" ? "nothing left to run" : "-") << ")\n";
     } else {
-        o << "  next runs:       in your zone                  | in the job's zone (" << s.value("time_zone", "")
-          << ")\n";
+        o << "  next runs:       in your zone                  | in the job's zone ("
+          << s.value("time_zone", "") << ")\n";
         for (const auto& n : next) {
-            o << "    " << std::left << std::setw(30) << in_operator_zone(str(n, "utc")) << " | " << str(n, "local")
-              << (n.value("skipped", false) ? "  (skipped: skip-next)" : "") << "\n";
+            o << "    " << std::left << std::setw(30) << in_operator_zone(str(n, "utc")) << " | "
+              << str(n, "local") << (n.value("skipped", false) ? "  (skipped: skip-next)" : "")
+              << "\n";
         }
     }
     return o.str();
 }
 
 std::string run_table(const json& list) {
-    std::vector<std::vector<std::string>> rows{{"ID", "SLOT (yours)", "RESULT", "REASON", "WORK REQUEST", "MESSAGE"}};
+    std::vector<std::vector<std::string>> rows{
+        {"ID", "SLOT (yours)", "RESULT", "REASON", "WORK REQUEST", "MESSAGE"}};
     for (const auto& r : list["items"]) {
-        rows.push_back({std::to_string(r.value("id", 0)), in_operator_zone(str(r, "slot")), r.value("result", ""),
-                        r.value("reason", ""),
-                        r["work_request_id"].is_number() ? std::to_string(r["work_request_id"].get<std::int64_t>())
-                                                         : "-",
-                        r.value("message", "")});
+        rows.push_back(
+            {std::to_string(r.value("id", 0)), in_operator_zone(str(r, "slot")),
+             r.value("result", ""), r.value("reason", ""),
+             r["work_request_id"].is_number()
+                 ? std::to_string(r["work_request_id"].get<std::int64_t>())
+                 : "-",
+             r.value("message", "")});
     }
     std::string out = table(rows);
     if (list.contains("next_page") && list["next_page"].is_string()) {
@@ -159,7 +164,8 @@ std::vector<std::string> split(const std::string& text) {
 
 /// The options create and update share; update sends only those given.
 struct JobOptions {
-    std::string start, time_zone, rule, hosts, group, max_concurrency, max_errors, retry, overlap, description;
+    std::string start, time_zone, rule, hosts, group, max_concurrency, max_errors, retry, overlap,
+        description;
     int window = 0;
     bool force = false;
     bool paused = false;
@@ -167,41 +173,65 @@ struct JobOptions {
     std::vector<std::pair<std::string, CLI::Option*>> given;
 
     void add(CLI::App* sub, bool create) {
-        given.push_back({"start", sub->add_option("--start", start,
-                                                  "First run: local date and time YYYY-MM-DDTHH:MM in --time-zone")});
-        given.push_back({"time_zone", sub->add_option("--time-zone", time_zone,
-                                                      "IANA zone the start and the rule are read in "
-                                                      "(e.g. Europe/Berlin, America/New_York, UTC)")});
-        given.push_back({"rule", sub->add_option("--rule", rule,
-                                                 "RRULE for a recurring job, e.g. FREQ=DAILY, FREQ=WEEKLY;BYDAY=SA, "
-                                                 "FREQ=MONTHLY;BYDAY=2TU (none: runs once)")});
+        given.push_back(
+            {"start", sub->add_option(
+                          "--start", start,
+                          "First run: local date and time YYYY-MM-DDTHH:MM in --time-zone")});
+        given.push_back(
+            {"time_zone", sub->add_option(
+                              "--time-zone", time_zone,
+                              "IANA zone the start and the rule are read in "
+                              "(e.g. Europe/Berlin, America/New_York, UTC)")});
+        given.push_back(
+            {"rule", sub->add_option(
+                         "--rule", rule,
+                         "RRULE for a recurring job, e.g. FREQ=DAILY, FREQ=WEEKLY;BYDAY=SA, "
+                         "FREQ=MONTHLY;BYDAY=2TU (none: runs once)")});
         auto* h = sub->add_option("--hosts", hosts, "Target: hosts, comma-separated");
-        auto* g = sub->add_option("--group", group, "Target: a group (its members when the job runs)");
+        auto* g =
+            sub->add_option("--group", group, "Target: a group (its members when the job runs)");
         h->excludes(g);
         given.push_back({"hosts", h});
         given.push_back({"group", g});
-        given.push_back({"max_concurrency", sub->add_option("--max-concurrency", max_concurrency,
-                                                            "Hosts at once: N or P% of the targets (default 10%)")});
-        given.push_back({"max_errors", sub->add_option("--max-errors", max_errors,
-                                                       "Failures allowed before the rest is canceled: N or P% "
-                                                       "(default 0)")});
-        given.push_back({"retry_intervals", sub->add_option("--retry-intervals", retry,
-                                                            "Minutes between automatic retries, e.g. 5,5,5")});
-        given.push_back({"window_minutes", sub->add_option("--window-minutes", window,
-                                                           "Maintenance window: no host starts later than this "
-                                                           "many minutes after the slot (0: none)")});
-        given.push_back({"overlap_policy", sub->add_option("--overlap", overlap,
-                                                           "A slot whose previous run is unfinished: SKIP (default) "
-                                                           "or QUEUE")
-                                               ->transform(CLI::IsMember({"SKIP", "QUEUE"}, CLI::ignore_case))});
-        given.push_back({"description", sub->add_option("--description", description, "What the job is for")});
-        given.push_back({"force", sub->add_flag("--force", force, "Install even where patches would be refused")});
+        given.push_back(
+            {"max_concurrency", sub->add_option(
+                                    "--max-concurrency", max_concurrency,
+                                    "Hosts at once: N or P% of the targets (default 10%)")});
+        given.push_back(
+            {"max_errors", sub->add_option(
+                               "--max-errors", max_errors,
+                               "Failures allowed before the rest is canceled: N or P% "
+                               "(default 0)")});
+        given.push_back(
+            {"retry_intervals",
+             sub->add_option(
+                 "--retry-intervals", retry, "Minutes between automatic retries, e.g. 5,5,5")});
+        given.push_back(
+            {"window_minutes", sub->add_option(
+                                   "--window-minutes", window,
+                                   "Maintenance window: no host starts later than this "
+                                   "many minutes after the slot (0: none)")});
+        given.push_back(
+            {"overlap_policy",
+             sub->add_option(
+                    "--overlap", overlap,
+                    "A slot whose previous run is unfinished: SKIP (default) "
+                    "or QUEUE")
+                 ->transform(CLI::IsMember({"SKIP", "QUEUE"}, CLI::ignore_case))});
+        given.push_back(
+            {"description", sub->add_option("--description", description, "What the job is for")});
+        given.push_back(
+            {"force",
+             sub->add_flag("--force", force, "Install even where patches would be refused")});
         if (create) {
-            given.push_back({"paused", sub->add_flag("--paused", paused, "Create it paused (resume starts it)")});
+            given.push_back(
+                {"paused",
+                 sub->add_flag("--paused", paused, "Create it paused (resume starts it)")});
             sub->get_option("--start")->required();
             sub->get_option("--time-zone")->required();
         } else {
-            sub->add_option("--if-match", if_match, "Only if the job's ETag is still this (from job show)");
+            sub->add_option(
+                "--if-match", if_match, "Only if the job's ETag is still this (from job show)");
         }
     }
 
@@ -219,8 +249,9 @@ struct JobOptions {
                     try {
                         minutes.push_back(std::stoi(m));
                     } catch (const std::exception&) {
-                        throw client::UsageError("--retry-intervals takes whole minutes, e.g. 5,5,5, not '" + retry +
-                                                 "'");
+                        throw client::UsageError(
+                            "--retry-intervals takes whole minutes, e.g. 5,5,5, not '" + retry +
+                            "'");
                     }
                 }
                 b[key] = minutes;
@@ -255,20 +286,24 @@ std::string in_operator_zone(const std::string& utc) {
 }
 
 void add_job_commands(CLI::App& app, JobCli& cli) {
-    auto* job = app.add_subcommand("job",
-                                   "Scheduled jobs: installs that run once or on a schedule (RRULE) in a time zone, "
-                                   "with windows and a history of every slot")
-                    ->require_subcommand(1);
+    auto* job =
+        app.add_subcommand(
+               "job",
+               "Scheduled jobs: installs that run once or on a schedule (RRULE) in a time zone, "
+               "with windows and a history of every slot")
+            ->require_subcommand(1);
     auto target = [](const std::string& name, const std::string& sub = "") {
-        return client::api_target("jobs", sub.empty() ? std::vector<std::string>{name}
-                                                      : std::vector<std::string>{name, sub});
+        return client::api_target(
+            "jobs",
+            sub.empty() ? std::vector<std::string>{name} : std::vector<std::string>{name, sub});
     };
 
     auto name = std::make_shared<std::string>();
     auto opts = std::make_shared<JobOptions>();
     auto* create = job->add_subcommand(
         "create",
-        "Create a job. Example: sw-manager job create patch-tuesday --group edge --start 2026-12-08T02:00 "
+        "Create a job. Example: sw-manager job create patch-tuesday --group edge --start "
+        "2026-12-08T02:00 "
         "--time-zone Europe/Berlin --rule 'FREQ=MONTHLY;BYDAY=2TU' --window-minutes 120");
     create->add_option("NAME", *name, "Job name (a-z, 0-9, '.', '_', '-')")->required();
     opts->add(create, true);
@@ -284,15 +319,17 @@ void add_job_commands(CLI::App& app, JobCli& cli) {
 
     auto uname = std::make_shared<std::string>();
     auto uopts = std::make_shared<JobOptions>();
-    auto* update = job->add_subcommand("update",
-                                       "Change a job (any option of create; not its target kind). The next runs are "
-                                       "computed again from now");
+    auto* update = job->add_subcommand(
+        "update",
+        "Change a job (any option of create; not its target kind). The next runs are "
+        "computed again from now");
     update->add_option("NAME", *uname, "Job name")->required();
     uopts->add(update, false);
     update->callback([&cli, uname, uopts] {
         const json body = uopts->body();
         if (body.empty()) {
-            throw client::UsageError("nothing to change: give at least one option (sw-manager job update --help)");
+            throw client::UsageError(
+                "nothing to change: give at least one option (sw-manager job update --help)");
         }
         std::vector<std::string> headers;
         if (!uopts->if_match.empty()) {
@@ -323,12 +360,14 @@ void add_job_commands(CLI::App& app, JobCli& cli) {
 
     auto show_name = std::make_shared<std::string>();
     auto next = std::make_shared<int>(5);
-    auto* show = job->add_subcommand("show", "Show a job and its next runs in your zone and the job's zone");
+    auto* show =
+        job->add_subcommand("show", "Show a job and its next runs in your zone and the job's zone");
     show->add_option("NAME", *show_name, "Job name")->required();
     show->add_option("--next", *next, "How many next runs (0-100)")->capture_default_str();
     show->callback([&cli, show_name, next] {
-        const json body =
-            cli.call("GET", client::api_target("jobs", {*show_name}, {{"next", std::to_string(*next)}}), nullptr, {});
+        const json body = cli.call(
+            "GET", client::api_target("jobs", {*show_name}, {{"next", std::to_string(*next)}}),
+            nullptr, {});
         cli.print(body, [&] { cli.out << job_detail(body); });
     });
 
@@ -336,7 +375,9 @@ void add_job_commands(CLI::App& app, JobCli& cli) {
     auto runs_limit = std::make_shared<int>(50);
     auto runs_page = std::make_shared<std::string>();
     auto* runs = job->add_subcommand(
-        "runs", "The history of a job: every slot, FIRED (with its work request), SKIPPED, MISSED, QUEUED or FAILED");
+        "runs",
+        "The history of a job: every slot, FIRED (with its work request), SKIPPED, MISSED, QUEUED "
+        "or FAILED");
     runs->add_option("NAME", *runs_name, "Job name")->required();
     runs->add_option("--limit", *runs_limit, "Runs per page (1-1000)")->capture_default_str();
     runs->add_option("--page", *runs_page, "The page after this run id");
@@ -345,7 +386,8 @@ void add_job_commands(CLI::App& app, JobCli& cli) {
         if (!runs_page->empty()) {
             q.push_back({"page", *runs_page});
         }
-        const json body = cli.call("GET", client::api_target("jobs", {*runs_name, "runs"}, q), nullptr, {});
+        const json body =
+            cli.call("GET", client::api_target("jobs", {*runs_name, "runs"}, q), nullptr, {});
         cli.print(body, [&] { cli.out << run_table(body); });
     });
 
@@ -354,7 +396,8 @@ void add_job_commands(CLI::App& app, JobCli& cli) {
         const char* help;
     };
     for (const Action a :
-         {Action{"run-now", "Run the job now (its schedule stays; a one-time job's run is used up)"},
+         {Action{
+              "run-now", "Run the job now (its schedule stays; a one-time job's run is used up)"},
           Action{"skip-next", "Skip the job's next run (repeat to skip more)"},
           Action{"pause", "Pause the job: its slots are recorded as skipped until resume"},
           Action{"resume", "Resume a paused job"}}) {
@@ -363,7 +406,8 @@ void add_job_commands(CLI::App& app, JobCli& cli) {
         auto etag = std::make_shared<std::string>();
         auto* sub = job->add_subcommand(verb, a.help);
         sub->add_option("NAME", *n, "Job name")->required();
-        sub->add_option("--if-match", *etag, "Only if the job's ETag is still this (from job show)");
+        sub->add_option(
+            "--if-match", *etag, "Only if the job's ETag is still this (from job show)");
         sub->callback([&cli, verb, n, etag, target] {
             std::vector<std::string> headers;
             if (!etag->empty()) {
@@ -372,8 +416,9 @@ void add_job_commands(CLI::App& app, JobCli& cli) {
             const json body = cli.call("POST", target(*n, verb), json::object(), headers);
             cli.print(body, [&] {
                 if (verb == "run-now") {
-                    cli.out << "Job " << *n << ": work request " << body.value("id", std::int64_t{0}) << " "
-                            << body.value("status", "") << " (sw-manager work-request show "
+                    cli.out << "Job " << *n << ": work request "
+                            << body.value("id", std::int64_t{0}) << " " << body.value("status", "")
+                            << " (sw-manager work-request show "
                             << body.value("id", std::int64_t{0}) << ")\n";
                 } else {
                     cli.out << job_detail(body);
@@ -384,16 +429,19 @@ void add_job_commands(CLI::App& app, JobCli& cli) {
 
     auto del_name = std::make_shared<std::string>();
     auto del_etag = std::make_shared<std::string>();
-    auto* del = job->add_subcommand("delete", "Delete a job and its history (its work requests stay)");
+    auto* del =
+        job->add_subcommand("delete", "Delete a job and its history (its work requests stay)");
     del->add_option("NAME", *del_name, "Job name")->required();
-    del->add_option("--if-match", *del_etag, "Only if the job's ETag is still this (from job show)");
+    del->add_option(
+        "--if-match", *del_etag, "Only if the job's ETag is still this (from job show)");
     del->callback([&cli, del_name, del_etag] {
         std::vector<std::string> headers;
         if (!del_etag->empty()) {
             headers.push_back("If-Match: \"" + *del_etag + "\"");
         }
         cli.call("DELETE", client::api_target("jobs", {*del_name}), nullptr, headers);
-        cli.print(json{{"deleted", *del_name}}, [&] { cli.out << "Job " << *del_name << " deleted.\n"; });
+        cli.print(
+            json{{"deleted", *del_name}}, [&] { cli.out << "Job " << *del_name << " deleted.\n"; });
     });
 }
 

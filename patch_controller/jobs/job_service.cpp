@@ -202,9 +202,11 @@ JobView JobService::view(const StoredJob& job, int n) {
     if (job.next_slot != 0 && n > 0) {
         try {
             const Recurrence rec(job.start, job.rule, job.time_zone);
-            v.next.push_back(job.next_slot);
-            for (auto s : rec.next_slots(job.next_slot, n - 1)) {
-                v.next.push_back(s);
+            v.next.push_back(job.next_slot);  // stored: a list page expands no rule
+            if (n > 1) {
+                for (auto s : rec.next_slots(job.next_slot, n - 1)) {
+                    v.next.push_back(s);
+                }
             }
             for (auto s : v.next) {
                 v.next_local.push_back(rec.local_text(s));
