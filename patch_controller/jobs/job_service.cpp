@@ -72,6 +72,15 @@ std::size_t JobService::indexed() {
     return due_.size();
 }
 
+std::map<std::string, std::uint64_t> JobService::count_by_state() {
+    std::lock_guard lock(mutex_);
+    std::map<std::string, std::uint64_t> out;
+    for (const auto& [name, e] : jobs_) {
+        ++out[e.job.paused ? "PAUSED" : (e.job.next_slot == 0 && e.job.queued_run == 0) ? "INACTIVE" : "ACTIVE"];
+    }
+    return out;
+}
+
 void JobService::reindex(Entry& e) {
     if (e.indexed) {
         due_.erase(e.due);

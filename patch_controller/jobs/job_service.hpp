@@ -102,6 +102,8 @@ public:
     void set_on_change(std::function<void()> on_change);
     /// How many jobs are indexed (benchmarks, tests).
     std::size_t indexed();
+    /// Jobs by state (ACTIVE, PAUSED, INACTIVE): what /metrics shows.
+    std::map<std::string, std::uint64_t> count_by_state();
 
 private:
     struct Entry {

@@ -210,6 +210,9 @@ TEST_CASE("A recurring job fires on time; skip-next and a pause each skip one sl
     CHECK(parse_utc(runs[1]["slot"]) == slot + 3600);
 
     REQUIRE(sw_manager(cluster.controller(), "job pause hourly").status == 0);
+    const auto samples = cluster.controller().scrape_metrics(cluster.controller().admin_token());
+    CHECK(metric_value(samples, "patching_jobs", {{"state", "PAUSED"}}) == 1);
+    CHECK(metric_value(samples, "patching_jobs", {{"state", "ACTIVE"}}) == 0);
     clock.jump_to(slot + 7200 - 2);
     runs = wait_runs(cluster, "hourly", 3);
     CHECK(runs[2]["result"] == "SKIPPED");
