@@ -174,7 +174,7 @@ void pin_port(Cluster& cluster) {
 
 }  // namespace
 
-TEST_CASE("A recurring job fires on time; skip-next and a pause each skip one slot, recorded",
+TEST_CASE("A recurring job fires on time, and skip-next and a pause each skip one slot, recorded",
           "[agent][e2e][jobs]") {
     if (!clock_available()) {
         return;

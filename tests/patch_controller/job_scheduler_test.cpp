@@ -287,7 +287,7 @@ TEST_CASE_METHOD(JobFixture, "jobs: at the window's end no new host starts and t
     CHECK(parent.canceled == 1);
 }
 
-TEST_CASE_METHOD(JobFixture, "jobs: run-now runs at once; on a one-time job it consumes the run", "[jobs]") {
+TEST_CASE_METHOD(JobFixture, "jobs: run-now runs at once, and on a one-time job it consumes the run", "[jobs]") {
     StoredJob once = hourly("once");
     once.rule = "";
     ctl().jobs().create(once, "admin");
