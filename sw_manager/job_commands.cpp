@@ -144,6 +144,10 @@ std::string run_table(const json& list) {
                  : "-",
              r.value("message", "")});
     }
+    if (list["items"].empty()) {
+        return "No runs yet: a row appears at each slot of the job (sw-manager job show NAME lists "
+               "the next ones).\n";
+    }
     std::string out = table(rows);
     if (list.contains("next_page") && list["next_page"].is_string()) {
         out += "More: --page " + list["next_page"].get<std::string>() + "\n";

@@ -242,7 +242,7 @@ TEST_CASE("sw-manager job: create, list, show in both zones, update, actions, ru
     r = sw_manager(h, "job runs weekly");
     INFO(r.output);
     CHECK(r.status == 0);
-    CHECK(r.output.find("ID  SLOT (yours)") == 0);
+    CHECK(r.output.find("No runs yet") == 0);
     CHECK(sw_manager(h, "job delete weekly").output.find("Job weekly deleted.") != std::string::npos);
     r = sw_manager(h, "job show weekly");
     CHECK(r.status == 1);
