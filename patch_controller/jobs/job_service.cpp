@@ -194,14 +194,16 @@ void JobService::validate(StoredJob& job, std::int64_t now) {
                                                      " min between two runs): make it at most the interval");
         }
     }
-    const auto next = rec.next_after(now - 1);
-    if (!next) {
+    const auto first = rec.slots_until(now - 1, now - 1, 1);
+    if (first.empty()) {
         throw InvalidField(rec.is_recurring() ? "rule" : "start",
                            rec.is_recurring() ? "the rule has no run left after now (COUNT or UNTIL): nothing to schedule"
                                               : "start " + job.start + " (" + job.time_zone +
                                                     ") is in the past: give a time to come, or use run-now");
     }
-    job.next_slot = *next;
+    job.next_slot = first[0].utc;
+    job.anchor_local = first[0].anchor.local;
+    job.anchor_index = first[0].anchor.index;
 }
 
 JobView JobService::view(const StoredJob& job, int n) {
@@ -210,7 +212,7 @@ JobView JobService::view(const StoredJob& job, int n) {
     v.state = job.paused ? "PAUSED" : (job.next_slot == 0 && job.queued_run == 0) ? "INACTIVE" : "ACTIVE";
     if (job.next_slot != 0 && n > 0) {
         try {
-            const Recurrence rec(job.start, job.rule, job.time_zone);
+            const Recurrence rec(job.start, job.rule, job.time_zone, Recurrence::Anchor{job.anchor_local, job.anchor_index});
             v.next.push_back(job.next_slot);  // stored: a list page expands no rule
             if (n > 1) {
                 for (auto s : rec.next_slots(job.next_slot, n - 1)) {
@@ -340,7 +342,7 @@ JobView JobService::skip_next(const std::string& name, std::optional<std::int64_
     if (job.next_slot == 0) {
         throw Conflict("job " + name + " has no run left to skip");
     }
-    const Recurrence rec(job.start, job.rule, job.time_zone);
+    const Recurrence rec(job.start, job.rule, job.time_zone, Recurrence::Anchor{job.anchor_local, job.anchor_index});
     if (static_cast<int>(rec.next_slots(job.next_slot, job.skip_count).size()) < job.skip_count) {
         throw Conflict("job " + name + " has no run left to skip (" + std::to_string(job.skip_count) +
                        " already skipped)");
@@ -540,21 +542,29 @@ void JobService::run_due() {
 void JobService::handle_due(Entry& e, std::int64_t now) {
     StoredJob job = e.job;
     std::vector<std::int64_t> slots{job.next_slot};
-    std::optional<std::int64_t> after;
+    std::optional<Recurrence::Slot> after;
     try {
-        const Recurrence rec(job.start, job.rule, job.time_zone);
-        for (;;) {
-            after = rec.next_after(slots.back());
-            if (!after || *after > now || std::ssize(slots) >= MAX_SLOTS_PER_PASS) {
-                break;
+        // One pass from the anchor: the due slots, then the next one.
+        const Recurrence rec(job.start, job.rule, job.time_zone, Recurrence::Anchor{job.anchor_local, job.anchor_index});
+        const auto more = rec.slots_until(job.next_slot, now, MAX_SLOTS_PER_PASS);
+        for (const auto& s : more) {
+            if (s.utc <= now) {
+                slots.push_back(s.utc);
+            } else {
+                after = s;
             }
-            slots.push_back(*after);
+        }
+        if (!after && std::ssize(more) == MAX_SLOTS_PER_PASS) {
+            after = more.back();  // more than a pass can take: the rest in the next pass
+            slots.pop_back();
         }
     } catch (const ServiceError& err) {
         after.reset();  // its zone left the system's database: this slot is its last
         common::log::error("job " + job.name + ": " + err.what());
     }
-    job.next_slot = after.value_or(0);
+    job.next_slot = after ? after->utc : 0;
+    job.anchor_local = after ? after->anchor.local : std::string();
+    job.anchor_index = after ? after->anchor.index : 0;
     std::vector<JobRun> rows;
     const std::int64_t last = slots.back();
     const bool late = now - last > policy_.misfire_grace_seconds;

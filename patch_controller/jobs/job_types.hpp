@@ -32,6 +32,10 @@ struct StoredJob {
     bool paused = false;
     int skip_count = 0;             ///< Slots still to skip (skip-next).
     std::int64_t next_slot = 0;     ///< The next nominal slot not yet handled (UTC); 0 = none left.
+    /// Where the rule resumes (next_slot's Recurrence::Anchor): an old job's slots are computed
+    /// from its last one, not by expanding the rule from its start each time.
+    std::string anchor_local;
+    int anchor_index = 0;
     std::int64_t queued_run = 0;    ///< The job_runs id of a slot queued behind a run; 0 = none.
     std::int64_t last_work_request = 0;  ///< The latest run's work request; 0 = never fired.
     std::int64_t last_fired_at = 0;

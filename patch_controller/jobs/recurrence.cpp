@@ -80,6 +80,16 @@ std::string rule_words() {
 
 bool has_part(const short* list) { return list[0] != ICAL_RECURRENCE_ARRAY_MAX; }
 
+std::optional<date::local_seconds> parse_local(const std::string& text) {
+    std::istringstream in(text);
+    date::local_seconds t;
+    in >> date::parse("%Y-%m-%dT%H:%M:%S", t);
+    if (in.fail() || in.peek() != std::char_traits<char>::eof()) {
+        return std::nullopt;
+    }
+    return t;
+}
+
 }  // namespace
 
 struct Recurrence::Impl {
@@ -87,33 +97,45 @@ struct Recurrence::Impl {
     date::local_seconds start;
     bool recurring = false;
     icalrecurrencetype rule{};
+    std::optional<date::local_seconds> anchor;  ///< Resume here (an occurrence) instead of start.
+    int anchor_index = 0;
 
-    /// Calls `visit(utc)` for each slot in order (duplicates dropped) until it returns false.
+    /// Calls `visit(utc, local, index)` for each slot in order (duplicates dropped) until it
+    /// returns false.
     template <class Visit>
     void each(Visit visit) const {
         if (!recurring) {
-            visit(to_utc(zone, start));
+            visit(to_utc(zone, start), start, 0);
             return;
         }
+        icalrecurrencetype r = rule;
+        const int base = anchor ? anchor_index : 0;
+        if (r.count > 0) {
+            r.count -= base;  // COUNT counts from the start: what is left after the anchor
+            if (r.count <= 0) {
+                return;
+            }
+        }
         std::lock_guard lock(ical_mutex());
-        IterPtr it(icalrecur_iterator_new(rule, to_ical(start)));
+        IterPtr it(icalrecur_iterator_new(r, to_ical(anchor.value_or(start))));
         if (!it) {
             return;
         }
         std::int64_t last = 0;
         bool any = false;
-        for (int guard = 0; guard < 5'000'000; ++guard) {
+        for (int i = 0; i < 5'000'000; ++i) {
             const icaltimetype t = icalrecur_iterator_next(it.get());
             if (icaltime_is_null_time(t)) {
                 return;
             }
-            const std::int64_t utc = to_utc(zone, from_ical(t));
+            const date::local_seconds local = from_ical(t);
+            const std::int64_t utc = to_utc(zone, local);
             if (any && utc <= last) {
                 continue;  // two local times on one instant (a gap's end): fire once
             }
             any = true;
             last = utc;
-            if (!visit(utc)) {
+            if (!visit(utc, local, base + i)) {
                 return;
             }
         }
@@ -121,6 +143,10 @@ struct Recurrence::Impl {
 };
 
 Recurrence::Recurrence(const std::string& start_local, const std::string& rule_text, const std::string& time_zone)
+    : Recurrence(start_local, rule_text, time_zone, Anchor{}) {}
+
+Recurrence::Recurrence(const std::string& start_local, const std::string& rule_text, const std::string& time_zone,
+                       const Anchor& anchor)
     : impl_(std::make_unique<Impl>()) {
     impl_->zone = find_zone(time_zone);
     if (time_zone.empty() || impl_->zone == nullptr) {
@@ -201,6 +227,10 @@ Recurrence::Recurrence(const std::string& start_local, const std::string& rule_t
                                        " has no occurrence at all (e.g. BYMONTHDAY=31 in February, or UNTIL before "
                                        "start): fix the rule or the start");
     }
+    if (!anchor.local.empty()) {
+        impl_->anchor = parse_local(anchor.local);  // unreadable: expand from the start
+        impl_->anchor_index = anchor.index;
+    }
 }
 
 Recurrence::~Recurrence() = default;
@@ -209,7 +239,7 @@ bool Recurrence::is_recurring() const { return impl_->recurring; }
 
 std::optional<std::int64_t> Recurrence::next_after(std::int64_t after_utc) const {
     std::optional<std::int64_t> found;
-    impl_->each([&](std::int64_t utc) {
+    impl_->each([&](std::int64_t utc, date::local_seconds, int) {
         if (utc > after_utc) {
             found = utc;
             return false;
@@ -224,7 +254,7 @@ std::vector<std::int64_t> Recurrence::next_slots(std::int64_t after_utc, int n) 
     if (n <= 0) {
         return out;
     }
-    impl_->each([&](std::int64_t utc) {
+    impl_->each([&](std::int64_t utc, date::local_seconds, int) {
         if (utc > after_utc) {
             out.push_back(utc);
         }
@@ -233,11 +263,25 @@ std::vector<std::int64_t> Recurrence::next_slots(std::int64_t after_utc, int n) 
     return out;
 }
 
+std::vector<Recurrence::Slot> Recurrence::slots_until(std::int64_t after_utc, std::int64_t until_utc, int max) const {
+    std::vector<Slot> out;
+    if (max <= 0) {
+        return out;
+    }
+    impl_->each([&](std::int64_t utc, date::local_seconds local, int index) {
+        if (utc > after_utc) {
+            out.push_back({utc, {date::format("%FT%T", local), index}});
+        }
+        return std::ssize(out) < max && (out.empty() || out.back().utc <= until_utc);
+    });
+    return out;
+}
+
 std::int64_t Recurrence::shortest_interval() const {
     std::int64_t shortest = 0;
     std::int64_t last = 0;
     int seen = 0;
-    impl_->each([&](std::int64_t utc) {
+    impl_->each([&](std::int64_t utc, date::local_seconds, int) {
         if (seen > 0 && (shortest == 0 || utc - last < shortest)) {
             shortest = utc - last;
         }

@@ -8,6 +8,7 @@
 
 #include <date/date.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -137,4 +138,44 @@ TEST_CASE("jobs: bad rules, zones and starts name their field", "[jobs][recurren
     CHECK(field_of([] { Recurrence("2026-12-01T02:00", "FREQ=DAILY;UNTIL=20261101T000000Z", "UTC"); }) == "rule");
     CHECK(Recurrence::is_zone("America/New_York"));
     CHECK_FALSE(Recurrence::is_zone("America/Nowhere"));
+}
+
+TEST_CASE("jobs: resuming at an anchor gives the same slots as expanding from the start", "[jobs][recurrence]") {
+    const char* rules[] = {"FREQ=HOURLY",
+                           "FREQ=HOURLY;INTERVAL=5",
+                           "FREQ=HOURLY;BYMINUTE=0,30",
+                           "FREQ=DAILY",
+                           "FREQ=DAILY;INTERVAL=3;BYHOUR=2,14",
+                           "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH",
+                           "FREQ=WEEKLY;INTERVAL=3",
+                           "FREQ=MONTHLY;INTERVAL=5;BYDAY=-1SU",
+                           "FREQ=MONTHLY;BYMONTHDAY=31",
+                           "FREQ=MONTHLY;BYMONTHDAY=1,15;BYHOUR=2;BYMINUTE=30",
+                           "FREQ=MONTHLY;BYDAY=TU;BYSETPOS=2",
+                           "FREQ=MONTHLY;BYDAY=2SU",
+                           "FREQ=DAILY;COUNT=40",
+                           "FREQ=HOURLY;INTERVAL=7;COUNT=300",
+                           "FREQ=DAILY;UNTIL=20270601T000000Z"};
+    for (const char* zone : {"America/New_York", "Europe/Berlin"}) {
+        for (const char* rule : rules) {
+            INFO(zone << " " << rule);
+            const Recurrence full("2025-10-31T02:30", rule, zone);
+            const auto all = full.slots_until(0, std::numeric_limits<std::int64_t>::max(), 400);
+            REQUIRE(all.size() >= 20);
+            for (std::size_t k : {std::size_t{1}, std::size_t{7}, all.size() / 2, all.size() - 3}) {
+                const Recurrence resumed("2025-10-31T02:30", rule, zone, all[k].anchor);
+                std::vector<std::int64_t> expected;
+                for (std::size_t i = k + 1; i < all.size() && expected.size() < 60; ++i) {
+                    expected.push_back(all[i].utc);
+                }
+                auto got = resumed.next_slots(all[k].utc, static_cast<int>(expected.size()));
+                CHECK(got == expected);
+                CHECK(resumed.next_after(all[k].utc - 1) == all[k].utc);
+                // The resumed series ends where the full one does (COUNT, UNTIL).
+                if (all.size() < 400) {
+                    CHECK_FALSE(resumed.next_after(all.back().utc));
+                }
+            }
+        }
+    }
 }

@@ -140,6 +140,24 @@ TEST_CASE_METHOD(JobFixture, "jobs: a slot fires once as a SCHEDULE work request
     CHECK(ctl().jobs().show("nightly").job.last_work_request == wr->id);
 }
 
+TEST_CASE_METHOD(JobFixture, "jobs: an old job resumes its rule at its next slot, not at its start", "[jobs]") {
+    StoredJob old = hourly("old");
+    old.start = "2024-12-07T10:00";  // two years of hourly slots before T0
+    clock.set(T0 - 60);
+    auto v = ctl().jobs().create(old, "admin");
+    CHECK(v.job.next_slot == T0);
+    CHECK(v.job.anchor_local == "2026-12-07T10:00:00");
+    CHECK(v.job.anchor_index == 17520);  // 730 days x 24 slots came before it
+    clock.set(T0 + 2 * 3600 + 60);
+    refresh();
+    ctl().jobs().run_due();
+    const auto job = ctl().jobs().show("old").job;
+    CHECK(job.next_slot == T0 + 3 * 3600);
+    CHECK(job.anchor_local == "2026-12-07T13:00:00");
+    CHECK(job.anchor_index == 17523);
+    CHECK(runs("old").size() == 3);
+}
+
 TEST_CASE_METHOD(JobFixture, "jobs: skip-next, pause and resume are recorded per slot", "[jobs]") {
     ctl().jobs().create(hourly("h"), "admin");
     auto v = ctl().jobs().skip_next("h", std::nullopt);

@@ -33,6 +33,8 @@ StoredJob job(const std::string& name, const std::string& group) {
     j.paused = true;
     j.skip_count = 2;
     j.next_slot = 1'796'700'000;
+    j.anchor_local = "2026-12-08T02:00:00";
+    j.anchor_index = 7;
     j.queued_run = 4;
     j.last_work_request = 17;
     j.last_fired_at = 1'796'600'000;

@@ -25,6 +25,8 @@ std::string settings_of(const StoredJob& j) {
                 {"paused", j.paused},
                 {"skip_count", j.skip_count},
                 {"next_slot", j.next_slot},
+                {"anchor_local", j.anchor_local},
+                {"anchor_index", j.anchor_index},
                 {"queued_run", j.queued_run},
                 {"last_work_request", j.last_work_request},
                 {"last_fired_at", j.last_fired_at},
@@ -56,6 +58,8 @@ StoredJob read_job(const Statement& q) {
     j.paused = s.at("paused");
     j.skip_count = s.at("skip_count");
     j.next_slot = s.at("next_slot");
+    j.anchor_local = s.value("anchor_local", std::string());
+    j.anchor_index = s.value("anchor_index", 0);
     j.queued_run = s.at("queued_run");
     j.last_work_request = s.at("last_work_request");
     j.last_fired_at = s.at("last_fired_at");
