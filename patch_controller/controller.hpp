@@ -38,7 +38,12 @@ public:
           hosts_(config, state_, store, notifier_, clock), queries_(state_),
           host_commands_(config, state_, hosts_, clock),
           work_(store, host_commands_, clock, work_policy(config)), groups_(store, host_commands_, clock),
-          jobs_(store, work_, groups_, host_commands_, clock, job_policy(config)) {}
+          jobs_(store, work_, groups_, host_commands_, clock, job_policy(config)) {
+        hosts_.set_labels_listener(
+            [this](const std::string& host, const std::map<std::string, std::string>& labels) {
+                groups_.reported(host, labels);
+            });
+    }
     Controller(const Controller&) = delete;
     Controller& operator=(const Controller&) = delete;
 

@@ -78,6 +78,7 @@ struct StoredCommand {
     std::string boot_id;
     std::int64_t created_at = 0;
     std::int64_t finished_at = 0;  ///< 0 while unfinished.
+    std::string output;  ///< A finished command's log from the agent (core::protocol::CommandReport::output).
 
     bool operator==(const StoredCommand&) const = default;
 };

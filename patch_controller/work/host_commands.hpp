@@ -20,6 +20,7 @@ enum class CommandProgress {
 struct CommandOutcome {
     CommandProgress progress = CommandProgress::UNKNOWN;
     std::string reason;
+    std::string output = {};  ///< A finished command's log from its host (lines).
 };
 
 /// A host as the work engine needs to know it.
@@ -53,6 +54,13 @@ public:
     virtual void start_install(const std::string& host, const std::string& command_id, bool force) = 0;
     /// Where command `command_id` on `host` stands.
     virtual CommandOutcome install_outcome(const std::string& host, const std::string& command_id) = 0;
+    /// Keeps command `command_id` and its outcome (from pruning of the host's command history)
+    /// until release(): the engine tracks the command of every unfinished child, so a child's
+    /// outcome is never lost, however many other commands its host finishes meanwhile or
+    /// whenever the controller restarts. start_install() tracks the command it queues.
+    virtual void track(const std::string& command_id) = 0;
+    /// The engine has finished the child of `command_id` (and committed that).
+    virtual void release(const std::string& command_id) = 0;
 };
 
 }  // namespace patching::controller

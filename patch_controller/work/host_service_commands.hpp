@@ -9,6 +9,7 @@
 #include <patch_core/clock.hpp>
 
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 
@@ -42,6 +43,8 @@ public:
     void check_install(const std::string& host) override { hosts_.install_command(host, false); }
     void start_install(const std::string& host, const std::string& command_id, bool force) override;
     CommandOutcome install_outcome(const std::string& host, const std::string& command_id) override;
+    void track(const std::string& command_id) override;
+    void release(const std::string& command_id) override;
 
     /// The prefix of the command ids the work engine chooses.
     static constexpr const char* WORK_ID_PREFIX = "wr-";
@@ -57,6 +60,7 @@ private:
     const core::Clock& clock_;
     std::mutex finished_mutex_;
     std::map<std::string, CommandRecord> finished_;  ///< Work commands finished, not yet read.
+    std::set<std::string> tracked_;                  ///< Never pruned (see track()).
 };
 
 }  // namespace patching::controller

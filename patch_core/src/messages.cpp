@@ -406,8 +406,12 @@ std::string to_json(const AgentReport& m) {
                         {"status", to_string(m.command->status)}, {"reason", m.command->reason},
                         {"phase", m.command->phase},   {"done", m.command->done},
                         {"total", m.command->total}};
+        if (!m.command->output.empty()) {
+            j["command"]["output"] = m.command->output;
+        }
     }
     j["agent_version"] = m.agent_version;
+    j["labels"] = m.labels;
     // Scriptlet output and package names are not guaranteed UTF-8: replace, never throw.
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -556,9 +560,24 @@ AgentReport parse_agent_report(std::string_view text) {
         c.phase = r.string_of(field("phase"), "command.phase", false, 32);
         c.done = r.unsigned_of(field("done"), "command.done", UINT32_MAX);
         c.total = r.unsigned_of(field("total"), "command.total", UINT32_MAX);
+        c.output = r.string_of(field("output"), "command.output", false, MAX_COMMAND_OUTPUT);
         m.command = std::move(c);
     }
     m.agent_version = r.string("agent_version", false, 64);
+    if (const json* labels = r.object("labels"); labels != nullptr) {
+        if (labels->size() > MAX_REPORTED_LABELS) {
+            throw ProtocolError("report: \"labels\" holds more than " + std::to_string(MAX_REPORTED_LABELS) +
+                                " labels");
+        }
+        for (const auto& [name, value] : labels->items()) {
+            if (name.empty() || name.size() > 64 ||
+                name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+                    std::string::npos) {
+                throw ProtocolError("report: label names must be 1 to 64 letters, digits, '-', '_' or '.'");
+            }
+            m.labels[name] = r.string_of(&value, "labels." + name, true, 128);
+        }
+    }
     return m;
 }
 

@@ -31,8 +31,10 @@ _sw_manager() {
             esac ;;
         group)
             case "$sub" in
-                "") COMPREPLY=($(compgen -W "create list show add-hosts remove-hosts label delete" -- "$cur")) ;;
-                create) COMPREPLY=($(compgen -W "--hosts --personality --label --description" -- "$cur")) ;;
+                "") COMPREPLY=($(compgen -W "create list show update add-hosts remove-hosts label labels delete" -- "$cur")) ;;
+                create) COMPREPLY=($(compgen -W "--hosts --personality --label --description --sw-version" -- "$cur")) ;;
+                update) COMPREPLY=($(compgen -W "--description --sw-version --personality --label --clear-rule" -- "$cur")) ;;
+                label) COMPREPLY=($(compgen -W "--accept-reported" -- "$cur")) ;;
             esac ;;
         job)
             local jobopts="--start --time-zone --rule --hosts --group --max-concurrency --max-errors --retry-intervals --window-minutes --overlap --description --force"

@@ -106,6 +106,7 @@ Cluster::Cluster(const std::vector<HostSpec>& hosts, const ClusterOptions& clust
         AgentOptions options;
         options.hostname = host.hostname;
         options.personality = host.personality;
+        options.extra_config = host.extra_config;
         auto agent =
             std::make_unique<AgentHarness>(*controller_, dir_.path() / host.hostname, options);
         if (!agent->prepare_root(packages_->base(), dir_.path() / "work")) {

@@ -56,7 +56,9 @@ CREATE INDEX host_commands_by_host ON host_commands(hostname, seq);
 )sql",
     // 3: work requests, their logs and errors, host groups, host labels, idempotency records.
     WORK_TABLES_MIGRATION,
-    // 4: scheduled jobs and their runs (jobs/).
+    // 4: a group's release constraint; labels reported by agents; a command's output.
+    GROUP_RELEASE_AND_REPORTED_LABELS_MIGRATION,
+    // 5: scheduled jobs and their runs (jobs/).
     JOB_TABLES_MIGRATION,
 };
 static_assert(std::size(MIGRATIONS) == SqliteStore::SCHEMA_VERSION);
@@ -171,7 +173,7 @@ public:
         db_.prepare("DELETE FROM host_commands WHERE id = ?").bind(1, c.id).run();
         db_.prepare(
                "INSERT INTO host_commands(id, seq, hostname, kind, force, status, reason, boot_id, created_at, "
-               "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+               "finished_at, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(1, c.id)
             .bind(2, c.seq)
             .bind(3, c.hostname)
@@ -182,6 +184,7 @@ public:
             .bind(8, c.boot_id)
             .bind(9, c.created_at)
             .bind(10, c.finished_at)
+            .bind(11, c.output)
             .run();
     }
 
@@ -314,8 +317,8 @@ std::vector<StoredCommand> SqliteStore::load_commands() {
     std::lock_guard lock(mutex_);
     std::vector<StoredCommand> out;
     Statement q = db_.prepare(
-        "SELECT id, seq, hostname, kind, force, status, reason, boot_id, created_at, finished_at FROM host_commands "
-        "ORDER BY seq");
+        "SELECT id, seq, hostname, kind, force, status, reason, boot_id, created_at, finished_at, output "
+        "FROM host_commands ORDER BY seq");
     while (q.step()) {
         StoredCommand c;
         c.id = q.column_text(0);
@@ -333,6 +336,7 @@ std::vector<StoredCommand> SqliteStore::load_commands() {
         c.status = *status;
         c.reason = q.column_text(6);
         c.boot_id = q.column_text(7);
+        c.output = q.column_text(10);
         c.created_at = q.column_int(8);
         c.finished_at = q.column_int(9);
         out.push_back(std::move(c));

@@ -225,7 +225,12 @@ struct CommandReport {
     std::string phase;   ///< While an install runs: "query", "download", "transaction", "scripts".
     std::uint64_t done = 0;
     std::uint64_t total = 0;
+    /// A finished command's log, one line per step: the transaction, scriptlet and in-service
+    /// script output (its tail, at most MAX_COMMAND_OUTPUT bytes). The controller puts it into
+    /// the work request's log.
+    std::string output = {};
 };
+inline constexpr std::size_t MAX_COMMAND_OUTPUT = 16384;
 
 /// POST /v1/agent/report: the host's state (spec §3.7 fields plus ours).
 struct AgentReport {
@@ -252,7 +257,11 @@ struct AgentReport {
     std::map<std::string, std::map<std::string, std::vector<std::string>>> duplicated_pkgs;
     std::optional<CommandReport> command;
     std::string agent_version;
+    /// The labels the host's agent is configured with (its `labels` key): name -> value, at most
+    /// MAX_REPORTED_LABELS, names of letters, digits, '-', '_' and '.', values up to 128 characters.
+    std::map<std::string, std::string> labels;
 };
+inline constexpr std::size_t MAX_REPORTED_LABELS = 32;
 
 /// Authenticated error bodies share one shape: {"protocol":2,"error":"..."}.
 std::string error_json(std::string_view message);
