@@ -192,6 +192,7 @@ TEST_CASE("Jobs API: create, show the next runs in both zones, If-Match, actions
     CHECK(std::count(actions.begin(), actions.end(), "PATCH jobs ok") == 1);
     CHECK(std::count(actions.begin(), actions.end(), "DELETE jobs ok") == 2);  // keyed, nightly
     CHECK(std::count(actions.begin(), actions.end(), "DELETE jobs error") == 1);
+    CHECK(openapi_violations(h) == "");
     const json doc = h.get("/v1/openapi.json").body;
     CHECK(doc["paths"].contains("/v1/jobs/{name}/runs"));
     CHECK(doc["paths"]["/v1/jobs/{name}"].contains("patch"));
