@@ -251,6 +251,7 @@ TEST_CASE("A recurring job fires on time, and skip-next and a pause each skip on
     CHECK(runs[4]["reason"] == "RUN_NOW");
     CHECK(cluster.controller().get("/v1/work-requests?parent=none").body["items"].size() == 3);
     CHECK(parse_utc(cluster.controller().get("/v1/jobs/hourly").body["next_runs"][0]["utc"]) == slot + 4 * 3600);
+    CHECK(openapi_violations(cluster.controller()) == "");
 }
 
 TEST_CASE("A job due while the controller is down fires once within the grace and is MISSED beyond it",
@@ -366,4 +367,5 @@ TEST_CASE("A window closes mid-run (CUTOFF_REACHED, the running host finishes) a
     CHECK(queuer[1]["reason"] == "QUEUED");
     CHECK(parse_utc(queuer[1]["slot"]) == slot + 3600);
     CHECK(wait_finished(cluster, queuer[1]["work_request_id"])["status"] == "SUCCEEDED");
+    CHECK(openapi_violations(cluster.controller()) == "");
 }
