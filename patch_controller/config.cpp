@@ -79,7 +79,8 @@ ControllerConfig ControllerConfig::load(const std::filesystem::path& path) {
         .boolean("metrics", c.metrics)
         .number("work_retention_days", c.work_retention_days, 1, 100 * 365)
         .number("work_install_timeout_seconds", c.work_install_timeout_seconds, 1, 7 * DAY)
-        .number("work_tick_ms", c.work_tick_ms, 10, 60000);
+        .number("work_tick_ms", c.work_tick_ms, 10, 60000)
+        .number("job_misfire_grace_seconds", c.job_misfire_grace_seconds, 0, 7 * DAY);
     schema.load(path);
     if (c.running_release.empty()) {
         throw core::Error(path.string() + ": running_release is required (this system's release, e.g. 22.12)");

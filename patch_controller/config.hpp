@@ -80,6 +80,11 @@ struct ControllerConfig {
     /// How often the work engine looks at outcomes and dispatches (milliseconds).
     int work_tick_ms = 250;
 
+    // Scheduled jobs (jobs/, README "Scheduled jobs").
+    /// A slot missed while the controller was down (or stopped) fires once at the start if the
+    /// latest missed slot is at most this many seconds late; older slots are recorded MISSED.
+    int job_misfire_grace_seconds = 600;
+
     /// Reads `path`; unknown keys are an error (a typo must not silently fall back to defaults),
     /// numbers are range-checked.
     /// @throws common::ini::Error naming the file, line and key; core::Error naming the file when

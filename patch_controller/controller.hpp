@@ -8,6 +8,7 @@
 #include "catalog/publishing.hpp"
 #include "catalog/recovery.hpp"
 #include "config.hpp"
+#include "jobs/job_service.hpp"
 #include "hosts/agent_notifier.hpp"
 #include "hosts/host_service.hpp"
 #include "queries/query_service.hpp"
@@ -36,7 +37,8 @@ public:
           lifecycle_(config, state_, store, files_, publishing_, notifier_), releases_(config, state_, store, files_, publishing_),
           hosts_(config, state_, store, notifier_, clock), queries_(state_),
           host_commands_(config, state_, hosts_, clock),
-          work_(store, host_commands_, clock, work_policy(config)), groups_(store, host_commands_, clock) {
+          work_(store, host_commands_, clock, work_policy(config)), groups_(store, host_commands_, clock),
+          jobs_(store, work_, groups_, host_commands_, clock, job_policy(config)) {
         hosts_.set_labels_listener(
             [this](const std::string& host, const std::map<std::string, std::string>& labels) {
                 groups_.reported(host, labels);
@@ -50,6 +52,7 @@ public:
         controller::recover(config_, state_, store_, files_, publishing_);
         work_.load();
         groups_.load();
+        jobs_.load();
     }
 
     ImportService& imports() { return imports_; }
@@ -59,6 +62,7 @@ public:
     QueryService& queries() { return queries_; }
     WorkEngine& work() { return work_; }
     GroupService& groups() { return groups_; }
+    JobService& jobs() { return jobs_; }
     /// Where services send "agents have news"; the daemon connects AgentApi::notify.
     AgentNotifier& notifier() { return notifier_; }
     Store& store() { return store_; }
@@ -70,6 +74,13 @@ private:
         p.install_timeout_seconds = c.work_install_timeout_seconds;
         // After a start every host is "not yet reported"; agents retry within seconds.
         p.resume_grace_seconds = std::max(c.agent_stale_seconds, 60);
+        return p;
+    }
+
+    static JobPolicy job_policy(const ControllerConfig& c) {
+        JobPolicy p;
+        p.misfire_grace_seconds = c.job_misfire_grace_seconds;
+        p.start_hold_seconds = c.agent_stale_seconds;  // agents report again within it
         return p;
     }
 
@@ -88,6 +99,7 @@ private:
     HostServiceCommands host_commands_;
     WorkEngine work_;
     GroupService groups_;
+    JobService jobs_;
 };
 
 }  // namespace patching::controller

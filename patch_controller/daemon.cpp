@@ -7,6 +7,7 @@
 #include "api/routes.hpp"
 #include "controller.hpp"
 #include "http/http_server.hpp"
+#include "jobs/scheduler.hpp"
 #include "metrics/metrics.hpp"
 #include "metrics/timed_publisher.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -126,6 +127,7 @@ int run_daemon(const ControllerConfig& config) {
     }
     server.start();
     WorkTicker work_ticker(controller.work(), std::chrono::milliseconds(config.work_tick_ms));
+    Scheduler scheduler(controller.jobs(), clock);
     // The endpoints line first: api.port tells callers the daemon is up, and they may read the
     // log for the https port as soon as it appears.
     std::cout << "patch-controller: listening on " << endpoints << std::endl;

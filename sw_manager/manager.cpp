@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 
+#include "job_commands.hpp"
 #include "tables.hpp"
 
 namespace patching::manager {
@@ -439,6 +440,13 @@ int run_manager(
     add_work_request_commands(app, s, rc);
     add_group_commands(app, s);
     add_host_install(app, s, rc);
+    JobCli jobs{
+        [&s](const std::string& m, const std::string& t, const json& b, const std::vector<std::string>& h) {
+            return s.call(m, t, b, h);
+        },
+        [&s](const json& body, const std::function<void()>& text) { s.print(body, text); },
+        s.out};
+    add_job_commands(app, jobs);
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     try {
         app.parse(reversed);

@@ -29,6 +29,7 @@ HttpResponse render_metrics(const Metrics& metrics, Controller& controller) {
         snapshot.hosts_installing += host.install_pending ? 1 : 0;
     }
     snapshot.work_requests = controller.store().work_queries().count_work_requests();
+    snapshot.jobs = controller.jobs().count_by_state();
     HttpResponse response;
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
     response.body = metrics.render(snapshot);

@@ -109,6 +109,32 @@ const std::map<std::string, RouteDoc>& docs() {
         {"host-labels POST",
          {{"/v1/host-labels/{host}"}, "Set or clear ('') labels of a host {labels}", "HostLabels", 200, true}},
         {"openapi.json GET", {{"/v1/openapi.json"}, "This document", "Object"}},
+        {"jobs GET",
+         {{"/v1/jobs", "/v1/jobs/{name}", "/v1/jobs/{name}/runs"},
+          "Scheduled jobs: list (?limit=&page=NAME&group=&target_kind=HOSTS|GROUP), show with the next runs in the "
+          "job's zone and UTC (?next=N), the history of every slot (?limit=&page=ID)",
+          "Job",
+          200,
+          false,
+          {{"/v1/jobs", {200, "JobPage"}}, {"/v1/jobs/{name}/runs", {200, "JobRunPage"}}}}},
+        {"jobs POST",
+         {{"/v1/jobs", "/v1/jobs/{name}/run-now", "/v1/jobs/{name}/skip-next", "/v1/jobs/{name}/pause",
+           "/v1/jobs/{name}/resume"},
+          "Create a job {name, description, start (local YYYY-MM-DDTHH:MM), time_zone (IANA), rule (RRULE; none = "
+          "once), hosts|group, operation INSTALL, max_concurrency, max_errors, force, retry_intervals, "
+          "window_minutes, overlap_policy SKIP|QUEUE, paused} (201, Idempotency-Key); run-now (202, the work "
+          "request; Idempotency-Key), skip-next, pause, resume (If-Match)",
+          "Job",
+          200,
+          true,
+          {{"/v1/jobs", {201, "Job"}}, {"/v1/jobs/{name}/run-now", {202, "WorkRequest"}}}}},
+        {"jobs PATCH",
+         {{"/v1/jobs/{name}"},
+          "Change a job: any field of create but the name and the target kind (If-Match); next runs recomputed",
+          "Job",
+          200,
+          true}},
+        {"jobs DELETE", {{"/v1/jobs/{name}"}, "Delete a job and its history; its work requests stay (If-Match)", "", 204}},
     };
     return table;
 }
@@ -141,7 +167,7 @@ json schemas() {
                                                     "CANCELING", "CANCELED", "SKIPPED"})}}},
                             {"outcome",
                              {{"enum", json::array({nullptr, "COMPLETE", "INCOMPLETE", "BUDGET_EXHAUSTED",
-                                                    "CANCELED_BY_USER"})}}},
+                                                    "CANCELED_BY_USER", "CUTOFF_REACHED"})}}},
                             {"initiator", {{"enum", json::array({"USER", "SCHEDULE", "RETRY", "RERUN"})}}},
                             {"created_by", str},
                             {"retry_of", nint},
@@ -183,6 +209,49 @@ json schemas() {
                                       {"etag", str}});
     const json host_labels =
         closed_object({{"host", str}, {"labels", labels}, {"set", labels}, {"reported", labels}, {"held", labels}});
+    // A scheduled job (api/job_routes.cpp) and one slot of its history.
+    const json job_target = {{"type", "object"},
+                             {"properties",
+                              {{"kind", {{"enum", json::array({"HOSTS", "GROUP"})}}},
+                               {"group", str},
+                               {"hosts", array_of(str)}}},
+                             {"required", json::array({"kind"})},
+                             {"additionalProperties", false}};
+    const json job = closed_object(
+        {{"name", str},
+         {"description", str},
+         {"state", {{"enum", json::array({"ACTIVE", "PAUSED", "INACTIVE"})}}},
+         {"schedule",
+          closed_object({{"type", {{"enum", json::array({"ONE_TIME", "RECURRING"})}}},
+                         {"start", str},
+                         {"time_zone", str},
+                         {"rule", nstr}})},
+         {"target", job_target},
+         {"operation", {{"enum", json::array({"INSTALL"})}}},
+         {"max_concurrency", str},
+         {"max_errors", str},
+         {"force", boolean},
+         {"retry_intervals", array_of(integer)},
+         {"window_minutes", integer},
+         {"overlap_policy", {{"enum", json::array({"SKIP", "QUEUE"})}}},
+         {"paused", boolean},
+         {"skip_count", integer},
+         {"next_runs", array_of(closed_object({{"local", nstr}, {"utc", nstr}, {"skipped", boolean}}))},
+         {"last_work_request", nint},
+         {"last_fired_at", nstr},
+         {"created_by", str},
+         {"created_at", nstr},
+         {"updated_at", nstr},
+         {"etag", str}});
+    const json job_run = closed_object(
+        {{"id", integer},
+         {"job", str},
+         {"slot", nstr},
+         {"recorded_at", nstr},
+         {"result", {{"enum", json::array({"FIRED", "SKIPPED", "MISSED", "QUEUED", "FAILED"})}}},
+         {"reason", str},
+         {"message", str},
+         {"work_request_id", nint}});
     return {
         {"Error", closed_object({{"code", str}, {"message", str}, {"field", nstr}})},
         {"OpReply",
@@ -219,6 +288,10 @@ json schemas() {
         {"GroupList", closed_object({{"items", array_of(ref("Group"))}})},
         {"HostLabels", host_labels},
         {"HostLabelsList", closed_object({{"items", array_of(ref("HostLabels"))}})},
+        {"Job", job},
+        {"JobPage", closed_object({{"items", array_of(ref("Job"))}, {"next_page", nstr}})},
+        {"JobRun", job_run},
+        {"JobRunPage", closed_object({{"items", array_of(ref("JobRun"))}, {"next_page", nstr}})},
     };
 }
 

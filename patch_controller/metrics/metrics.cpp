@@ -126,6 +126,13 @@ std::string Metrics::render(const FleetSnapshot& snapshot) const {
     }
     families.push_back(std::move(work));
 
+    auto jobs = gauge_family("patching_jobs", "Scheduled jobs by state");
+    for (const char* state : {"ACTIVE", "PAUSED", "INACTIVE"}) {
+        auto it = snapshot.jobs.find(state);
+        add_gauge(jobs, {{"state", state}}, it == snapshot.jobs.end() ? 0.0 : static_cast<double>(it->second));
+    }
+    families.push_back(std::move(jobs));
+
     return prometheus::TextSerializer().Serialize(families);
 }
 

@@ -20,6 +20,8 @@ struct FleetSnapshot {
     /// (operation, state) -> parent work requests (the store keeps finished ones for
     /// work_retention_days).
     std::map<std::pair<std::string, std::string>, std::uint64_t> work_requests;
+    /// Scheduled jobs by state (ACTIVE, PAUSED, INACTIVE).
+    std::map<std::string, std::uint64_t> jobs;
 };
 
 /// The controller's Prometheus metrics: counters and histograms the daemon updates as things

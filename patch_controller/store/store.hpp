@@ -162,6 +162,8 @@ public:
 
     /// Reads of the work tables (work/): work requests, their logs and errors, groups.
     virtual WorkQueries& work_queries() = 0;
+    /// Reads of the job tables (jobs/): scheduled jobs and their runs.
+    virtual JobQueries& job_queries() = 0;
 };
 
 }  // namespace patching::controller

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "store/job_tables.hpp"
 #include "work/work_types.hpp"
 
 #include <cstdint>
@@ -41,6 +42,9 @@ public:
     virtual void put_idempotency(const IdempotencyRecord& record) = 0;
     /// Forgets records created before `before`.
     virtual void prune_idempotency(std::int64_t before) = 0;
+
+    /// The job tables in this transaction (a job's run is recorded where its work request is created).
+    virtual JobTables& jobs() = 0;
 };
 
 /// Reads of the work tables (Store::work_queries()). Thread-safe.

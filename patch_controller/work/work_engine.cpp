@@ -57,6 +57,7 @@ WorkEngine::Limits WorkEngine::limits_of(const StoredWorkRequest& parent) {
     limits.max_errors = resolve_max_errors(errors.value_or(RateLimit{0, false}), total);
     limits.force = params.value("force", false);
     limits.retry_intervals = params.value("retry_intervals", std::vector<int>{});
+    limits.cutoff = params.value("cutoff", std::int64_t{0});
     return limits;
 }
 
@@ -199,11 +200,14 @@ StoredWorkRequest WorkEngine::submit_install(const InstallRequest& request, cons
                              {"max_concurrency", concurrency->text()},
                              {"max_errors", errors->text()},
                              {"retry_intervals", request.retry_intervals}};
+    if (request.cutoff != 0) {
+        params["cutoff"] = request.cutoff;
+    }
     std::lock_guard lock(mutex_);
     refuse_busy(std::vector<std::string>(seen.begin(), seen.end()));
     Tree tree = new_tree(request.target_kind, request.target.empty() ? list_text(std::vector(seen.begin(), seen.end()))
                                                                      : request.target,
-                         params.dump(), Initiator::USER, request.created_by);
+                         params.dump(), request.initiator, request.created_by);
     for (const auto& f : facts) {
         StoredWorkRequest& c = add_child(tree, f.hostname, f.sw_version, hosts_.desired_set(f.sw_version));
         if (!f.reachable) {
@@ -452,8 +456,9 @@ void WorkEngine::log_output(Batch& batch, const StoredWorkRequest& c, const std:
 
 void WorkEngine::dispatch(Tree& tree, const Limits& limits, Batch& batch, std::int64_t now) {
     auto exhausted = [&] { return failed_count(tree) > limits.max_errors; };
+    const bool cutoff = limits.cutoff != 0 && now >= limits.cutoff;
     std::vector<StoredWorkRequest*> to_send;
-    if (!tree.parent.cancel_requested && !exhausted()) {
+    if (!tree.parent.cancel_requested && !exhausted() && !cutoff) {
         int running = static_cast<int>(std::count_if(tree.children.begin(), tree.children.end(),
                                                      [](const auto& kv) { return in_flight(kv.second.state); }));
         for (auto& [id, c] : tree.children) {
@@ -504,6 +509,8 @@ void WorkEngine::dispatch(Tree& tree, const Limits& limits, Batch& batch, std::i
                      now);
     } else if (tree.parent.cancel_requested) {
         stop_waiting(tree, batch, "canceled by " + tree.parent.canceled_by, now);
+    } else if (cutoff) {
+        stop_waiting(tree, batch, WORK_CUTOFF_REASON, now);  // in-flight hosts finish
     }
     if (to_send.empty()) {
         return;
@@ -614,7 +621,12 @@ void WorkEngine::derive_parent(StoredWorkRequest& p, const std::vector<StoredWor
         p.outcome = WorkOutcome::COMPLETE;
     } else {
         p.state = WorkState::FAILED;
-        p.outcome = p.failed > max_errors ? WorkOutcome::BUDGET_EXHAUSTED : WorkOutcome::INCOMPLETE;
+        const bool cut = std::any_of(children.begin(), children.end(), [](const StoredWorkRequest& c) {
+            return c.state == WorkState::CANCELED && c.message == WORK_CUTOFF_REASON;
+        });
+        p.outcome = p.failed > max_errors ? WorkOutcome::BUDGET_EXHAUSTED
+                    : cut                 ? WorkOutcome::CUTOFF_REACHED
+                                          : WorkOutcome::INCOMPLETE;
     }
 }
 

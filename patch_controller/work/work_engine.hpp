@@ -41,6 +41,9 @@ struct InstallRequest {
     std::string max_errors = "0";
     std::vector<int> retry_intervals;  ///< Minutes between automatic retries of retryable failures.
     std::string created_by;
+    Initiator initiator = Initiator::USER;  ///< SCHEDULE for a job's run.
+    /// A job's window end (UTC seconds): from then on no host starts; 0 = none. Kept in params.
+    std::int64_t cutoff = 0;
 };
 
 /// Runs inside the transaction that creates a work request (e.g. to record an idempotency key).
@@ -105,6 +108,7 @@ private:
         int max_errors = 0;
         bool force = false;
         std::vector<int> retry_intervals;
+        std::int64_t cutoff = 0;
     };
     /// Rows, log lines and errors written in one transaction.
     struct Batch {

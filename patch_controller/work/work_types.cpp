@@ -38,12 +38,13 @@ constexpr std::array<std::pair<WorkState, std::string_view>, 8> STATES{{
     {WorkState::CANCELED, "CANCELED"},
     {WorkState::SKIPPED, "SKIPPED"},
 }};
-constexpr std::array<std::pair<WorkOutcome, std::string_view>, 5> OUTCOMES{{
+constexpr std::array<std::pair<WorkOutcome, std::string_view>, 6> OUTCOMES{{
     {WorkOutcome::NONE, ""},
     {WorkOutcome::COMPLETE, "COMPLETE"},
     {WorkOutcome::INCOMPLETE, "INCOMPLETE"},
     {WorkOutcome::BUDGET_EXHAUSTED, "BUDGET_EXHAUSTED"},
     {WorkOutcome::CANCELED_BY_USER, "CANCELED_BY_USER"},
+    {WorkOutcome::CUTOFF_REACHED, "CUTOFF_REACHED"},
 }};
 constexpr std::array<std::pair<Initiator, std::string_view>, 4> INITIATORS{{
     {Initiator::USER, "USER"},

@@ -16,7 +16,11 @@ namespace patching::controller {
 /// A work request's state. Parents and children share one machine (§9.3).
 enum class WorkState { ACCEPTED, WAITING, IN_PROGRESS, SUCCEEDED, FAILED, CANCELING, CANCELED, SKIPPED };
 /// How a finished parent ended (SSM's Incomplete is INCOMPLETE). NONE while it runs.
-enum class WorkOutcome { NONE, COMPLETE, INCOMPLETE, BUDGET_EXHAUSTED, CANCELED_BY_USER };
+/// CUTOFF_REACHED: a job's window closed before every host had started (those never started
+/// end CANCELED, reason WORK_CUTOFF_REASON).
+enum class WorkOutcome { NONE, COMPLETE, INCOMPLETE, BUDGET_EXHAUSTED, CANCELED_BY_USER, CUTOFF_REACHED };
+/// The reason of a child canceled because its parent's cutoff (a job's window end) came first.
+inline constexpr const char* WORK_CUTOFF_REASON = "cutoff reached";
 /// Who started it.
 enum class Initiator { USER, SCHEDULE, RETRY, RERUN };
 /// What it does. HOST_INSTALL: install the release's applied set on hosts (host-install).

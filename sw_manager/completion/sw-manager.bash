@@ -17,9 +17,12 @@ _sw_manager() {
         --format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
         --token-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --status) COMPREPLY=($(compgen -W "ACCEPTED WAITING IN_PROGRESS SUCCEEDED FAILED CANCELING CANCELED SKIPPED" -- "$cur")); return ;;
+        --overlap) COMPREPLY=($(compgen -W "SKIP QUEUE" -- "$cur")); return ;;
+        --time-zone) COMPREPLY=($(cd /usr/share/zoneinfo 2>/dev/null && compgen -f -- "$cur")); return ;;
+        --rule) COMPREPLY=($(compgen -W "FREQ=HOURLY FREQ=DAILY FREQ=WEEKLY;BYDAY= FREQ=MONTHLY;BYDAY=2TU FREQ=MONTHLY;BYMONTHDAY=" -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "work-request group host-install $global" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "work-request group host-install job $global" -- "$cur")) ;;
         work-request)
             case "$sub" in
                 "") COMPREPLY=($(compgen -W "list show logs errors cancel rerun" -- "$cur")) ;;
@@ -32,6 +35,17 @@ _sw_manager() {
                 create) COMPREPLY=($(compgen -W "--hosts --personality --label --description --sw-version" -- "$cur")) ;;
                 update) COMPREPLY=($(compgen -W "--description --sw-version --personality --label --clear-rule" -- "$cur")) ;;
                 label) COMPREPLY=($(compgen -W "--accept-reported" -- "$cur")) ;;
+            esac ;;
+        job)
+            local jobopts="--start --time-zone --rule --hosts --group --max-concurrency --max-errors --retry-intervals --window-minutes --overlap --description --force"
+            case "$sub" in
+                "") COMPREPLY=($(compgen -W "create list show runs run-now skip-next pause resume update delete" -- "$cur")) ;;
+                create) COMPREPLY=($(compgen -W "$jobopts --paused" -- "$cur")) ;;
+                update) COMPREPLY=($(compgen -W "$jobopts --if-match" -- "$cur")) ;;
+                list) COMPREPLY=($(compgen -W "--group --limit --page" -- "$cur")) ;;
+                show) COMPREPLY=($(compgen -W "--next" -- "$cur")) ;;
+                runs) COMPREPLY=($(compgen -W "--limit --page" -- "$cur")) ;;
+                run-now|skip-next|pause|resume|delete) COMPREPLY=($(compgen -W "--if-match" -- "$cur")) ;;
             esac ;;
         host-install)
             COMPREPLY=($(compgen -W "--hosts --group --max-concurrency --max-errors --retry-intervals --force --wait" -- "$cur")) ;;

@@ -84,12 +84,21 @@ std::vector<HostSpec> three_hosts() {
     return {{"controller-0", "controller"}, {"worker-0", "worker"}, {"storage-0", "storage"}};
 }
 
-Cluster::Cluster(const std::vector<HostSpec>& hosts) {
+Cluster::Cluster(const std::vector<HostSpec>& hosts) : Cluster(hosts, ClusterOptions{}) {}
+
+Cluster::Cluster(const std::vector<HostSpec>& hosts, const ClusterOptions& cluster_options) {
     packages_ = packages();
     if (packages_ == nullptr) {
         return;
     }
-    controller_ = std::make_unique<ControllerHarness>(agent_controller_options());
+    ControllerHarness::Options controller_options = agent_controller_options();
+    for (const auto& line : cluster_options.extra_config) {
+        controller_options.extra_config.push_back(line);
+    }
+    controller_ = std::make_unique<ControllerHarness>(controller_options);
+    if (!cluster_options.environment.empty()) {
+        controller_->set_environment(cluster_options.environment);
+    }
     write_enrolment_token(*controller_);
     add_to_feed(*controller_, packages_->base());
     controller_->start();

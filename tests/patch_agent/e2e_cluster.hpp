@@ -50,12 +50,19 @@ struct HostSpec {
 /// controller-0 (controller), worker-0 (worker), storage-0 (storage).
 std::vector<HostSpec> three_hosts();
 
+/// What a cluster's controller gets beyond agent_controller_options().
+struct ClusterOptions {
+    std::vector<std::string> extra_config;  ///< "key = value" lines for [controller].
+    std::vector<std::string> environment;   ///< "NAME=value" for the controller (e.g. PATCHING_CLOCK_FILE).
+};
+
 /// A controller with the test packages in its base feed and the short agent timings, and one
 /// agent per HostSpec (self-enrolled with the enrolment token), started and reported current.
 class Cluster {
 public:
     /// `ok()` is false (after a WARN) if the environment cannot run the agents' scriptlets.
     explicit Cluster(const std::vector<HostSpec>& hosts);
+    Cluster(const std::vector<HostSpec>& hosts, const ClusterOptions& options);
     ~Cluster();
     Cluster(const Cluster&) = delete;
     Cluster& operator=(const Cluster&) = delete;

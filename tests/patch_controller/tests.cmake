@@ -28,9 +28,13 @@ endif()
 # test_controller_unit: the controller's services and stores in-process, on the in-memory
 # store, a recording publisher and a fixed clock (no daemon, no createrepo_c): seconds.
 if(TARGET patch_controller_lib)
+    find_package(date CONFIG REQUIRED)  # job_recurrence_test reads times with date::parse
     add_executable(test_controller_unit
         patch_controller/api_openapi_test.cpp
         patch_controller/config_test.cpp
+        patch_controller/job_recurrence_test.cpp
+        patch_controller/job_scheduler_test.cpp
+        patch_controller/job_store_test.cpp
         patch_controller/multipart_test.cpp
         patch_controller/service_catalog_test.cpp
         patch_controller/service_commands_test.cpp
@@ -41,7 +45,7 @@ if(TARGET patch_controller_lib)
         patch_controller/work_store_test.cpp
         $<TARGET_OBJECTS:test_main>)
     target_link_libraries(test_controller_unit PRIVATE
-        patch_controller_lib test_support Catch2::Catch2 patching::warnings)
+        patch_controller_lib test_support Catch2::Catch2 patching::warnings date::date-tz)
     target_compile_definitions(test_controller_unit PRIVATE
         PATCHING_TESTDATA_DIR="${CMAKE_CURRENT_SOURCE_DIR}/patch_controller/testdata")
     patching_discover_tests(test_controller_unit TEST_PREFIX "controller unit: ")

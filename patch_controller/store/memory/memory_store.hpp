@@ -26,6 +26,7 @@ public:
     void audit(const AuditRecord& record) override;
     std::vector<AuditRecord> audit_log(std::int64_t after_seq, int limit) override;
     WorkQueries& work_queries() override { return work_queries_; }
+    JobQueries& job_queries() override { return job_queries_; }
 
     /// How many write transactions have committed (tests check one operation, one commit).
     int commits() const;
@@ -47,6 +48,7 @@ private:
     std::vector<AuditRecord> audit_;
     int commits_ = 0;
     MemoryWorkQueries work_queries_{mutex_, state_.work};
+    MemoryJobQueries job_queries_{mutex_, state_.work.jobs};
 };
 
 }  // namespace patching::controller

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "store/memory/memory_jobs.hpp"
 #include "store/work_tables.hpp"
 
 #include <mutex>
@@ -19,12 +20,13 @@ struct MemoryWorkState {
     std::map<std::string, std::map<std::string, std::string>> host_labels;
     std::map<std::string, std::map<std::string, std::string>> reported_labels;
     std::map<std::pair<std::string, std::string>, IdempotencyRecord> idempotency;
+    MemoryJobState jobs;
 };
 
 /// WorkTables on a MemoryWorkState (a transaction's copy).
 class MemoryWorkTables final : public WorkTables {
 public:
-    explicit MemoryWorkTables(MemoryWorkState& state) : s_(state) {}
+    explicit MemoryWorkTables(MemoryWorkState& state) : s_(state), jobs_(state.jobs) {}
     void put_work_request(const StoredWorkRequest& wr) override;
     void add_work_log(const WorkLogEntry& entry) override;
     void add_work_error(const WorkError& error) override;
@@ -35,9 +37,11 @@ public:
     void set_reported_labels(const std::string& host, const std::map<std::string, std::string>& labels) override;
     void put_idempotency(const IdempotencyRecord& record) override;
     void prune_idempotency(std::int64_t before) override;
+    JobTables& jobs() override { return jobs_; }
 
 private:
     MemoryWorkState& s_;
+    MemoryJobTables jobs_;
 };
 
 /// WorkQueries on MemoryStore's committed state, under its mutex.

@@ -58,6 +58,8 @@ CREATE INDEX host_commands_by_host ON host_commands(hostname, seq);
     WORK_TABLES_MIGRATION,
     // 4: a group's release constraint; labels reported by agents; a command's output.
     GROUP_RELEASE_AND_REPORTED_LABELS_MIGRATION,
+    // 5: scheduled jobs and their runs (jobs/).
+    JOB_TABLES_MIGRATION,
 };
 static_assert(std::size(MIGRATIONS) == SqliteStore::SCHEMA_VERSION);
 

@@ -18,7 +18,7 @@ namespace patching::controller {
 class SqliteStore final : public Store {
 public:
     /// The schema this code writes. Version 0 is the unversioned schema of the first releases.
-    static constexpr int SCHEMA_VERSION = 4;
+    static constexpr int SCHEMA_VERSION = 5;
 
     /// Opens (creating if needed) and migrates the database at `db_path`. `clock` stamps the
     /// audit records and host keys that come without a time; it must outlive the store.
@@ -41,6 +41,7 @@ public:
     void audit(const AuditRecord& record) override;
     std::vector<AuditRecord> audit_log(std::int64_t after_seq, int limit) override;
     WorkQueries& work_queries() override { return work_queries_; }
+    JobQueries& job_queries() override { return job_queries_; }
 
 private:
     void migrate();
@@ -50,6 +51,7 @@ private:
     std::mutex mutex_;  // one connection, used by one thread at a time
     Database db_;
     SqliteWorkQueries work_queries_{mutex_, db_};
+    SqliteJobQueries job_queries_{mutex_, db_};
 };
 
 }  // namespace patching::controller

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "store/sqlite/database.hpp"
+#include "store/sqlite/sqlite_jobs.hpp"
 #include "store/work_tables.hpp"
 
 #include <mutex>
@@ -60,7 +61,7 @@ ALTER TABLE host_commands ADD COLUMN output TEXT NOT NULL DEFAULT '';
 /// WorkTables inside an open SQLite transaction.
 class SqliteWorkTables final : public WorkTables {
 public:
-    explicit SqliteWorkTables(Database& db) : db_(db) {}
+    explicit SqliteWorkTables(Database& db) : db_(db), jobs_(db) {}
     void put_work_request(const StoredWorkRequest& wr) override;
     void add_work_log(const WorkLogEntry& entry) override;
     void add_work_error(const WorkError& error) override;
@@ -71,11 +72,13 @@ public:
     void set_reported_labels(const std::string& host, const std::map<std::string, std::string>& labels) override;
     void put_idempotency(const IdempotencyRecord& record) override;
     void prune_idempotency(std::int64_t before) override;
+    JobTables& jobs() override { return jobs_; }
 
 private:
     void replace_labels(const std::string& table, const std::string& host,
                         const std::map<std::string, std::string>& labels);
     Database& db_;
+    SqliteJobTables jobs_;
 };
 
 /// WorkQueries on SqliteStore's connection, under its mutex.
