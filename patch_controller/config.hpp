@@ -80,6 +80,15 @@ struct ControllerConfig {
     /// How often the work engine looks at outcomes and dispatches (milliseconds).
     int work_tick_ms = 250;
 
+    // The host lifecycle (work/host_flow.hpp, README "Host lifecycle").
+    /// A rebooted host must say hello with a new boot id within this, or the step fails.
+    int host_reboot_timeout_seconds = 1440;
+    /// Retries of a hook that exits 3 (retryable), and the seconds between them.
+    int host_hook_retries = 2;
+    int host_hook_retry_seconds = 10;
+    /// After a full flow, the host must report Patch Current within this.
+    int host_verify_timeout_seconds = 300;
+
     /// Reads `path`; unknown keys are an error (a typo must not silently fall back to defaults),
     /// numbers are range-checked.
     /// @throws common::ini::Error naming the file, line and key; core::Error naming the file when

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "alarms/alarm_service.hpp"
 #include "catalog/controller_state.hpp"
 #include "catalog/import_service.hpp"
 #include "catalog/lifecycle_service.hpp"
@@ -9,6 +10,7 @@
 #include "catalog/recovery.hpp"
 #include "config.hpp"
 #include "hosts/agent_notifier.hpp"
+#include "hosts/host_admin.hpp"
 #include "hosts/host_service.hpp"
 #include "queries/query_service.hpp"
 #include "releases/release_service.hpp"
@@ -36,7 +38,11 @@ public:
           lifecycle_(config, state_, store, files_, publishing_, notifier_), releases_(config, state_, store, files_, publishing_),
           hosts_(config, state_, store, notifier_, clock), queries_(state_),
           host_commands_(config, state_, hosts_, clock),
-          work_(store, host_commands_, clock, work_policy(config)), groups_(store, host_commands_, clock) {}
+          work_(store, host_commands_, clock, work_policy(config)), groups_(store, host_commands_, clock),
+          alarms_(store, clock), admin_(config, store, hosts_, alarms_, clock) {
+        host_commands_.attach(admin_, alarms_);
+        admin_.set_busy_lookup([this](const std::string& host) { return work_.busy_with(host); });
+    }
     Controller(const Controller&) = delete;
     Controller& operator=(const Controller&) = delete;
 
@@ -45,6 +51,8 @@ public:
         controller::recover(config_, state_, store_, files_, publishing_);
         work_.load();
         groups_.load();
+        alarms_.load();
+        admin_.load();
     }
 
     ImportService& imports() { return imports_; }
@@ -54,6 +62,8 @@ public:
     QueryService& queries() { return queries_; }
     WorkEngine& work() { return work_; }
     GroupService& groups() { return groups_; }
+    AlarmService& alarms() { return alarms_; }
+    HostAdmin& host_admin() { return admin_; }
     /// Where services send "agents have news"; the daemon connects AgentApi::notify.
     AgentNotifier& notifier() { return notifier_; }
     Store& store() { return store_; }
@@ -65,6 +75,11 @@ private:
         p.install_timeout_seconds = c.work_install_timeout_seconds;
         // After a start every host is "not yet reported"; agents retry within seconds.
         p.resume_grace_seconds = std::max(c.agent_stale_seconds, 60);
+        p.flow.reboot_timeout_seconds = c.host_reboot_timeout_seconds;
+        p.flow.command_timeout_seconds = c.work_install_timeout_seconds;
+        p.flow.hook_retries = c.host_hook_retries;
+        p.flow.hook_retry_seconds = c.host_hook_retry_seconds;
+        p.flow.verify_timeout_seconds = c.host_verify_timeout_seconds;
         return p;
     }
 
@@ -83,6 +98,8 @@ private:
     HostServiceCommands host_commands_;
     WorkEngine work_;
     GroupService groups_;
+    AlarmService alarms_;
+    HostAdmin admin_;
 };
 
 }  // namespace patching::controller

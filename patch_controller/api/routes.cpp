@@ -93,6 +93,7 @@ ApiRoutes::ApiRoutes(const ControllerConfig& config, Controller& controller, Aut
     add_query_routes();
     add_operation_routes();
     add_work_routes();
+    add_host_routes();
 }
 
 void ApiRoutes::add(Route route) {

@@ -86,6 +86,8 @@ private:
     void add_operation_routes();
     /// The resource API (api/work_routes.cpp).
     void add_work_routes();
+    /// The host lifecycle: /v1/hosts, /v1/alarms (api/host_routes.cpp).
+    void add_host_routes();
     /// The route for a verb and method: the verb's route, or its resource route for the method.
     const Route* find_route(const std::string& verb, const std::string& method) const;
     /// The methods of a resource verb ("GET, POST"), "" if it is none.

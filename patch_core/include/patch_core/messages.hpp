@@ -88,12 +88,16 @@ enum class HostState {
 std::string_view to_string(HostState state);
 std::optional<HostState> parse_host_state(std::string_view text);
 
-/// What a command asks an agent to do. INSTALL is host-install; REBOOT is reserved for the
-/// reboot command (its completion rule, a new boot id in the hello, is in place; agents of
-/// this version reject it). LOCK, UNLOCK and hooks come next, each a new enumerator.
+/// What a command asks an agent to do. INSTALL is host-install; REBOOT runs the host's reboot
+/// command (done when the agent's next hello carries a new boot id); LOCK and UNLOCK write and
+/// remove the host's lock flag from the controller's administrative state; HOOK runs the hook
+/// named by Command::hook (the controller names the phase, never sends code).
 enum class CommandKind {
     INSTALL,  ///< "install"
     REBOOT,   ///< "reboot"
+    LOCK,     ///< "lock"
+    UNLOCK,   ///< "unlock"
+    HOOK,     ///< "hook"
 };
 std::string_view to_string(CommandKind kind);
 std::optional<CommandKind> parse_command_kind(std::string_view text);
@@ -113,6 +117,17 @@ std::string_view to_string(CommandStatus status);
 std::optional<CommandStatus> parse_command_status(std::string_view text);
 /// OK, FAILED or REJECTED.
 bool is_finished(CommandStatus status);
+
+/// The hook phases an agent runs from its hook directory (README "Host lifecycle"): precheck,
+/// pre-lock, post-install, post-reboot, post-unlock, postcheck, health.
+bool is_hook_phase(std::string_view name);
+/// Hook exit codes: 0 ok, 1 fail, 2 skip this host, 3 retryable failure.
+inline constexpr int HOOK_OK = 0;
+inline constexpr int HOOK_FAIL = 1;
+inline constexpr int HOOK_SKIP = 2;
+inline constexpr int HOOK_RETRY = 3;
+/// A hook's stdout and stderr are kept up to this many bytes (its end).
+inline constexpr std::size_t MAX_HOOK_OUTPUT = 64U << 10U;
 
 /// True if `name` is a valid host name (RFC 1123 labels: letters, digits, '-', '.', and '_'
 /// for lab names), 1-253 characters.
@@ -207,6 +222,7 @@ struct Command {
     std::string id;  ///< Unique per controller database; up to MAX_COMMAND_ID characters.
     CommandKind kind = CommandKind::INSTALL;
     bool force = false;  ///< INSTALL: install even if the host is not locked.
+    std::string hook;    ///< HOOK: the phase (is_hook_phase).
 };
 inline constexpr std::size_t MAX_COMMAND_ID = 128;
 
@@ -225,6 +241,10 @@ struct CommandReport {
     std::string phase;   ///< While an install runs: "query", "download", "transaction", "scripts".
     std::uint64_t done = 0;
     std::uint64_t total = 0;
+    /// HOOK: the hook's exit code (0 also when the host has no hook for the phase; a hook that
+    /// timed out or may not run counts as 1).
+    std::uint64_t exit_code = 0;
+    std::string output;  ///< HOOK, REBOOT: what it printed (stdout and stderr), at most MAX_HOOK_OUTPUT.
 };
 
 /// POST /v1/agent/report: the host's state (spec §3.7 fields plus ours).
@@ -252,6 +272,9 @@ struct AgentReport {
     std::map<std::string, std::map<std::string, std::vector<std::string>>> duplicated_pkgs;
     std::optional<CommandReport> command;
     std::string agent_version;
+    /// The periodic health hook: "" (the host has none), "ok" or "failing".
+    std::string health;
+    std::string health_output;  ///< The failing health hook's output, at most MAX_HOOK_OUTPUT.
 };
 
 /// Authenticated error bodies share one shape: {"protocol":2,"error":"..."}.
