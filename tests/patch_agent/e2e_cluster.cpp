@@ -84,12 +84,19 @@ std::vector<HostSpec> three_hosts() {
     return {{"controller-0", "controller"}, {"worker-0", "worker"}, {"storage-0", "storage"}};
 }
 
-Cluster::Cluster(const std::vector<HostSpec>& hosts) {
+Cluster::Cluster(const std::vector<HostSpec>& hosts) : Cluster(hosts, ExtraConfig{}) {}
+
+Cluster::Cluster(const std::vector<HostSpec>& hosts, const ExtraConfig& extra) {
+    const std::vector<std::string>& controller_config = extra.controller;
+    const std::vector<std::string>& agent_config = extra.agents;
     packages_ = packages();
     if (packages_ == nullptr) {
         return;
     }
-    controller_ = std::make_unique<ControllerHarness>(agent_controller_options());
+    ControllerHarness::Options controller_options = agent_controller_options();
+    controller_options.extra_config.insert(controller_options.extra_config.end(), controller_config.begin(),
+                                           controller_config.end());
+    controller_ = std::make_unique<ControllerHarness>(controller_options);
     write_enrolment_token(*controller_);
     add_to_feed(*controller_, packages_->base());
     controller_->start();
@@ -97,6 +104,12 @@ Cluster::Cluster(const std::vector<HostSpec>& hosts) {
         AgentOptions options;
         options.hostname = host.hostname;
         options.personality = host.personality;
+        for (std::string line : agent_config) {
+            for (auto at = line.find("{host}"); at != std::string::npos; at = line.find("{host}")) {
+                line.replace(at, 6, host.hostname);
+            }
+            options.extra_config.push_back(line);
+        }
         auto agent =
             std::make_unique<AgentHarness>(*controller_, dir_.path() / host.hostname, options);
         if (!agent->prepare_root(packages_->base(), dir_.path() / "work")) {

@@ -55,6 +55,13 @@ class Cluster {
 public:
     /// `ok()` is false (after a WARN) if the environment cannot run the agents' scriptlets.
     explicit Cluster(const std::vector<HostSpec>& hosts);
+    /// "key = value" lines added to the controller's configuration and to every agent's ("{host}"
+    /// in an agent line becomes the agent's host name).
+    struct ExtraConfig {
+        std::vector<std::string> controller;
+        std::vector<std::string> agents;
+    };
+    Cluster(const std::vector<HostSpec>& hosts, const ExtraConfig& extra);
     ~Cluster();
     Cluster(const Cluster&) = delete;
     Cluster& operator=(const Cluster&) = delete;

@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace patching::core::protocol {
@@ -234,6 +235,12 @@ struct PollReply {
 
 /// What an agent knows about its last (or running) command.
 struct CommandReport {
+    CommandReport() = default;
+    CommandReport(std::string id_, CommandKind kind_, CommandStatus status_, std::string reason_,
+                  std::string phase_ = "", std::uint64_t done_ = 0, std::uint64_t total_ = 0)
+        : id(std::move(id_)), kind(kind_), status(status_), reason(std::move(reason_)), phase(std::move(phase_)),
+          done(done_), total(total_) {}
+
     std::string id;
     CommandKind kind = CommandKind::INSTALL;
     CommandStatus status = CommandStatus::RUNNING;  ///< RUNNING, OK, FAILED or REJECTED
