@@ -90,6 +90,20 @@ std::int64_t post_action(Cluster& cluster, const std::string& host_name, const s
     return r.body["id"].get<std::int64_t>();
 }
 
+CommandResult sw_manager(const ControllerHarness& controller, const std::string& args) {
+    const fs::path config = controller.root() / "sw-patch.conf";
+    if (!fs::exists(config)) {
+        write_file(config, "");
+    }
+    const std::string command = "timeout -k 5 120 env -u SW_PATCH_TOKEN_FILE SW_PATCH_CONFIG=" + config.string() +
+                                " SW_PATCH_CONTROLLER=http://127.0.0.1:" + std::to_string(controller.port()) +
+                                " SW_PATCH_TOKEN=" + controller.admin_token() + " " +
+                                (binary_dir() / "sw_manager" / "sw-manager").string() + " " + args + " </dev/null 2>&1";
+    CommandResult r;
+    r.status = run_command(command, &r.output);
+    return r;
+}
+
 bool running_as_root() {
     if (::geteuid() != 0) {
         WARN("the host lifecycle's hooks must be owned by root: run as root");
@@ -166,11 +180,15 @@ TEST_CASE("Lock with a failing pre-lock hook, lock, drift, a reboot that never c
 
     // Unlock: the post-unlock hook runs; the drift is gone with the administrative state.
     write_hook(hooks.path(), "post-unlock", "echo starting services");
-    wr = post_action(cluster, h, "unlock", "window over");
-    done = wait_finished(cluster, wr);
-    CHECK(done["status"] == "SUCCEEDED");
+    CommandResult cli = sw_manager(cluster.controller(), "host-unlock " + h + " --reason 'window over' --wait");
+    INFO(cli.output);
+    CHECK(cli.status == 0);
+    CHECK(contains(cli.output, "SUCCEEDED"));
+    wr = host(cluster, h)["administrative_work_request"].get<std::int64_t>();
     CHECK(contains(log_text(cluster, wr), "starting services"));
     CHECK(host(cluster, h)["administrative"] == "unlocked");
+    cli = sw_manager(cluster.controller(), "host-show " + h);
+    CHECK(contains(cli.output, "window over"));
     CHECK(eventually([&] { return !alarm_raised(cluster, "900.205", entity); }, 15s));
 
     // The alarm gate: management-affecting alarms on the host refuse a full-flow install.
@@ -183,23 +201,29 @@ TEST_CASE("Lock with a failing pre-lock hook, lock, drift, a reboot that never c
         CHECK(call(cluster.controller(), "DELETE", std::string("/v1/alarms/") + id + "?entity=" + entity).status == 204);
     }
     // Monitoring raises a system-wide alarm through the API: refused, naming it; cleared: accepted.
-    Response raised = call(cluster.controller(), "POST", "/v1/alarms",
-                           json{{"alarm_id", "100.101"}, {"severity", "major"}, {"reason", "CPU threshold"}}.dump());
-    CHECK(raised.status == 201);
+    cli = sw_manager(cluster.controller(), "alarm raise 100.101 --severity major --reason 'CPU threshold'");
+    CHECK(cli.status == 0);
+    CHECK(contains(sw_manager(cluster.controller(), "alarm list").output, "CPU threshold"));
     refused = call(cluster.controller(), "POST", "/v1/host-installs", install);
     CHECK(refused.status == 409);
     CHECK(contains(refused.text, "'100.101'"));
+    cli = sw_manager(cluster.controller(), "host-install --hosts " + h + " --flow full");
+    CHECK(cli.status == 1);
+    CHECK(contains(cli.output, "'100.101'"));
     CHECK(call(cluster.controller(), "POST", "/v1/alarms", json{{"alarm_id", "1.1"}, {"severity", "major"},
                                                                  {"reason", "x"}}.dump())
               .body["field"] == "alarm_id");
-    CHECK(call(cluster.controller(), "POST", "/v1/alarms/100.101/clear", json{{"entity", "system"}}.dump()).status ==
-          204);
+    CHECK(sw_manager(cluster.controller(), "alarm clear 100.101").status == 0);
+    CHECK(!alarm_raised(cluster, "100.101", "system"));
     const Response accepted = call(cluster.controller(), "POST", "/v1/host-installs", install);
     INFO(accepted.text);
     REQUIRE(accepted.status == 202);
     done = wait_finished(cluster, accepted.body["id"].get<std::int64_t>());
     INFO(log_text(cluster, accepted.body["id"].get<std::int64_t>()));
     CHECK(done["status"] == "SUCCEEDED");
+    const std::string list = sw_manager(cluster.controller(), "host-list").output;
+    INFO(list);
+    CHECK(contains(list, "host-0  unlocked  available"));
 }
 
 TEST_CASE("The full flow on a reboot-required patch across 3 hosts: lock, install, reboot (a new boot id), unlock, "
