@@ -31,6 +31,7 @@ if(TARGET patch_controller_lib)
     add_executable(test_controller_unit
         patch_controller/api_openapi_test.cpp
         patch_controller/config_test.cpp
+        patch_controller/host_lifecycle_test.cpp
         patch_controller/multipart_test.cpp
         patch_controller/service_catalog_test.cpp
         patch_controller/service_commands_test.cpp
