@@ -223,7 +223,7 @@ struct Command {
     std::string id;  ///< Unique per controller database; up to MAX_COMMAND_ID characters.
     CommandKind kind = CommandKind::INSTALL;
     bool force = false;  ///< INSTALL: install even if the host is not locked.
-    std::string hook;    ///< HOOK: the phase (is_hook_phase).
+    std::string hook{};  ///< HOOK: the phase (is_hook_phase).
 };
 inline constexpr std::size_t MAX_COMMAND_ID = 128;
 
@@ -251,7 +251,7 @@ struct CommandReport {
     /// HOOK: the hook's exit code (0 also when the host has no hook for the phase; a hook that
     /// timed out or may not run counts as 1).
     std::uint64_t exit_code = 0;
-    std::string output;  ///< HOOK, REBOOT: what it printed (stdout and stderr), at most MAX_HOOK_OUTPUT.
+    std::string output{};  ///< HOOK, REBOOT: what it printed (stdout and stderr), at most MAX_HOOK_OUTPUT.
 };
 
 /// POST /v1/agent/report: the host's state (spec §3.7 fields plus ours).
