@@ -322,3 +322,69 @@ TEST_CASE("The full flow on a reboot-required patch across 3 hosts: lock, instal
         CHECK(cluster.agent(n).rpm_query("e2e-rr") == "1.0-2");
     }
 }
+
+TEST_CASE("kill -9 of the controller while a full-flow host reboots: the flow resumes, the lock has its record",
+          "[agent][e2e][lifecycle]") {
+    if (!running_as_root()) {
+        return;
+    }
+    TempDir work;
+    const std::string h = "host-0";
+    write_file(work / ("boot-" + h), "boot-1\n");
+    Cluster cluster({{h, "controller"}},
+                    Cluster::ExtraConfig{{"host_reboot_timeout_seconds = 60", "host_hook_retry_seconds = 0"},
+                                         {"hook_dir = " + (work / "hooks").string(),
+                                          "boot_id_file = " + (work / "boot-{host}").string(),
+                                          "reboot_command = /usr/bin/touch " + (work / "reboot-{host}").string(),
+                                          "hook_timeout_seconds = 20"}});
+    if (!cluster.ok()) {
+        return;
+    }
+    PatchSpec spec;
+    spec.id = "E2E_22.12_PATCH_0042";
+    spec.reboot_required = "Y";
+    spec.rpms = {{"all-nodes", cluster.rpms().rr_2}};
+    REQUIRE(cluster.sw_patch("upload " + cluster.build_patch(spec).string()).status == 0);
+    REQUIRE(cluster.sw_patch("apply " + spec.id).status == 0);
+    cluster.wait_settled(h, false);
+    const Response r = call(cluster.controller(), "POST", "/v1/host-installs",
+                            json{{"hosts", {h}}, {"flow", "full"}, {"max_concurrency", "1"}}.dump());
+    REQUIRE(r.status == 202);
+    const std::int64_t id = r.body["id"].get<std::int64_t>();
+
+    // The host asks to reboot: it is locked, and the controller knows who locked it and why.
+    REQUIRE(eventually([&] { return fs::exists(work / ("reboot-" + h)); }, 60s));
+    const json locked = host(cluster, h);
+    CHECK(locked["administrative"] == "locked");
+    CHECK(!locked["administrative_reason"].get<std::string>().empty());
+    CHECK(locked["administrative_work_request"] == id);
+    // The controller dies; meanwhile the host reboots (a new boot id, run-time flags gone).
+    const auto conf = cluster.controller().config_file();
+    std::string text = read_if_exists(conf);
+    const auto at = text.find("listen_port = 0\n");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 16, "listen_port = " + std::to_string(cluster.controller().port()) + "\n");
+    write_file(conf, text);
+    cluster.controller().kill9();
+    AgentHarness& agent = cluster.agent(h);
+    agent.kill9();
+    fs::remove(work / ("reboot-" + h));
+    write_file(work / ("boot-" + h), "boot-2\n");
+    for (const char* flag : {"/var/run/node_is_patched", "/var/run/node_is_patched_rr"}) {
+        fs::remove(agent.in_root(flag));
+    }
+    agent.start();
+    cluster.controller().start();
+
+    const json done = wait_finished(cluster, id, 90s);
+    const std::string log = log_text(cluster, id);
+    INFO(log << cluster.logs());
+    CHECK(done["status"] == "SUCCEEDED");
+    CHECK(contains(log, "WAIT_HOST " + h + ": host " + h + ": REBOOT ok: the host rebooted (boot id boot-1 -> boot-2)"));
+    for (const char* phase : {"POST_REBOOT", "UNLOCK", "POSTCHECK", "VERIFY"}) {
+        CHECK(contains(log, std::string(phase) + " " + h + ":"));
+    }
+    CHECK(host(cluster, h)["administrative"] == "unlocked");
+    CHECK(!fs::exists(work / ("reboot-" + h)));  // rebooted once
+    CHECK(agent.rpm_query("e2e-rr") == "1.0-2");
+}
