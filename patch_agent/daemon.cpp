@@ -474,6 +474,7 @@ void AgentDaemon::run_install(const proto::Command& command) {
                               });
     InstallRequest request;
     request.force = command.force;
+    request.locked = admin_locked();
     since();
     const InstallOutcome outcome = installer_.install(request, progress);
     since();

@@ -72,6 +72,9 @@ private:
     /// REBOOT: journals it with the boot id, then runs reboot_command; it stays running until
     /// the host is back (the controller sees the new boot id in the hello).
     void run_reboot(const core::protocol::Command& command);
+    /// The controller's administrative state as the last lock or unlock command left it in
+    /// <state_dir>/admin_lock; nullopt if none ever came.
+    std::optional<bool> admin_locked() const;
     /// Runs the health hook; reports when its verdict changes.
     void check_health();
     /// A REBOOT found running at start: done if the boot id changed, else failed.

@@ -9,6 +9,7 @@
 
 #include <common/subprocess.hpp>
 #include <patch_core/errors.hpp>
+#include <patch_core/fs.hpp>
 
 namespace patching::agent {
 
@@ -21,6 +22,8 @@ void AgentDaemon::run_lock(const proto::Command& command, bool lock) {
     proto::CommandReport result{command.id, command.kind, proto::CommandStatus::OK,
                                 lock ? "the lock flag is set" : "the lock flag is removed", "", 0, 0};
     try {
+        // The controller's state first (the locking rule follows it), then the reference's flag.
+        core::write_file_atomically(config_.state_dir / "admin_lock", lock ? "locked\n" : "unlocked\n");
         installer_.flags().set_locked(lock);
         installer_.flags().sync();
     } catch (const std::exception& e) {
@@ -29,6 +32,18 @@ void AgentDaemon::run_lock(const proto::Command& command, bool lock) {
     }
     record_command(result);
     send_report();
+}
+
+std::optional<bool> AgentDaemon::admin_locked() const {
+    std::error_code ec;
+    if (!std::filesystem::exists(config_.state_dir / "admin_lock", ec)) {
+        return std::nullopt;
+    }
+    try {
+        return core::read_small_file(config_.state_dir / "admin_lock", 64).rfind("locked", 0) == 0;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
 }
 
 void AgentDaemon::run_hook_command(const proto::Command& command) {
