@@ -40,10 +40,7 @@ HostLifecycleView HostAdmin::view_of(const HostView& v, std::int64_t /*now*/) co
     out.work_request = busy_with_ ? busy_with_(v.hostname) : 0;
     bool rebooting = false;
     bool lock_in_flight = false;
-    for (const auto& c : hosts_.commands(v.hostname)) {
-        if (proto::is_finished(c.status)) {
-            continue;
-        }
+    for (const auto& c : hosts_.queue(v.hostname)) {
         const bool handed_out = c.status != proto::CommandStatus::QUEUED;
         rebooting = rebooting || (c.kind == proto::CommandKind::REBOOT && handed_out);
         lock_in_flight = lock_in_flight || c.kind == proto::CommandKind::LOCK || c.kind == proto::CommandKind::UNLOCK;

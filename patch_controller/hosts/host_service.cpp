@@ -357,6 +357,17 @@ void HostService::abandon(const CommandId& id, const std::string& reason) {
     tell(changes.put);
 }
 
+std::vector<CommandRecord> HostService::queue(const std::string& hostname) const {
+    std::shared_lock data(state_.mutex);
+    std::vector<CommandRecord> out;
+    if (auto it = state_.hosts.find(hostname); it != state_.hosts.end()) {
+        for (const auto& id : it->second.queue) {
+            out.push_back(state_.commands.at(id));
+        }
+    }
+    return out;
+}
+
 void HostService::add_observer(CommandObserver& observer) {
     std::lock_guard lock(observers_mutex_);
     observers_.push_back(&observer);

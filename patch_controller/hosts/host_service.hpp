@@ -118,6 +118,8 @@ public:
     std::optional<CommandRecord> command(const CommandId& id) const;
     /// The commands of `host` (by name) still kept: finished ones oldest first, then the queue.
     std::vector<CommandRecord> commands(const std::string& hostname) const;
+    /// The unfinished commands of `host` (by name), head first.
+    std::vector<CommandRecord> queue(const std::string& hostname) const;
     /// Ends an unfinished command as FAILED with `reason` (a REBOOT whose host never came back):
     /// it leaves the queue, is never handed out again, and a late hello does not finish it.
     /// No-op if the command is finished or unknown.
