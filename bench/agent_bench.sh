@@ -15,13 +15,17 @@
 #     request to the agent's log line saying the controller has its result (then checked in the
 #     host table): polling the controller every 5 ms instead loads the 2 shared cores enough to
 #     slow rpm -U itself by about 8 %;
+#     Each variant runs with the agent's prefetch on (the agent downloads and verifies what an
+#     install needs as soon as it sees the host out of date; host-install is timed once its log
+#     says so, as when an operator installs after an apply) and off (the install downloads);
 #  4. idle patch-agent RSS after it has reported (target <= 20 MiB).
 # Targets missed print FAIL but do not fail the script; a step that breaks exits non-zero.
 #
 # Usage: bench/agent_bench.sh [-H HOSTS] [-a AGENTS] [-r RUNS] [-w STEADY_SECONDS] [-b BUILD_DIR]
-#                             [-o] [-d debian|literal|both]
-#   -o  only part 3 (host-install vs rpm -U), about 1 minute
+#                             [-o] [-d debian|literal|both] [-p on|off|both]
+#   -o  only part 3 (host-install vs rpm -U), about 2 minutes
 #   -d  which %_dbpath variants part 3 runs (default both)
+#   -p  part 3 with the agent's prefetch on, off or both (default both)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SHARED="${PATCHING_SHARED_DIR:-$HERE/../shared}"
@@ -32,7 +36,9 @@ STEADY=30
 BUILD="$HERE/build/release"
 ONLY_INSTALL=0
 DBPATHS=both
-while getopts "H:a:r:w:b:od:h" opt; do
+PREFETCH=both
+AGENT_PREFETCH=true
+while getopts "H:a:r:w:b:od:p:h" opt; do
     case "$opt" in
         H) HOSTS="$OPTARG" ;;
         a) AGENTS="$OPTARG" ;;
@@ -41,12 +47,17 @@ while getopts "H:a:r:w:b:od:h" opt; do
         b) BUILD="$OPTARG" ;;
         o) ONLY_INSTALL=1 ;;
         d) DBPATHS="$OPTARG" ;;
-        *) sed -n '2,23p' "$0"; exit 2 ;;
+        p) PREFETCH="$OPTARG" ;;
+        *) sed -n '2,28p' "$0"; exit 2 ;;
     esac
 done
 case "$DBPATHS" in
     debian | literal | both) ;;
     *) echo "agent_bench.sh: -d takes debian, literal or both" >&2; exit 2 ;;
+esac
+case "$PREFETCH" in
+    on | off | both) ;;
+    *) echo "agent_bench.sh: -p takes on, off or both" >&2; exit 2 ;;
 esac
 [ "$(id -u)" = 0 ] || { echo "agent_bench.sh: run as root (patch-agent installs into its roots)" >&2; exit 1; }
 source "$HERE/scripts/lib.sh"
@@ -93,6 +104,8 @@ controller_url = $SW_PATCH_CONTROLLER
 root = $root
 state_dir = $dir/state
 enrolment_token_file = $cdir/enrolment.token
+prefetch = $AGENT_PREFETCH
+prefetch_spread_seconds = 0
 CONF
     "$AGENT" --config "$dir/agent.conf" >"$dir/agent.log" 2>&1 &
     AGENT_PID=$!
@@ -274,6 +287,13 @@ overhead_runs() {
         pid=$AGENT_PID
         "${WATCH[@]}" wait --hosts 1 --prefix "$name" --current no --no-interim --timeout 60 >/dev/null ||
             die "agent $name did not report"
+        if [ "$AGENT_PREFETCH" = true ]; then
+            for ((w = 0; w < 600; w++)); do
+                grep -q 'prefetched 10 package' "$WORK/agents/$name/agent.log" && break
+                sleep 0.05
+            done
+            grep -q 'prefetched 10 package' "$WORK/agents/$name/agent.log" || die "agent $name did not prefetch"
+        fi
         sync
         res=$("${WATCH[@]}" time-install "$name" --timeout 120 --log "$WORK/agents/$name/agent.log") ||
             die "host-install on $name failed"
@@ -341,31 +361,38 @@ install_part() {
     # Debian's rpm computes %_dbpath with a shell (%(bash -c 'echo ~/.rpmdb')) at every expansion;
     # RPM-based hosts have a literal /var/lib/rpm. The second variant gives both tools that, through
     # a ~/.rpmmacros of their own (each variant seeds its own template root with it).
+    local pf suffix
+    for pf in on off; do
+        [ "$PREFETCH" = both ] || [ "$PREFETCH" = "$pf" ] || continue
+        if [ "$pf" = on ]; then AGENT_PREFETCH=true; suffix=PF; else AGENT_PREFETCH=false; suffix=NOPF; fi
         if [ "$DBPATHS" != literal ]; then
-        overhead_runs deb "$HOME"
-        AGENT_T_DEB=("${AGENT_T[@]}"); RPM_T_DEB=("${RPM_T[@]}"); RATIO_T_DEB=("${RATIO_T[@]}"); SPLIT_DEB=$SPLIT_MED
-    fi
-    if [ "$DBPATHS" != debian ]; then
-        LITERAL_HOME="$WORK/literal-dbpath-home"
-        mkdir -p "$LITERAL_HOME"
-        echo "%_dbpath /var/lib/rpm" >"$LITERAL_HOME/.rpmmacros"
-        overhead_runs lit "$LITERAL_HOME"
-        AGENT_T_LIT=("${AGENT_T[@]}"); RPM_T_LIT=("${RPM_T[@]}"); RATIO_T_LIT=("${RATIO_T[@]}"); SPLIT_LIT=$SPLIT_MED
-    fi
+            overhead_runs "deb-$pf" "$HOME"
+            eval "AGENT_T_DEB_$suffix=(\"\${AGENT_T[@]}\"); RPM_T_DEB_$suffix=(\"\${RPM_T[@]}\"); RATIO_T_DEB_$suffix=(\"\${RATIO_T[@]}\"); SPLIT_DEB_$suffix=\$SPLIT_MED"
+        fi
+        if [ "$DBPATHS" != debian ]; then
+            LITERAL_HOME="$WORK/literal-dbpath-home"
+            mkdir -p "$LITERAL_HOME"
+            echo "%_dbpath /var/lib/rpm" >"$LITERAL_HOME/.rpmmacros"
+            overhead_runs "lit-$pf" "$LITERAL_HOME"
+            eval "AGENT_T_LIT_$suffix=(\"\${AGENT_T[@]}\"); RPM_T_LIT_$suffix=(\"\${RPM_T[@]}\"); RATIO_T_LIT_$suffix=(\"\${RATIO_T[@]}\"); SPLIT_LIT_$suffix=\$SPLIT_MED"
+        fi
+    done
+    AGENT_PREFETCH=true
     stop_pid "$CTL_PID"
 }
 
 # install_report: part 3's lines and rows (ROWS is filled for the summary table).
 install_report() {
-    local v label agent_t rpm_t ratio_t split agent_med rpm_med ratio_med
+    local v label agent_t rpm_t ratio_t split agent_med rpm_med ratio_med pf
     printf '\n3. 10 x 1 MiB RPMs, %d runs per %%_dbpath variant; host-install = request -> the controller has the\n' "$RUNS"
     printf '   agent'"'"'s success report (seen in the agent'"'"'s log, then checked in the host table); rpm -U = the rpm\n'
     printf '   process; each into a fresh copy of one root\n'
-    for v in DEB LIT; do
+    for v in DEB_PF LIT_PF DEB_NOPF LIT_NOPF; do
         eval "agent_t=(\"\${AGENT_T_$v[@]}\")"
         [ "${#agent_t[@]}" -gt 0 ] || continue
+        if [ "${v#*_}" = PF ]; then pf="prefetch on"; else pf="prefetch off"; fi
         eval "rpm_t=(\"\${RPM_T_$v[@]}\"); ratio_t=(\"\${RATIO_T_$v[@]}\"); split=\$SPLIT_$v"
-        if [ "$v" = DEB ]; then label="Debian's %_dbpath ($(rpm --eval '%_dbpath'), computed by a shell)"; else label="literal %_dbpath (/var/lib/rpm)"; fi
+        if [ "${v%_*}" = DEB ]; then label="Debian's %_dbpath ($(rpm --eval '%_dbpath'), computed by a shell), $pf"; else label="literal %_dbpath (/var/lib/rpm), $pf"; fi
         agent_med=$(printf '%.3f' "$(median "${agent_t[@]}")"); rpm_med=$(printf '%.3f' "$(median "${rpm_t[@]}")")
         ratio_med=$(printf '%.2f' "$(echo "scale=4; $agent_med / $rpm_med" | bc)")
         printf '   %s:\n' "$label"
@@ -374,7 +401,7 @@ install_report() {
         printf '     ratio of the medians %sx; per-run ratios median %.2fx, spread %.2f-%.2fx\n' "$ratio_med" \
             "$(median "${ratio_t[@]}")" "$(printf '%s\n' "${ratio_t[@]}" | sort -g | head -1)" "$(maximum "${ratio_t[@]}")"
         printf '     agent phases, median ms: %s\n' "${split:-(no install timing in the agent log)}"
-        ROWS+=("host-install 10 RPMs / rpm -U, $([ "$v" = DEB ] && echo "Debian %_dbpath" || echo "literal %_dbpath") (median of $RUNS)|${ratio_med}x|<= 1.2x|$(verdict "$ratio_med" '<=' 1.2)")
+        ROWS+=("host-install / rpm -U, $([ "${v%_*}" = DEB ] && echo "Debian" || echo "literal") %_dbpath, $pf (median of $RUNS)|${ratio_med}x|<= 1.2x|$(verdict "$ratio_med" '<=' 1.2)")
         ROWS+=("  spread of the per-run ratios|$(printf '%.2f-%.2fx' "$(printf '%s\n' "${ratio_t[@]}" | sort -g | head -1)" "$(maximum "${ratio_t[@]}")")|-|info")
     done
 }

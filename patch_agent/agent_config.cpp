@@ -50,6 +50,28 @@ AgentConfig AgentConfig::load(const std::filesystem::path& path) {
                 subfunctions_given = true;
             })
         .text("nodetype", c.nodetype)
+        .custom("labels",
+                [&](const common::ini::Entry& e, const std::string& where) {
+                    c.labels.clear();
+                    for (const auto& pair : split(e.value, ',')) {
+                        const auto eq = pair.find('=');
+                        const std::string name = pair.substr(0, eq);
+                        if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size() || name.size() > 64 ||
+                            name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+                                std::string::npos ||
+                            pair.size() - eq - 1 > 128) {
+                            throw common::ini::Error(
+                                where + ": labels: \"" + core::escape_unprintable(pair) +
+                                "\" is not NAME=VALUE (a name of 1 to 64 letters, digits, '-', '_' or '.', a value of "
+                                "1 to 128 characters); write e.g. labels = rack=r1, zone=a");
+                        }
+                        c.labels[name] = pair.substr(eq + 1);
+                    }
+                    if (c.labels.size() > core::protocol::MAX_REPORTED_LABELS) {
+                        throw common::ini::Error(where + ": labels: at most " +
+                                                 std::to_string(core::protocol::MAX_REPORTED_LABELS) + " labels");
+                    }
+                })
         .text("sw_version", c.sw_version)
         .text("controller_url", c.controller_url)
         .path("ca_file", c.ca_file)
@@ -59,6 +81,8 @@ AgentConfig AgentConfig::load(const std::filesystem::path& path) {
         .path("enrolment_token_file", c.enrolment_token_file)
         .number("poll_wait_seconds", c.poll_wait_seconds, 1, core::protocol::MAX_POLL_WAIT_MS / 1000)
         .number("requery_seconds", c.requery_seconds, 1, 86400)
+        .boolean("prefetch", c.prefetch)
+        .number("prefetch_spread_seconds", c.prefetch_spread_seconds, 0, 86400)
         .number("rpmdb_check_seconds", c.rpmdb_check_seconds, 1, 3600)
         .number("rejected_hold_seconds", c.rejected_hold_seconds, 0, 86400)
         .number("retry_max_seconds", c.retry_max_seconds, 1, 3600)

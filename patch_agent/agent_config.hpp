@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ struct AgentConfig {
     std::string personality = "controller";
     std::vector<std::string> subfunctions;
     std::string nodetype;     ///< Defaults to the first subfunction.
+    /// Labels this host reports to the controller (`labels = rack=r1, zone=a`); group rules
+    /// match them (sw-manager group create --label).
+    std::map<std::string, std::string> labels;
     std::string sw_version;   ///< The host's running release; required.
     std::string controller_url;  ///< e.g. http://127.0.0.1:5487 or https://10.0.0.1:5491; required.
     std::filesystem::path ca_file;  ///< Trust for an https controller_url; empty = system store.
@@ -34,6 +38,12 @@ struct AgentConfig {
     /// The agent re-reads the rpmdb this often even without news (and at once when the rpmdb
     /// directory changes), so packages changed by hand show up.
     int requery_seconds = 300;
+    /// Download (and verify) the packages a host-install would need as soon as the host is out
+    /// of date, so the install does not wait for them.
+    bool prefetch = true;
+    /// The prefetch starts at a random moment up to this long after the host is out of date,
+    /// so a fleet does not download from the controller all at once after an apply.
+    int prefetch_spread_seconds = 60;
     /// How often the worker looks at the rpmdb's modification time, and how long the poller
     /// waits for the worker to act on news before polling again.
     int rpmdb_check_seconds = 2;

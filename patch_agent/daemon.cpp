@@ -8,6 +8,7 @@
 
 #include <signing/mac.hpp>
 
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -279,7 +280,13 @@ void AgentDaemon::work_loop() {
         Work work;
         {
             std::unique_lock lock(mutex_);
-            clock_.wait_for(lock, wake_, std::chrono::seconds(config_.rpmdb_check_seconds), [this] {
+            auto wait = std::chrono::duration_cast<core::Clock::Duration>(
+                std::chrono::seconds(config_.rpmdb_check_seconds));
+            if (prefetch_due_) {
+                wait = std::clamp<core::Clock::Duration>(*prefetch_due_ - clock_.now(), core::Clock::Duration::zero(),
+                                                         wait);
+            }
+            clock_.wait_for(lock, wake_, wait, [this] {
                 return stopping_ || pending_.requery || pending_.report || pending_.command;
             });
             if (stopping_) {
@@ -308,6 +315,9 @@ void AgentDaemon::work_loop() {
                 }
                 requery(counter);
                 send_report();
+                schedule_prefetch();
+            } else if (prefetch_due_ && clock_.now() >= *prefetch_due_) {
+                prefetch();
             } else if (work.report) {
                 send_report();
             } else if (rejection_shown_ && current_state() != proto::HostState::INSTALL_REJECTED) {
@@ -354,6 +364,42 @@ void AgentDaemon::requery(std::uint64_t op_counter, bool rpmdb_only) {
     }
 }
 
+void AgentDaemon::schedule_prefetch() {
+    if (!config_.prefetch || !last_query_ || !last_query_->plan.has_changes() ||
+        prefetched_revision_ == last_query_->repo_revision) {
+        prefetch_due_.reset();
+        return;
+    }
+    if (!prefetch_due_) {
+        std::uniform_int_distribution<int> spread(0, config_.prefetch_spread_seconds * 1000);
+        prefetch_due_ = clock_.now() + std::chrono::milliseconds(spread(random_));
+    }
+}
+
+void AgentDaemon::prefetch() {
+    prefetch_due_.reset();
+    if (!config_.prefetch || !last_query_ || !last_query_->plan.has_changes() ||
+        prefetched_revision_ == last_query_->repo_revision) {
+        return;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        const std::size_t fetched = installer_.prefetch(*last_query_);
+        prefetched_revision_ = last_query_->repo_revision;
+        if (fetched > 0) {
+            log("prefetched " + std::to_string(fetched) + " package(s) for repository revision " +
+                core::escape_unprintable(last_query_->repo_revision) + " in " +
+                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now() - started)
+                                   .count()) +
+                " ms: host-install will not wait for them");
+        }
+    } catch (const std::exception& e) {
+        // The install downloads them itself (and says what is wrong if it still cannot).
+        log("prefetch failed (host-install will download the packages itself): " + core::format_error_chain(e));
+    }
+}
+
 proto::HostState AgentDaemon::current_state() {
     if (installing_) {
         return proto::HostState::INSTALLING;
@@ -377,6 +423,7 @@ proto::AgentReport AgentDaemon::build_report() {
     r.op_counter = query_counter_;
     r.sw_version = config_.sw_version;
     r.personality = config_.personality;
+    r.labels = config_.labels;
     r.subfunctions = config_.subfunctions;
     r.nodetype = config_.nodetype;
     r.state = current_state();
@@ -481,6 +528,15 @@ void AgentDaemon::run_install(const proto::Command& command) {
     timings.insert(timings.end(), outcome.timings.begin(), outcome.timings.end());
     installing_ = false;
     proto::CommandReport result{command.id, command.kind, proto::CommandStatus::OK, outcome.reason, "", 0, 0};
+    // The install's log goes to the controller with the outcome: its tail if it is long.
+    for (const auto& line : outcome.log) {
+        result.output += line + "\n";
+    }
+    if (result.output.size() > proto::MAX_COMMAND_OUTPUT) {
+        std::string tail = result.output.substr(result.output.size() - proto::MAX_COMMAND_OUTPUT + 64);
+        tail = tail.substr(std::min(tail.size(), tail.find('\n') + 1));
+        result.output = "[... earlier lines left out]\n" + tail;
+    }
     switch (outcome.status) {
         case InstallStatus::OK:
             break;

@@ -18,6 +18,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <utility>
@@ -61,6 +62,12 @@ private:
     /// Re-plans against the repository (or, with rpmdb_only, against the index last fetched)
     /// and the rpmdb; on success the plan answers for `op_counter`.
     void requery(std::uint64_t op_counter, bool rpmdb_only = false);
+    /// With config.prefetch, downloads what an install of the last query's plan needs (once per
+    /// repository revision), so host-install does not wait for the downloads.
+    void prefetch();
+    /// Sets when prefetch() runs (a random moment within config.prefetch_spread_seconds), or
+    /// forgets it when there is nothing to fetch.
+    void schedule_prefetch();
     /// Runs `command` unless the journal says it ran: then reports the recorded outcome.
     void run_command(const core::protocol::Command& command);
     void run_install(const core::protocol::Command& command);
@@ -116,6 +123,9 @@ private:
 
     // Worker-thread state (guarded by mutex_ where the poller reads it).
     std::optional<QueryResult> last_query_;
+    std::string prefetched_revision_;  ///< The repository revision prefetch() last completed.
+    std::optional<core::Clock::TimePoint> prefetch_due_;  ///< Worker thread only.
+    std::mt19937 random_{std::random_device{}()};
     std::string query_error_;
     std::uint64_t query_counter_ = 0;  ///< op_counter the last query was made for.
     std::string sent_report_id_;       ///< Report the controller has.

@@ -40,6 +40,10 @@ public:
           host_commands_(config, state_, hosts_, clock),
           work_(store, host_commands_, clock, work_policy(config)), groups_(store, host_commands_, clock),
           alarms_(store, clock), admin_(config, store, hosts_, alarms_, clock) {
+        hosts_.set_labels_listener(
+            [this](const std::string& host, const std::map<std::string, std::string>& labels) {
+                groups_.reported(host, labels);
+            });
         host_commands_.attach(admin_, alarms_);
         admin_.set_busy_lookup([this](const std::string& host) { return work_.busy_with(host); });
     }

@@ -36,6 +36,20 @@ std::vector<std::string> split_list(const std::string& text) {
     return out;
 }
 
+/// NAME=VALUE pairs as a JSON object; `allow_clear` accepts NAME= (an empty value clears).
+json label_pairs(const std::vector<std::string>& pairs, const std::string& what, bool allow_clear = false) {
+    json out = json::object();
+    for (const auto& l : pairs) {
+        const auto eq = l.find('=');
+        if (eq == std::string::npos || eq == 0 || (!allow_clear && eq + 1 == l.size())) {
+            throw client::UsageError(what + " takes NAME=VALUE" + (allow_clear ? " (NAME= clears one)" : "") +
+                                     ", not '" + l + "'");
+        }
+        out[l.substr(0, eq)] = l.substr(eq + 1);
+    }
+    return out;
+}
+
 struct Session {
     client::Environment env;
     std::ostream& out;
@@ -219,6 +233,7 @@ void add_group_commands(CLI::App& app, Session& s) {
     auto personality = std::make_shared<std::string>();
     auto description = std::make_shared<std::string>();
     auto labels = std::make_shared<std::vector<std::string>>();
+    auto sw_version = std::make_shared<std::string>();
     auto* create =
         group->add_subcommand("create", "Create a group of static members and/or a rule");
     create->add_option("NAME", *name, "Group name")->required();
@@ -226,22 +241,53 @@ void add_group_commands(CLI::App& app, Session& s) {
     create->add_option("--personality", *personality, "Rule: hosts of this personality");
     create->add_option("--label", *labels, "Rule: hosts with this label (NAME=VALUE; repeatable)");
     create->add_option("--description", *description, "What the group is for");
-    create->callback([&s, name, hosts, personality, description, labels] {
-        json rule = {{"personality", *personality}, {"labels", json::object()}};
-        for (const auto& l : *labels) {
-            const auto eq = l.find('=');
-            if (eq == std::string::npos || eq == 0) {
-                throw client::UsageError("--label takes NAME=VALUE, not '" + l + "'");
-            }
-            rule["labels"][l.substr(0, eq)] = l.substr(eq + 1);
-        }
+    create->add_option("--sw-version", *sw_version, "Only hosts of this release may be members (e.g. 22.12)");
+    create->callback([&s, name, hosts, personality, description, labels, sw_version] {
         const json body = s.call(
             "POST", client::api_target("groups"),
             {{"name", *name},
              {"description", *description},
+             {"sw_version", *sw_version},
              {"hosts", split_list(*hosts)},
-             {"rule", rule}});
+             {"rule", {{"personality", *personality}, {"labels", label_pairs(*labels, "--label")}}}});
         s.print(body, [&] { s.out << group_detail(body); });
+    });
+
+    auto u_name = std::make_shared<std::string>();
+    auto u_description = std::make_shared<std::optional<std::string>>();
+    auto u_sw_version = std::make_shared<std::optional<std::string>>();
+    auto u_personality = std::make_shared<std::optional<std::string>>();
+    auto u_labels = std::make_shared<std::vector<std::string>>();
+    auto u_clear_rule = std::make_shared<bool>(false);
+    auto* update = group->add_subcommand(
+        "update", "Change a group's description, release or rule (members: add-hosts, remove-hosts)");
+    update->add_option("NAME", *u_name, "Group name")->required();
+    update->add_option("--description", *u_description, "What the group is for");
+    update->add_option("--sw-version", *u_sw_version, "Only hosts of this release ('' = any release)");
+    update->add_option("--personality", *u_personality, "Rule: hosts of this personality (replaces the rule)");
+    update->add_option("--label", *u_labels, "Rule: hosts with this label (NAME=VALUE; repeatable; replaces the rule)");
+    update->add_flag("--clear-rule", *u_clear_rule, "Remove the rule: only static members remain");
+    update->callback([&s, u_name, u_description, u_sw_version, u_personality, u_labels, u_clear_rule] {
+        json body = json::object();
+        if (*u_description) {
+            body["description"] = **u_description;
+        }
+        if (*u_sw_version) {
+            body["sw_version"] = **u_sw_version;
+        }
+        if (*u_clear_rule && (*u_personality || !u_labels->empty())) {
+            throw client::UsageError("--clear-rule removes the rule; leave out --personality and --label");
+        }
+        if (*u_clear_rule || *u_personality || !u_labels->empty()) {
+            body["rule"] = {{"personality", u_personality->value_or("")},
+                            {"labels", label_pairs(*u_labels, "--label")}};
+        }
+        if (body.empty()) {
+            throw client::UsageError("nothing to change: give --description, --sw-version, --personality, --label "
+                                     "or --clear-rule");
+        }
+        const json reply = s.call("PATCH", client::api_target("groups", {*u_name}), body);
+        s.print(reply, [&] { s.out << group_detail(reply); });
     });
 
     group->add_subcommand("list", "List groups and the hosts they hold")->callback([&s] {
@@ -271,28 +317,33 @@ void add_group_commands(CLI::App& app, Session& s) {
     }
     auto label_host = std::make_shared<std::string>();
     auto label_values = std::make_shared<std::vector<std::string>>();
-    auto* label =
-        group->add_subcommand("label", "Set a host's labels (NAME=VALUE; NAME= clears one)");
+    auto accept = std::make_shared<bool>(false);
+    auto* label = group->add_subcommand(
+        "label",
+        "Show a host's labels, set them (NAME=VALUE; NAME= clears one), or put the labels its agent reports "
+        "into effect (--accept-reported)");
     label->add_option("HOST", *label_host, "Host")->required();
-    label->add_option("LABELS", *label_values, "NAME=VALUE ...")->required();
-    label->callback([&s, label_host, label_values] {
-        json changes = json::object();
-        for (const auto& l : *label_values) {
-            const auto eq = l.find('=');
-            if (eq == std::string::npos || eq == 0) {
-                throw client::UsageError(
-                    "labels are NAME=VALUE (NAME= clears one), not '" + l + "'");
-            }
-            changes[l.substr(0, eq)] = l.substr(eq + 1);
+    label->add_option("LABELS", *label_values, "NAME=VALUE ...");
+    label->add_flag("--accept-reported", *accept,
+                    "Apply the labels the host's agent reports that were held back because they move the host "
+                    "to another group");
+    label->callback([&s, label_host, label_values, accept] {
+        if (*accept && !label_values->empty()) {
+            throw client::UsageError("give labels or --accept-reported, not both");
         }
-        const json body =
-            s.call("POST", client::api_target("host-labels", {*label_host}), {{"labels", changes}});
+        const std::string target = client::api_target("host-labels", {*label_host});
+        const json body = *accept ? s.call("POST", target, {{"accept_reported", true}})
+                          : label_values->empty()
+                              ? s.call("GET", target)
+                              : s.call("POST", target, {{"labels", label_pairs(*label_values, "labels", true)}});
+        s.print(body, [&] { s.out << labels_detail(body); });
+    });
+    group->add_subcommand("labels", "List the labels of every host that has any")->callback([&s] {
+        const json body = s.call("GET", client::api_target("host-labels"));
         s.print(body, [&] {
-            s.out << body.value("host", "") << ":";
-            for (const auto& [k, v] : body["labels"].items()) {
-                s.out << " " << k << "=" << v.get<std::string>();
+            for (const auto& item : body["items"]) {
+                s.out << labels_detail(item);
             }
-            s.out << "\n";
         });
     });
     auto del_name = std::make_shared<std::string>();

@@ -181,6 +181,8 @@ std::string group_detail(const json& g) {
     std::ostringstream out;
     out << "Group: " << text_of(g["name"]) << "\n";
     out << "Description: " << text_of(g["description"]) << "\n";
+    out << "Release: " << (g.value("sw_version", nlohmann::json()).is_string() ? text_of(g["sw_version"]) : "any")
+        << "\n";
     out << "Static members: " << join(g["members"]) << "\n";
     out << "Rule: personality "
         << (g["rule"].value("personality", "").empty() ? "-" : text_of(g["rule"]["personality"]));
@@ -188,6 +190,25 @@ std::string group_detail(const json& g) {
         out << ", label " << k << "=" << v.get<std::string>();
     }
     out << "\nHosts now: " << join(g["hosts"]) << "\n";
+    return out.str();
+}
+
+std::string labels_detail(const json& v) {
+    auto pairs = [](const json& m) {
+        std::string out;
+        for (const auto& [k, value] : m.items()) {
+            out += (out.empty() ? "" : ", ") + k + "=" + value.get<std::string>();
+        }
+        return out.empty() ? std::string("-") : out;
+    };
+    std::ostringstream out;
+    out << text_of(v["host"]) << ": " << pairs(v["labels"]) << "\n";
+    out << "  set by operators: " << pairs(v["set"]) << "\n";
+    out << "  reported by its agent: " << pairs(v["reported"]) << "\n";
+    if (!v["held"].empty()) {
+        out << "  reported, held back (they would move the host to another group): " << pairs(v["held"])
+            << "\n  apply them with: sw-manager group label " << text_of(v["host"]) << " --accept-reported\n";
+    }
     return out.str();
 }
 

@@ -18,5 +18,7 @@ std::string log_table(const nlohmann::json& list);
 std::string error_table(const nlohmann::json& list);
 std::string group_table(const nlohmann::json& list);
 std::string group_detail(const nlohmann::json& group);
+/// A host's labels: in effect, set by operators, reported by its agent, held back.
+std::string labels_detail(const nlohmann::json& labels);
 
 }  // namespace patching::manager

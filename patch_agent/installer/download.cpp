@@ -68,7 +68,7 @@ bool is_verified_copy(const fs::path& file, const RepoPackage& pkg) {
 
 }  // namespace
 
-void Installer::download(
+std::size_t Installer::download(
     const std::vector<RepoPackage>& packages,
     InstallProgress& progress,
     InstallOutcome& outcome,
@@ -203,6 +203,7 @@ void Installer::download(
         }
     }
     progress.on_progress("download", done, packages.size(), "");
+    return fetches.size();
 }
 
 

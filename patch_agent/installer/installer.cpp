@@ -236,6 +236,15 @@ void Installer::remove_downloads() {
     }
 }
 
+std::size_t Installer::prefetch(const QueryResult& q) {
+    class Silent final : public InstallProgress {
+        void on_progress(const std::string&, std::size_t, std::size_t, const std::string&) override {}
+    } silent;
+    const Work work = plan_work(q, managed_packages());
+    InstallOutcome scratch;
+    return download(work.downloads(), silent, scratch, [](const RepoPackage&, const fs::path&) {});
+}
+
 QueryResult Installer::query_rpmdb() {
     if (!last_index_) {
         return query();

@@ -129,6 +129,13 @@ public:
     /// that the result can be reported first: unlinking ten 1 MiB files takes milliseconds.
     void remove_downloads();
 
+    /// Downloads and verifies, into the download cache, the packages an install of `q`'s plan
+    /// would fetch, without changing anything else: the next install finds them there (checked
+    /// again) and does not wait for them. Returns how many packages were fetched (0 when the
+    /// cache had them all). @throws InstallFailure or core::Error saying why (the install will
+    /// fetch them itself).
+    std::size_t prefetch(const QueryResult& q);
+
     /// Called once at agent start: if the installing flag is present, an install was cut short
     /// (agent or host died). Sets the failed flag with a reason naming the PID and start time,
     /// clears the installing flag and the in-service dirs, and returns that reason. The reason
@@ -151,7 +158,8 @@ private:
     /// package and its file once it is (while others may still arrive). Throws InstallFailure
     /// naming the first package that failed, or what `verified` threw; then no unverified file
     /// is left.
-    void download(
+    /// Returns how many were fetched (the others were in the cache, verified).
+    std::size_t download(
         const std::vector<RepoPackage>& packages,
         InstallProgress& progress,
         InstallOutcome& outcome,

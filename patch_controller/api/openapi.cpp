@@ -11,12 +11,19 @@ using nlohmann::json;
 
 namespace {
 
+/// A path whose success answer differs from its route's (another status or body).
+struct PathResponse {
+    int status = 200;
+    std::string response;  ///< components/schemas name; "" = no body (204)
+};
+
 struct RouteDoc {
     std::vector<std::string> paths;  ///< Under /v1 (the reference's routes also answer under /patch).
     std::string summary;
-    std::string response;  ///< components/schemas name of the success body
+    std::string response;  ///< components/schemas name of the success body; "" = no body (204)
     int status = 200;
     bool body = false;  ///< Takes a JSON body.
+    std::map<std::string, PathResponse> by_path = {};  ///< Paths that answer otherwise.
 };
 
 // One entry per route table key. A route added without one fails the unit test.
@@ -51,8 +58,14 @@ const std::map<std::string, RouteDoc>& docs() {
          {{"/v1/report_app_dependencies/{ids}"}, "Record an application's patches (?app=NAME)", "Boolean"}},
         {"work-requests GET",
          {{"/v1/work-requests", "/v1/work-requests/{id}", "/v1/work-requests/{id}/logs", "/v1/work-requests/{id}/errors"},
-          "Work requests: list (?status=A,B&operation=&host=&parent=ID|none&limit=&page=), show, logs, errors",
-          "WorkRequest"}},
+          "Work requests: list (?status=A,B&operation=&host=&parent=ID|none&limit=&page=), show, logs and errors "
+          "(?after=SEQ)",
+          "WorkRequest",
+          200,
+          false,
+          {{"/v1/work-requests", {200, "WorkRequestPage"}},
+           {"/v1/work-requests/{id}/logs", {200, "WorkLogPage"}},
+           {"/v1/work-requests/{id}/errors", {200, "WorkErrorPage"}}}}},
         {"work-requests POST",
          {{"/v1/work-requests/{id}/cancel", "/v1/work-requests/{id}/rerun"},
           "Cancel (If-Match) or rerun the failed children (Idempotency-Key) of a work request",
@@ -64,16 +77,37 @@ const std::map<std::string, RouteDoc>& docs() {
           "WorkRequest",
           202,
           true}},
-        {"groups GET", {{"/v1/groups", "/v1/groups/{name}"}, "Host groups: list, show", "Group"}},
+        {"groups GET",
+         {{"/v1/groups", "/v1/groups/{name}"},
+          "Host groups: list, show",
+          "Group",
+          200,
+          false,
+          {{"/v1/groups", {200, "GroupList"}}}}},
         {"groups POST",
          {{"/v1/groups", "/v1/groups/{name}/add-hosts", "/v1/groups/{name}/remove-hosts"},
-          "Create a group {name, description, hosts, rule{personality, labels}}; add or remove static members "
-          "{hosts} (If-Match)",
+          "Create a group {name, description, sw_version, hosts, rule{personality, labels}}; add or remove static "
+          "members {hosts} (If-Match)",
+          "Group",
+          200,
+          true,
+          {{"/v1/groups", {201, "Group"}}}}},
+        {"groups PATCH",
+         {{"/v1/groups/{name}"},
+          "Change a group's description, sw_version or rule {personality, labels} (If-Match)",
           "Group",
           200,
           true}},
-        {"groups DELETE", {{"/v1/groups/{name}"}, "Delete a group (If-Match)", "Empty", 204}},
-        {"host-labels POST", {{"/v1/host-labels/{host}"}, "Set or clear ('') a host's labels {labels}", "Object", 200, true}},
+        {"groups DELETE", {{"/v1/groups/{name}"}, "Delete a group (If-Match)", "", 204}},
+        {"host-labels GET",
+         {{"/v1/host-labels", "/v1/host-labels/{host}"},
+          "Hosts' labels: those an operator set, those its agent reports, and the ones in effect",
+          "HostLabels",
+          200,
+          false,
+          {{"/v1/host-labels", {200, "HostLabelsList"}}}}},
+        {"host-labels POST",
+         {{"/v1/host-labels/{host}"}, "Set or clear ('') labels of a host {labels}", "HostLabels", 200, true}},
         {"openapi.json GET", {{"/v1/openapi.json"}, "This document", "Object"}},
         {"hosts GET",
          {{"/v1/hosts", "/v1/hosts/{host}"},
@@ -92,55 +126,119 @@ const std::map<std::string, RouteDoc>& docs() {
           "Raise an alarm {alarm_id, severity, entity, reason, mgmt_affecting}, or clear one {entity}",
           "Object",
           201,
-          true}},
-        {"alarms DELETE", {{"/v1/alarms/{id}"}, "Clear an alarm (?entity=E, default system)", "Empty", 204}},
+          true,
+          {{"/v1/alarms/{id}/clear", {204, ""}}}}},
+        {"alarms DELETE", {{"/v1/alarms/{id}"}, "Clear an alarm (?entity=E, default system)", "", 204}},
     };
     return table;
 }
+
+/// An object with exactly these properties, all required.
+json closed_object(const json& properties) {
+    json required = json::array();
+    for (const auto& [name, schema] : properties.items()) {
+        required.push_back(name);
+    }
+    return {{"type", "object"}, {"properties", properties}, {"required", required}, {"additionalProperties", false}};
+}
+
+json ref(const std::string& name) { return {{"$ref", "#/components/schemas/" + name}}; }
+
+json array_of(const json& items) { return {{"type", "array"}, {"items", items}}; }
 
 json schemas() {
     const json str = {{"type", "string"}};
     const json nstr = {{"type", json::array({"string", "null"})}};
     const json nint = {{"type", json::array({"integer", "null"})}};
+    const json integer = {{"type", "integer"}};
+    const json boolean = {{"type", "boolean"}};
+    const json labels = {{"type", "object"}, {"additionalProperties", str}};
+    // The work request fields every parent and child has; parents and children add their own.
+    const json common_wr = {{"id", integer},
+                            {"operation", {{"enum", json::array({"HOST_INSTALL", "HOST_LOCK", "HOST_UNLOCK", "HOST_REBOOT"})}}},
+                            {"status",
+                             {{"enum", json::array({"ACCEPTED", "WAITING", "IN_PROGRESS", "SUCCEEDED", "FAILED",
+                                                    "CANCELING", "CANCELED", "SKIPPED"})}}},
+                            {"outcome",
+                             {{"enum", json::array({nullptr, "COMPLETE", "INCOMPLETE", "BUDGET_EXHAUSTED",
+                                                    "CANCELED_BY_USER"})}}},
+                            {"initiator", {{"enum", json::array({"USER", "SCHEDULE", "RETRY", "RERUN"})}}},
+                            {"created_by", str},
+                            {"retry_of", nint},
+                            {"rerun_of", nint},
+                            {"attempt", integer},
+                            {"message", str},
+                            {"time_accepted", nstr},
+                            {"time_started", nstr},
+                            {"time_finished", nstr},
+                            {"time_scheduled", nstr},
+                            {"percent_complete", {{"type", "integer"}, {"minimum", 0}, {"maximum", 100}}},
+                            {"etag", str}};
+    json parent = common_wr;
+    parent["parent_id"] = {{"type", "null"}};
+    parent["target"] = closed_object({{"kind", {{"enum", json::array({"HOST", "HOSTS", "GROUP"})}}}, {"name", str}});
+    parent["params"] = {{"type", "object"}};
+    parent["cancel_requested"] = boolean;
+    parent["canceled_by"] = nstr;
+    json counters = json::object();
+    for (const char* c : {"total", "waiting", "in_progress", "succeeded", "failed", "skipped", "canceled"}) {
+        counters[c] = {{"type", "integer"}, {"minimum", 0}};
+    }
+    parent["counters"] = closed_object(counters);
+    json child = common_wr;
+    child["parent_id"] = integer;
+    child["host"] = str;
+    child["sw_version"] = str;
+    child["target_set"] = array_of(str);
+    child["command_id"] = nstr;
+    child["failure_kind"] = nstr;
+    child["retryable"] = boolean;
+    const json group = closed_object({{"name", str},
+                                      {"description", str},
+                                      {"sw_version", nstr},
+                                      {"members", array_of(str)},
+                                      {"hosts", array_of(str)},
+                                      {"rule", closed_object({{"personality", str}, {"labels", labels}})},
+                                      {"time_created", nstr},
+                                      {"etag", str}});
+    const json host_labels =
+        closed_object({{"host", str}, {"labels", labels}, {"set", labels}, {"reported", labels}, {"held", labels}});
     return {
-        {"Error",
-         {{"type", "object"},
-          {"required", json::array({"code", "message", "field"})},
-          {"properties", {{"code", str}, {"message", str}, {"field", nstr}}}}},
+        {"Error", closed_object({{"code", str}, {"message", str}, {"field", nstr}})},
         {"OpReply",
          {{"type", "object"},
           {"properties", {{"info", str}, {"warning", str}, {"error", str}}}}},
         {"Query", {{"type", "object"}, {"properties", {{"pd", {{"type", "object"}}}}}}},
-        {"Boolean", {{"type", "boolean"}}},
+        {"Boolean", boolean},
         {"Object", {{"type", "object"}}},
-        {"Empty", {{"type", "object"}}},
         {"WorkRequest",
-         {{"type", "object"},
-          {"description", "A work request, or {items: [...], next_page} for a list"},
-          {"properties",
-           {{"id", {{"type", "integer"}}},
-            {"parent_id", nint},
-            {"operation", {{"enum", json::array({"HOST_INSTALL", "HOST_LOCK", "HOST_UNLOCK", "HOST_REBOOT"})}}},
-            {"status",
-             {{"enum", json::array({"ACCEPTED", "WAITING", "IN_PROGRESS", "SUCCEEDED", "FAILED", "CANCELING",
-                                    "CANCELED", "SKIPPED"})}}},
-            {"outcome",
-             {{"enum", json::array({nullptr, "COMPLETE", "INCOMPLETE", "BUDGET_EXHAUSTED", "CANCELED_BY_USER"})}}},
-            {"initiator", {{"enum", json::array({"USER", "SCHEDULE", "RETRY", "RERUN"})}}},
-            {"percent_complete", {{"type", "integer"}}},
-            {"etag", str},
-            {"items", {{"type", "array"}}},
-            {"next_page", nstr}}}}},
-        {"Group",
-         {{"type", "object"},
-          {"properties",
-           {{"name", str},
-            {"description", str},
-            {"members", {{"type", "array"}, {"items", str}}},
-            {"hosts", {{"type", "array"}, {"items", str}}},
-            {"rule", {{"type", "object"}}},
-            {"etag", str},
-            {"items", {{"type", "array"}}}}}}},
+         {{"description", "A parent work request (parent_id null: one operation) or a child (one host)"},
+          {"oneOf", json::array({closed_object(parent), closed_object(child)})}}},
+        {"WorkRequestPage",
+         closed_object({{"items", array_of(ref("WorkRequest"))},
+                        {"next_page", {{"type", json::array({"string", "null"})},
+                                       {"description", "Pass as ?page= for the next page; null on the last"}}}})},
+        {"WorkLog",
+         closed_object({{"seq", integer},
+                        {"work_request_id", integer},
+                        {"timestamp", nstr},
+                        {"host", str},
+                        {"phase", str},
+                        {"message", str}})},
+        {"WorkLogPage", closed_object({{"items", array_of(ref("WorkLog"))}})},
+        {"WorkError",
+         closed_object({{"seq", integer},
+                        {"work_request_id", integer},
+                        {"timestamp", nstr},
+                        {"host", str},
+                        {"code", str},
+                        {"message", str},
+                        {"retryable", boolean}})},
+        {"WorkErrorPage", closed_object({{"items", array_of(ref("WorkError"))}})},
+        {"Group", group},
+        {"GroupList", closed_object({{"items", array_of(ref("Group"))}})},
+        {"HostLabels", host_labels},
+        {"HostLabelsList", closed_object({{"items", array_of(ref("HostLabels"))}})},
     };
 }
 
@@ -164,19 +262,13 @@ std::string openapi_document(const std::map<std::string, Route>& routes) {
             continue;
         }
         const RouteDoc& d = it->second;
-        const std::string status = std::to_string(d.status);
         for (const auto& method : route.methods) {
             json op = {{"summary", d.summary},
                        {"operationId", (key.empty() ? std::string("root") : key) + "_" + method},
                        {"x-role", route.role == Role::ADMIN ? "admin" : "reader"},
                        {"x-audited", route.mutating},
                        {"responses",
-                        {{status,
-                          {{"description", "success"},
-                           {"content",
-                            {{"application/json",
-                              {{"schema", {{"$ref", "#/components/schemas/" + d.response}}}}}}}}},
-                         {"default",
+                        {{"default",
                           {{"description", route.resource ? "{code, message, field}" : "{info, warning, error}"},
                            {"content",
                             {{"application/json",
@@ -193,6 +285,14 @@ std::string openapi_document(const std::map<std::string, Route>& routes) {
             for (const auto& path : d.paths) {
                 json& item = paths[path];
                 item[lower] = op;
+                auto special = d.by_path.find(path);
+                const PathResponse answer =
+                    special != d.by_path.end() ? special->second : PathResponse{d.status, d.response};
+                json success = {{"description", "success"}};
+                if (!answer.response.empty()) {
+                    success["content"] = {{"application/json", {{"schema", ref(answer.response)}}}};
+                }
+                item[lower]["responses"][std::to_string(answer.status)] = success;
                 json params = json::array();
                 for (size_t open = path.find('{'); open != std::string::npos; open = path.find('{', open + 1)) {
                     const std::string name = path.substr(open + 1, path.find('}', open) - open - 1);

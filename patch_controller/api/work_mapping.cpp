@@ -106,11 +106,16 @@ json to_json(const WorkError& e) {
 json to_json(const GroupView& g) {
     return {{"name", g.group.name},
             {"description", g.group.description},
+            {"sw_version", g.group.sw_version.empty() ? json(nullptr) : json(g.group.sw_version)},
             {"members", g.group.members},
             {"rule", {{"personality", g.group.rule_personality}, {"labels", g.group.rule_labels}}},
             {"hosts", g.hosts},
             {"time_created", rfc3339(g.group.created_at)},
             {"etag", etag(g.group.revision)}};
+}
+
+json to_json(const HostLabelsView& v) {
+    return {{"host", v.host}, {"labels", v.effective}, {"set", v.set}, {"reported", v.reported}, {"held", v.held}};
 }
 
 std::string etag(std::int64_t revision) { return "\"" + std::to_string(revision) + "\""; }

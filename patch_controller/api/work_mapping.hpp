@@ -37,6 +37,7 @@ nlohmann::json to_json(const StoredWorkRequest& wr);
 nlohmann::json to_json(const WorkLogEntry& entry);
 nlohmann::json to_json(const WorkError& error);
 nlohmann::json to_json(const GroupView& group);
+nlohmann::json to_json(const HostLabelsView& labels);
 /// A strong ETag for a revision: "\"<revision>\"".
 std::string etag(std::int64_t revision);
 

@@ -79,6 +79,28 @@ std::string string_field(const json& body, const char* field, const std::string&
     throw ResourceRefusal{400, "InvalidParameter", std::string(field) + " must be a string or a whole number", field};
 }
 
+/// The "rule" of a group body: {"personality": P, "labels": {name: value}}.
+GroupChanges rule_of(const json& body) {
+    GroupChanges out;
+    if (!body.contains("rule")) {
+        return out;
+    }
+    const json& rule = body.at("rule");
+    if (!rule.is_object()) {
+        throw ResourceRefusal{400, "InvalidParameter", "rule must be an object {personality, labels}", "rule"};
+    }
+    out.rule_personality = string_field(rule, "personality", "");
+    out.rule_labels.emplace();
+    if (rule.contains("labels")) {
+        try {
+            out.rule_labels = rule.at("labels").get<std::map<std::string, std::string>>();
+        } catch (const json::exception&) {
+            throw ResourceRefusal{400, "InvalidParameter", "rule.labels must map names to strings", "rule.labels"};
+        }
+    }
+    return out;
+}
+
 /// The revision an If-Match header asks for, or nullopt without one.
 std::optional<std::int64_t> if_match(const RouteCall& c) {
     auto it = c.request.headers.find("if-match");
@@ -358,22 +380,11 @@ void ApiRoutes::add_work_routes() {
                  StoredGroup g;
                  g.name = string_field(body, "name", "");
                  g.description = string_field(body, "description", "");
+                 g.sw_version = string_field(body, "sw_version", "");
                  g.members = string_list(body, "hosts");
-                 if (body.contains("rule")) {
-                     const json& rule = body.at("rule");
-                     if (!rule.is_object()) {
-                         throw ResourceRefusal{400, "InvalidParameter", "rule must be an object", "rule"};
-                     }
-                     g.rule_personality = string_field(rule, "personality", "");
-                     if (rule.contains("labels")) {
-                         try {
-                             g.rule_labels = rule.at("labels").get<std::map<std::string, std::string>>();
-                         } catch (const json::exception&) {
-                             throw ResourceRefusal{400, "InvalidParameter", "rule.labels must map names to strings",
-                                                   "rule.labels"};
-                         }
-                     }
-                 }
+                 const GroupChanges rule = rule_of(body);
+                 g.rule_personality = rule.rule_personality.value_or("");
+                 g.rule_labels = rule.rule_labels.value_or(std::map<std::string, std::string>());
                  HttpResponse r = group_reply(201, groups.create(g));
                  r.headers["Location"] = "/v1/groups/" + g.name;
                  return r;
@@ -386,6 +397,31 @@ void ApiRoutes::add_work_routes() {
              throw ResourceRefusal{404, "NotFound", "POST /v1/groups, /v1/groups/NAME/add-hosts or /remove-hosts", ""};
          },
          true});
+    // PATCH /v1/groups/{name} {"description", "sw_version", "rule": {"personality", "labels"}}
+    add({"groups", {"PATCH"}, false, Role::ADMIN, true, [&groups](const RouteCall& c) {
+             if (c.args.size() != 1) {
+                 throw ResourceRefusal{404, "NotFound", "PATCH /v1/groups/NAME", ""};
+             }
+             const json body = parse_body(c);
+             for (const auto& [key, value] : body.items()) {
+                 if (key != "description" && key != "sw_version" && key != "rule") {
+                     throw ResourceRefusal{400, "InvalidParameter",
+                                           "a group update takes description, sw_version and rule; its members "
+                                           "change with add-hosts and remove-hosts",
+                                           key};
+                 }
+             }
+             GroupChanges changes = rule_of(body);
+             if (body.contains("description")) {
+                 changes.description = string_field(body, "description", "");
+             }
+             if (body.contains("sw_version")) {
+                 changes.sw_version = body.at("sw_version").is_null() ? std::string()
+                                                                        : string_field(body, "sw_version", "");
+             }
+             return group_reply(200, groups.update(c.args[0], changes, if_match(c)));
+         },
+         true});
     add({"groups", {"DELETE"}, false, Role::ADMIN, true, [&groups](const RouteCall& c) {
              if (c.args.size() != 1) {
                  throw ResourceRefusal{404, "NotFound", "DELETE /v1/groups/NAME", ""};
@@ -396,19 +432,46 @@ void ApiRoutes::add_work_routes() {
          true});
     add({"openapi.json", {"GET"}, false, Role::READER, false,
          [this](const RouteCall&) { return json_response(200, openapi_document(routes_)); }, true});
-    // POST /v1/host-labels/{host} {"labels": {"name": "value" | ""}}: "" clears a label.
+    // GET /v1/host-labels[/{host}]
+    add({"host-labels", {"GET"}, false, Role::READER, false, [&groups](const RouteCall& c) {
+             if (c.args.empty()) {
+                 json items = json::array();
+                 for (const auto& v : groups.all_labels()) {
+                     items.push_back(to_json(v));
+                 }
+                 return json_reply(200, {{"items", items}});
+             }
+             return json_reply(200, to_json(groups.labels(c.args[0])));
+         },
+         true});
+    // POST /v1/host-labels/{host} {"labels": {"name": "value" | ""}}: "" clears a label;
+    // {"accept_reported": true} puts the labels its agent reports, held back, into effect.
     add({"host-labels", {"POST"}, false, Role::ADMIN, true, [&groups](const RouteCall& c) {
              if (c.args.size() != 1) {
                  throw ResourceRefusal{404, "NotFound", "POST /v1/host-labels/HOST", ""};
              }
              const json body = parse_body(c);
+             if (body.contains("accept_reported")) {
+                 if (!body.at("accept_reported").is_boolean()) {
+                     throw ResourceRefusal{400, "InvalidParameter", "accept_reported must be true or false",
+                                           "accept_reported"};
+                 }
+                 if (body.contains("labels")) {
+                     throw ResourceRefusal{400, "InvalidParameter", "give labels or accept_reported, not both",
+                                           "accept_reported"};
+                 }
+                 if (body.at("accept_reported").get<bool>()) {
+                     return json_reply(200, to_json(groups.accept_reported(c.args[0])));
+                 }
+                 return json_reply(200, to_json(groups.labels(c.args[0])));
+             }
              std::map<std::string, std::string> labels;
              try {
                  labels = body.value("labels", json::object()).get<std::map<std::string, std::string>>();
              } catch (const json::exception&) {
                  throw ResourceRefusal{400, "InvalidParameter", "labels must map names to strings", "labels"};
              }
-             return json_reply(200, {{"host", c.args[0]}, {"labels", groups.label(c.args[0], labels)}});
+             return json_reply(200, to_json(groups.label(c.args[0], labels)));
          },
          true});
 }

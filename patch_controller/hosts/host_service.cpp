@@ -149,8 +149,8 @@ void HostService::agent_report(const proto::AgentReport& report, const std::stri
                     if (proto::is_finished(report.command->status)) {
                         StoredCommand done = c->second;
                         done.exit_code = static_cast<std::int64_t>(report.command->exit_code);
-                        done.output = report.command->output;
-                        finish(h, std::move(done), report.command->status, report.command->reason, changes);
+                        finish(h, std::move(done), report.command->status, report.command->reason, changes,
+                               report.command->output);
                     } else {
                         StoredCommand running = c->second;
                         running.status = report.command->status;
@@ -199,6 +199,9 @@ void HostService::agent_report(const proto::AgentReport& report, const std::stri
     hello_boot_ids_.erase(report.hostname);
     commands.unlock();
     tell(changes.put);
+    if (labels_listener_) {
+        labels_listener_(report.hostname, report.labels);
+    }
 }
 
 const HostRecord& HostService::check_install_locked(const std::string& host, bool force, bool& covered) const {
@@ -395,16 +398,23 @@ void HostService::tell(const std::vector<StoredCommand>& changed) {
 }
 
 void HostService::finish(const HostRecord& h, StoredCommand c, proto::CommandStatus status, std::string reason,
-                         CommandChanges& changes) const {
+                         CommandChanges& changes, std::string output) const {
     c.status = status;
     c.reason = std::move(reason);
+    c.output = std::move(output);
     c.finished_at = clock_.now_seconds();
     changes.put.push_back(std::move(c));
-    // The history keeps the newest; this one joins it, so the oldest beyond the limit go.
+    // The history keeps the newest; this one joins it, so the oldest beyond the limit go, except
+    // those the guard keeps (their reader has not seen them yet).
     const std::size_t limit = static_cast<std::size_t>(config_.host_command_history);
     const std::size_t finished = h.history.size() + 1;
-    for (std::size_t i = 0; finished > limit && i < finished - limit && i < h.history.size(); ++i) {
+    std::size_t excess = finished > limit ? finished - limit : 0;
+    for (std::size_t i = 0; excess > 0 && i < h.history.size(); ++i) {
+        if (prune_guard_ && prune_guard_(h.history[i])) {
+            continue;
+        }
         changes.pruned.push_back(h.history[i]);
+        --excess;
     }
 }
 

@@ -10,6 +10,7 @@
 #include <patch_core/messages.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -127,6 +128,17 @@ public:
     /// Registers an observer (it must outlive its registration). Thread-safe.
     void add_observer(CommandObserver& observer);
     void remove_observer(CommandObserver& observer);
+    /// Told the labels of every agent report (host name, labels), after the report is taken,
+    /// with no lock of HostService held (groups decide whether they take effect). Set before
+    /// serving.
+    /// Finished commands for which `keep(id)` is true are not pruned from the history (the work
+    /// engine keeps the commands of its unfinished children). Called with HostService's command
+    /// lock held: it must not call HostService. Set before serving.
+    void set_prune_guard(std::function<bool(const std::string& id)> keep) { prune_guard_ = std::move(keep); }
+    void set_labels_listener(
+        std::function<void(const std::string& host, const std::map<std::string, std::string>& labels)> listener) {
+        labels_listener_ = std::move(listener);
+    }
 
     // The agent protocol's side (agents/AgentApi calls these).
     /// What a polling agent needs to hear about.
@@ -161,10 +173,10 @@ private:
     const HostRecord& check_install_locked(const std::string& host, bool force, bool& covered) const;
     /// enqueue() without waking the agent or telling the observers. REQUIRES: command_mutex_ held.
     StoredCommand enqueue_locked(const std::string& host, const HostCommand& command);
-    /// Adds `c` finished with `status` and `reason` to `changes`, pruning the host's history.
-    /// REQUIRES: state_.mutex held (shared is enough).
+    /// Adds `c` finished with `status`, `reason` and the agent's `output` to `changes`, pruning
+    /// the host's history. REQUIRES: state_.mutex held (shared is enough).
     void finish(const HostRecord& h, StoredCommand c, core::protocol::CommandStatus status, std::string reason,
-                CommandChanges& changes) const;
+                CommandChanges& changes, std::string output = {}) const;
     /// Writes `changes` in one transaction, then applies them to the model.
     /// REQUIRES: command_mutex_ held; state_.mutex not held.
     void commit(const CommandChanges& changes);
@@ -182,6 +194,8 @@ private:
     /// state_.mutex.
     std::mutex command_mutex_;
     std::map<std::string, std::string> hello_boot_ids_;  ///< Hosts not in the table yet (command_mutex_).
+    std::function<void(const std::string&, const std::map<std::string, std::string>&)> labels_listener_;
+    std::function<bool(const std::string&)> prune_guard_;
     mutable std::mutex observers_mutex_;
     std::vector<CommandObserver*> observers_;
 };

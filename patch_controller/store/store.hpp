@@ -78,9 +78,11 @@ struct StoredCommand {
     std::string boot_id;
     std::int64_t created_at = 0;
     std::int64_t finished_at = 0;  ///< 0 while unfinished.
-    std::string hook{};            ///< HOOK: the phase it runs.
-    std::int64_t exit_code = 0;    ///< HOOK: the hook's exit code (0..255).
-    std::string output{};          ///< HOOK, REBOOT: what it printed, bounded.
+    /// A finished command's output from the agent (core::protocol::CommandReport::output): an
+    /// install's log; what a HOOK or REBOOT printed.
+    std::string output{};
+    std::string hook{};          ///< HOOK: the phase it runs.
+    std::int64_t exit_code = 0;  ///< HOOK: the hook's exit code (0..255).
 
     bool operator==(const StoredCommand&) const = default;
 };

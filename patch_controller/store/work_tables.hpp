@@ -32,8 +32,10 @@ public:
     virtual void put_group(const StoredGroup& group) = 0;
     /// Deletes a group; no-op if it does not exist.
     virtual void delete_group(const std::string& name) = 0;
-    /// Replaces a host's labels; an empty map forgets them.
+    /// Replaces the labels an operator set on a host; an empty map forgets them.
     virtual void set_host_labels(const std::string& host, const std::map<std::string, std::string>& labels) = 0;
+    /// Replaces the labels in effect that a host's agent reported; an empty map forgets them.
+    virtual void set_reported_labels(const std::string& host, const std::map<std::string, std::string>& labels) = 0;
 
     /// Records the first answer to an Idempotency-Key.
     virtual void put_idempotency(const IdempotencyRecord& record) = 0;
@@ -62,7 +64,10 @@ public:
     virtual std::vector<WorkError> work_errors(std::int64_t id, std::int64_t after_seq, int limit) = 0;
 
     virtual std::vector<StoredGroup> load_groups() = 0;
+    /// The labels operators set, by host.
     virtual std::map<std::string, std::map<std::string, std::string>> load_host_labels() = 0;
+    /// The agent-reported labels in effect, by host.
+    virtual std::map<std::string, std::map<std::string, std::string>> load_reported_labels() = 0;
     virtual std::optional<IdempotencyRecord> idempotency(const std::string& caller, const std::string& key) = 0;
 };
 

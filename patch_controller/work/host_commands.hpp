@@ -23,15 +23,16 @@ enum class CommandProgress {
 
 struct CommandOutcome {
     CommandOutcome() = default;
-    CommandOutcome(CommandProgress p, std::string r) : progress(p), reason(std::move(r)) {}
+    CommandOutcome(CommandProgress p, std::string r, std::string out = {})
+        : progress(p), reason(std::move(r)), output(std::move(out)) {}
 
     CommandProgress progress = CommandProgress::UNKNOWN;
     std::string reason;
+    std::string output = {};  ///< A finished command's log from its host (lines); what a hook printed.
     // Known when the command is (only command_outcome() fills them):
     std::int64_t created_at = 0;   ///< When it was queued.
     std::int64_t finished_at = 0;  ///< When it finished (0 while it runs).
     std::int64_t exit_code = 0;    ///< HOOK: the hook's exit code.
-    std::string output;            ///< HOOK, REBOOT: what it printed.
 };
 
 /// What the host lifecycle (work/host_flow.hpp) needs to know about a host.
@@ -76,6 +77,13 @@ public:
     virtual void start_install(const std::string& host, const std::string& command_id, bool force) = 0;
     /// Where command `command_id` on `host` stands.
     virtual CommandOutcome install_outcome(const std::string& host, const std::string& command_id) = 0;
+    /// Keeps command `command_id` and its outcome (from pruning of the host's command history)
+    /// until release(): the engine tracks the command of every unfinished child, so a child's
+    /// outcome is never lost, however many other commands its host finishes meanwhile or
+    /// whenever the controller restarts. start_install() tracks the command it queues.
+    virtual void track(const std::string& command_id) = 0;
+    /// The engine has finished the child of `command_id` (and committed that).
+    virtual void release(const std::string& command_id) = 0;
 
     // The host lifecycle (work/host_flow.hpp).
     virtual LifecycleFacts lifecycle_facts(const std::string& host) = 0;

@@ -254,6 +254,7 @@ FlowResult HostFlow::advance(const StoredWorkRequest& parent, StoredWorkRequest&
 
     // Moves to `phase` (attempt `n`) and sends its command.
     auto go = [&](Phase phase, std::int64_t n, const std::string& why) {
+        hosts_.release(child.command_id);  // its outcome is read; the next phase's is tracked
         k.phase = phase;
         k.n = n;
         child.command_id = k.id();
@@ -317,6 +318,18 @@ FlowResult HostFlow::advance(const StoredWorkRequest& parent, StoredWorkRequest&
     }
 
     const CommandOutcome o = hosts_.command_outcome(host, child.command_id);
+    if (k.phase == Phase::INSTALL && !o.output.empty() &&
+        (o.progress == CommandProgress::SUCCEEDED || o.progress == CommandProgress::FAILED)) {
+        // The install's own log, a line per step, as the plain install logs it.
+        for (std::size_t start = 0; start < o.output.size();) {
+            std::size_t end = o.output.find('\n', start);
+            end = end == std::string::npos ? o.output.size() : end;
+            if (end > start) {
+                r.logs.emplace_back("OUTPUT", o.output.substr(start, end - start));
+            }
+            start = end + 1;
+        }
+    }
     switch (o.progress) {
         case CommandProgress::RUNNING:
         case CommandProgress::UNKNOWN: {

@@ -12,10 +12,10 @@ namespace {
 
 CommandOutcome outcome_of(const CommandRecord& c) {
     switch (c.status) {
-        case proto::CommandStatus::OK: return {CommandProgress::SUCCEEDED, c.reason};
-        case proto::CommandStatus::REJECTED: return {CommandProgress::REJECTED, c.reason};
+        case proto::CommandStatus::OK: return {CommandProgress::SUCCEEDED, c.reason, c.output};
+        case proto::CommandStatus::REJECTED: return {CommandProgress::REJECTED, c.reason, c.output};
         case proto::CommandStatus::FAILED:
-            return {CommandProgress::FAILED, c.reason.empty() ? "the install failed" : c.reason};
+            return {CommandProgress::FAILED, c.reason.empty() ? "the install failed" : c.reason, c.output};
         case proto::CommandStatus::QUEUED:
         case proto::CommandStatus::SENT:
         case proto::CommandStatus::RUNNING: break;
@@ -29,6 +29,21 @@ HostServiceCommands::HostServiceCommands(const ControllerConfig& config, Control
                                          const core::Clock& clock)
     : config_(config), state_(state), hosts_(hosts), clock_(clock) {
     hosts_.add_observer(*this);
+    hosts_.set_prune_guard([this](const std::string& id) {
+        std::lock_guard lock(finished_mutex_);
+        return tracked_.contains(id);
+    });
+}
+
+void HostServiceCommands::track(const std::string& command_id) {
+    std::lock_guard lock(finished_mutex_);
+    tracked_.insert(command_id);
+}
+
+void HostServiceCommands::release(const std::string& command_id) {
+    std::lock_guard lock(finished_mutex_);
+    tracked_.erase(command_id);
+    finished_.erase(command_id);
 }
 
 HostServiceCommands::~HostServiceCommands() { hosts_.remove_observer(*this); }
@@ -90,6 +105,7 @@ void HostServiceCommands::start_install(const std::string& host, const std::stri
     // host-install's checks and force rule; the agent applies the reboot/locking rule.
     HostCommand command = hosts_.install_command(host, force);
     command.id = command_id;
+    track(command_id);
     hosts_.enqueue(host, command);  // idempotent on the id, should another caller race us
 }
 
@@ -149,6 +165,7 @@ void HostServiceCommands::start_command(const std::string& host, const std::stri
     command.kind = kind;
     command.id = command_id;
     command.hook = hook;
+    track(command_id);  // its outcome must outlive the host's history until the flow has read it
     hosts_.enqueue(host, command);
 }
 

@@ -11,6 +11,7 @@
 #include <patch_core/clock.hpp>
 
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 
@@ -44,6 +45,8 @@ public:
     void check_install(const std::string& host) override { hosts_.install_command(host, false); }
     void start_install(const std::string& host, const std::string& command_id, bool force) override;
     CommandOutcome install_outcome(const std::string& host, const std::string& command_id) override;
+    void track(const std::string& command_id) override;
+    void release(const std::string& command_id) override;
     LifecycleFacts lifecycle_facts(const std::string& host) override;
     void start_command(const std::string& host, const std::string& command_id, core::protocol::CommandKind kind,
                        const std::string& hook) override;
@@ -74,6 +77,7 @@ private:
     const core::Clock& clock_;
     std::mutex finished_mutex_;
     std::map<std::string, CommandRecord> finished_;  ///< Work commands finished, not yet read.
+    std::set<std::string> tracked_;                  ///< Never pruned (see track()).
     HostAdmin* admin_ = nullptr;
     AlarmService* alarms_ = nullptr;
 };

@@ -36,6 +36,9 @@ void WorkEngine::load() {
         } else {
             if (!is_terminal(wr.state)) {
                 busy_[wr.host] = wr.id;
+                if (!wr.command_id.empty()) {
+                    hosts_.track(wr.command_id);  // its outcome must outlive the host's history
+                }
             }
             tree.children[wr.id] = std::move(wr);
         }
@@ -431,6 +434,7 @@ void WorkEngine::check_outcomes(Tree& tree, Batch& batch, std::int64_t now) {
             continue;
         }
         const CommandOutcome o = hosts_.install_outcome(c.host, c.command_id);
+        log_output(batch, c, o.output, now);
         switch (o.progress) {
             case CommandProgress::SUCCEEDED:
                 finish(c, WorkState::SUCCEEDED, "installed", now);
@@ -465,6 +469,21 @@ void WorkEngine::check_outcomes(Tree& tree, Batch& batch, std::int64_t now) {
                      std::to_string(policy_.install_timeout_seconds) + " s",
                  true, now);
         }
+    }
+}
+
+void WorkEngine::log_output(Batch& batch, const StoredWorkRequest& c, const std::string& output, std::int64_t now) {
+    // The host's log of the command (transaction steps, scriptlet and script output), a line each.
+    std::size_t start = 0;
+    while (start < output.size()) {
+        std::size_t end = output.find('\n', start);
+        if (end == std::string::npos) {
+            end = output.size();
+        }
+        if (end > start) {
+            log(batch, c, "OUTPUT", output.substr(start, end - start), now);
+        }
+        start = end + 1;
     }
 }
 
@@ -660,6 +679,9 @@ void WorkEngine::finish(StoredWorkRequest& c, WorkState state, const std::string
     if (it != busy_.end() && it->second == c.id) {
         busy_.erase(it);
     }
+    if (!c.command_id.empty()) {
+        release_after_commit_.push_back(c.command_id);
+    }
 }
 
 void WorkEngine::fail(Batch& batch, StoredWorkRequest& c, const std::string& code, const std::string& message,
@@ -693,6 +715,7 @@ void WorkEngine::stage(Batch& batch, StoredWorkRequest& row) {
 
 void WorkEngine::commit(Batch& batch, const OnAccept& on_accept, const StoredWorkRequest* parent) {
     if (batch.rows.empty() && batch.logs.empty() && batch.errors.empty()) {
+        release_finished_commands();
         return;
     }
     store_.write([&](WriteTransaction& tx) {
@@ -710,6 +733,15 @@ void WorkEngine::commit(Batch& batch, const OnAccept& on_accept, const StoredWor
         }
     });
     batch = {};
+    release_finished_commands();
+}
+
+void WorkEngine::release_finished_commands() {
+    // The store has the finished children (if it failed, they go with the next commit).
+    for (const auto& id : release_after_commit_) {
+        hosts_.release(id);
+    }
+    release_after_commit_.clear();
 }
 
 }  // namespace patching::controller

@@ -138,6 +138,8 @@ private:
     void spawn_retry(const Tree& tree, const Limits& limits, Batch& batch, std::int64_t now);
     void log(Batch& batch, const StoredWorkRequest& wr, const std::string& phase, const std::string& message,
              std::int64_t now);
+    /// Logs a finished command's output from its host, a line each (phase OUTPUT).
+    void log_output(Batch& batch, const StoredWorkRequest& c, const std::string& output, std::int64_t now);
     void finish(StoredWorkRequest& child, WorkState state, const std::string& message, std::int64_t now);
     void fail(Batch& batch, StoredWorkRequest& child, const std::string& code, const std::string& message,
               bool retryable, std::int64_t now, const std::string& phase = "INSTALL");
@@ -145,6 +147,8 @@ private:
     void apply_flow(Batch& batch, StoredWorkRequest& child, const FlowResult& result, std::int64_t now);
     void stage(Batch& batch, StoredWorkRequest& row);
     void commit(Batch& batch, const OnAccept& on_accept = {}, const StoredWorkRequest* parent = nullptr);
+    /// Lets the host queue prune the commands of children finished and committed.
+    void release_finished_commands();
     static int failed_count(const Tree& tree);
     int purge_locked(std::int64_t now);
 
@@ -156,6 +160,7 @@ private:
     std::mutex mutex_;
     std::map<std::int64_t, Tree> trees_;      ///< Unfinished parents (with all their children).
     std::map<std::string, std::int64_t> busy_;  ///< host -> its unfinished child
+    std::vector<std::string> release_after_commit_;  ///< Commands of children just finished.
     std::int64_t next_id_ = 1;
     std::int64_t started_at_ = 0;
     std::int64_t last_purge_ = 0;

@@ -104,7 +104,8 @@ struct WorkError {
     bool retryable = false;
 };
 
-/// A host group: static members plus an optional rule (personality, labels).
+/// A host group: static members plus an optional rule (personality, labels), and optionally the
+/// one release its hosts must run.
 struct StoredGroup {
     std::string name;
     std::string description;
@@ -113,6 +114,7 @@ struct StoredGroup {
     std::map<std::string, std::string> rule_labels;  ///< All must match; empty = no label rule.
     std::int64_t created_at = 0;
     std::int64_t revision = 1;
+    std::string sw_version;  ///< "" = any release; else every host must run this one.
 
     bool operator==(const StoredGroup&) const = default;
 };

@@ -422,6 +422,7 @@ std::string to_json(const AgentReport& m) {
         j["health"] = m.health;
         j["health_output"] = m.health_output;
     }
+    j["labels"] = m.labels;
     // Scriptlet output and package names are not guaranteed UTF-8: replace, never throw.
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -585,7 +586,8 @@ AgentReport parse_agent_report(std::string_view text) {
         c.done = r.unsigned_of(field("done"), "command.done", UINT32_MAX);
         c.total = r.unsigned_of(field("total"), "command.total", UINT32_MAX);
         c.exit_code = r.unsigned_of(field("exit_code"), "command.exit_code", 255);
-        c.output = r.string_of(field("output"), "command.output", false, MAX_HOOK_OUTPUT + 1024);
+        c.output = r.string_of(field("output"), "command.output", false,
+                               std::max(MAX_COMMAND_OUTPUT, MAX_HOOK_OUTPUT + 1024));
         m.command = std::move(c);
     }
     m.agent_version = r.string("agent_version", false, 64);
@@ -594,6 +596,20 @@ AgentReport parse_agent_report(std::string_view text) {
         throw ProtocolError("report: \"health\" must be one of ok, failing");
     }
     m.health_output = r.string("health_output", false, MAX_HOOK_OUTPUT + 1024);
+    if (const json* labels = r.object("labels"); labels != nullptr) {
+        if (labels->size() > MAX_REPORTED_LABELS) {
+            throw ProtocolError("report: \"labels\" holds more than " + std::to_string(MAX_REPORTED_LABELS) +
+                                " labels");
+        }
+        for (const auto& [name, value] : labels->items()) {
+            if (name.empty() || name.size() > 64 ||
+                name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+                    std::string::npos) {
+                throw ProtocolError("report: label names must be 1 to 64 letters, digits, '-', '_' or '.'");
+            }
+            m.labels[name] = r.string_of(&value, "labels." + name, true, 128);
+        }
+    }
     return m;
 }
 

@@ -30,8 +30,10 @@ _sw_manager() {
             esac ;;
         group)
             case "$sub" in
-                "") COMPREPLY=($(compgen -W "create list show add-hosts remove-hosts label delete" -- "$cur")) ;;
-                create) COMPREPLY=($(compgen -W "--hosts --personality --label --description" -- "$cur")) ;;
+                "") COMPREPLY=($(compgen -W "create list show update add-hosts remove-hosts label labels delete" -- "$cur")) ;;
+                create) COMPREPLY=($(compgen -W "--hosts --personality --label --description --sw-version" -- "$cur")) ;;
+                update) COMPREPLY=($(compgen -W "--description --sw-version --personality --label --clear-rule" -- "$cur")) ;;
+                label) COMPREPLY=($(compgen -W "--accept-reported" -- "$cur")) ;;
             esac ;;
         host-install)
             COMPREPLY=($(compgen -W "--hosts --group --max-concurrency --max-errors --retry-intervals --force --wait --flow --lock" -- "$cur")) ;;

@@ -104,6 +104,7 @@ Cluster::Cluster(const std::vector<HostSpec>& hosts, const ExtraConfig& extra) {
         AgentOptions options;
         options.hostname = host.hostname;
         options.personality = host.personality;
+        options.extra_config = host.extra_config;
         for (std::string line : agent_config) {
             for (auto at = line.find("{host}"); at != std::string::npos; at = line.find("{host}")) {
                 line.replace(at, 6, host.hostname);

@@ -44,6 +44,7 @@ inline constexpr const char* SLOW_STARTED_MARKER = "/var/lib/e2e/slow-started";
 struct HostSpec {
     std::string hostname;
     std::string personality;
+    std::vector<std::string> extra_config = {};  ///< "key = value" lines of its agent's [agent].
 };
 
 /// controller-0 (controller), worker-0 (worker), storage-0 (storage).

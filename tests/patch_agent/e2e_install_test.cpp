@@ -36,6 +36,26 @@ std::future<CommandResult> start_slow_install(Cluster& cluster) {
     return install;
 }
 
+/// The messages of the log of the newest work request on `host`, a line each, once it has
+/// finished (the engine reads the outcome on its next tick, after host-install has returned).
+std::string install_log(Cluster& cluster, const std::string& host) {
+    json wrs;
+    REQUIRE(eventually(
+        [&] {
+            wrs = cluster.controller().get("/v1/work-requests?host=" + host).body["items"];
+            return !wrs.empty() && wrs[0]["status"] != "IN_PROGRESS" && wrs[0]["status"] != "WAITING" &&
+                   wrs[0]["status"] != "ACCEPTED";
+        },
+        30s));
+    const json logs =
+        cluster.controller().get("/v1/work-requests/" + std::to_string(wrs[0]["id"].get<long>()) + "/logs").body;
+    std::string out;
+    for (const auto& e : logs["items"]) {
+        out += e["message"].get<std::string>() + "\n";
+    }
+    return out;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -188,4 +208,72 @@ TEST_CASE(
     const json h = cluster.wait_settled("controller-0", true);
     CHECK(h["patch_failed"] == false);
     cluster.wait_patch_state(SLOW_ID, "Applied");
+}
+
+TEST_CASE("An out-of-date host prefetches what host-install needs; a damaged prefetched file is fetched again",
+          "[agent][e2e][prefetch]") {
+    Cluster cluster(std::vector<HostSpec>{{"controller-0", "controller"}, {"worker-0", "worker", {"prefetch = false"}}});
+    if (!cluster.ok()) {
+        return;
+    }
+    PatchSpec spec;
+    spec.id = LIB_ID;
+    spec.rpms = {{"all-nodes", cluster.rpms().lib_2}};
+    REQUIRE(cluster.sw_patch("upload " + cluster.build_patch(spec).string()).status == 0);
+    REQUIRE(cluster.sw_patch("apply " + std::string(LIB_ID)).status == 0);
+    AgentHarness& agent = cluster.agent("controller-0");
+    REQUIRE(eventually([&] { return contains(agent.log(), "prefetched 1 package(s)"); }, 30s));
+    const auto cache = agent.state_dir() / "cache";
+    std::filesystem::path file;
+    for (const auto& entry : std::filesystem::directory_iterator(cache)) {
+        file = entry.path();
+    }
+    REQUIRE(contains(file.filename().string(), "e2e-lib-2.0-1"));
+    // Nothing else changed on the host: the package is only in the cache.
+    CHECK(agent.rpm_query("e2e-lib") == "1.0-1");
+    CHECK(cluster.wait_settled("controller-0", false)["installed"]["e2e-lib"] == "1.0-1@noarch");
+
+    // Damaged in the cache: the install does not trust it, fetches it again and succeeds.
+    std::filesystem::resize_file(file, std::filesystem::file_size(file) - 1);
+    const CommandResult install = cluster.sw_patch("host-install controller-0");
+    INFO(install.output << "\n" << cluster.logs());
+    CHECK(install.status == 0);
+    CHECK(agent.rpm_query("e2e-lib") == "2.0-1");
+    const std::string logs = install_log(cluster, "controller-0");
+    INFO(logs);
+    CHECK(contains(logs, "download: e2e-lib-2.0-1.noarch from"));
+    CHECK_FALSE(contains(logs, "already downloaded"));
+    CHECK_FALSE(std::filesystem::exists(file));  // the cache is emptied after the install
+
+    // With prefetch = false the agent waits for host-install, which finds the cache untouched.
+    AgentHarness& worker = cluster.agent("worker-0");
+    cluster.wait_settled("worker-0", false);
+    CHECK_FALSE(contains(worker.log(), "prefetched"));
+    CHECK((!std::filesystem::exists(worker.state_dir() / "cache") || std::filesystem::is_empty(worker.state_dir() / "cache")));
+    const CommandResult second = cluster.sw_patch("host-install worker-0");
+    INFO(second.output);
+    CHECK(second.status == 0);
+    CHECK(worker.rpm_query("e2e-lib") == "2.0-1");
+}
+
+TEST_CASE("host-install uses the packages the agent prefetched", "[agent][e2e][prefetch]") {
+    Cluster cluster(std::vector<HostSpec>{{"controller-0", "controller"}});
+    if (!cluster.ok()) {
+        return;
+    }
+    PatchSpec spec;
+    spec.id = LIB_ID;
+    spec.rpms = {{"all-nodes", cluster.rpms().lib_2}};
+    REQUIRE(cluster.sw_patch("upload " + cluster.build_patch(spec).string()).status == 0);
+    REQUIRE(cluster.sw_patch("apply " + std::string(LIB_ID)).status == 0);
+    AgentHarness& agent = cluster.agent("controller-0");
+    REQUIRE(eventually([&] { return contains(agent.log(), "prefetched 1 package(s)"); }, 30s));
+    const CommandResult install = cluster.sw_patch("host-install controller-0");
+    INFO(install.output << "\n" << agent.log());
+    CHECK(install.status == 0);
+    CHECK(agent.rpm_query("e2e-lib") == "2.0-1");
+    // The agent's install log (in the work request's log) says the cache was used.
+    const std::string logs = install_log(cluster, "controller-0");
+    INFO(logs);
+    CHECK(contains(logs, "download: e2e-lib-2.0-1.noarch already downloaded and verified"));
 }

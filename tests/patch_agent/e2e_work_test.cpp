@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -172,10 +173,18 @@ TEST_CASE("A group install over 5 hosts runs at most and at least 2 at once", "[
     INFO(logs.dump(1));
     CHECK(peak_concurrency(logs) == 2);
     for (const auto& [host, child] : children_by_host(cluster, id)) {
+        // The host's own log of the install (transaction steps, scriptlet output) is in the
+        // work request's log, under the host.
+        const bool transaction_logged = std::any_of(logs.begin(), logs.end(), [&](const json& e) {
+            return e["host"] == host && e["phase"] == "OUTPUT" &&
+                   contains(e["message"].get<std::string>(), "transaction: e2e-slow-1.0-2");
+        });
+        CHECK(transaction_logged);
         CHECK(child["status"] == "SUCCEEDED");
         CHECK(child["target_set"] == json::array({SLOW_ID}));
         CHECK(cluster.agent(host).rpm_query("e2e-slow") == "1.0-2");
     }
+    CHECK(openapi_violations(cluster.controller()) == "");
 }
 
 TEST_CASE("A failing host exhausts the error budget, and a rerun runs only the failed host",
@@ -231,6 +240,7 @@ TEST_CASE("A failing host exhausts the error budget, and a rerun runs only the f
     CHECK(second["status"] == "SUCCEEDED");
     CHECK(cluster.agent("host-0").rpm_query("e2e-rr") == "1.0-2");
     CHECK(cluster.agent("host-1").rpm_query("e2e-rr") == "1.0-1");  // canceled before, not rerun
+    CHECK(openapi_violations(cluster.controller()) == "");
 }
 
 TEST_CASE("A kill -9 of the controller during a fan-out loses nothing and runs nothing twice, and a "
@@ -282,6 +292,7 @@ TEST_CASE("A kill -9 of the controller during a fan-out loses nothing and runs n
         CHECK(occurrences(cluster.agent(h).log(), "install requested (" + command) == 1);
         CHECK(cluster.agent(h).rpm_query("e2e-slow") == "1.0-2");
     }
+    CHECK(openapi_violations(cluster.controller()) == "");
 }
 
 TEST_CASE("One host, one operation: a second operation on a busy host is refused naming the first, in both orders",
@@ -326,4 +337,97 @@ TEST_CASE("One host, one operation: a second operation on a busy host is refused
     INFO(list.text);
     CHECK(list.body["items"].size() == 2);
     cluster.wait_settled("host-1", true);
+    CHECK(openapi_violations(cluster.controller()) == "");
+}
+
+TEST_CASE("Groups: labels agents report fill rule groups, a move is held back until accepted, rules and the "
+          "release change after creation",
+          "[agent][e2e][work][groups]") {
+    std::vector<HostSpec> specs = hosts(3);
+    specs[0].extra_config = {"labels = rack=r1, zone=a"};
+    specs[1].extra_config = {"labels = rack=r2"};
+    Cluster cluster(specs);
+    if (!cluster.ok()) {
+        return;
+    }
+    ControllerHarness& controller = cluster.controller();
+    auto group_hosts = [&](const std::string& name) { return controller.get("/v1/groups/" + name).body["hosts"]; };
+    auto wait_until = [&](const std::string& what, const std::function<bool()>& done) {
+        const auto deadline = std::chrono::steady_clock::now() + 30s;
+        while (!done()) {
+            if (std::chrono::steady_clock::now() > deadline) {
+                FAIL("timed out waiting until " << what << "\n" << cluster.logs());
+            }
+            std::this_thread::sleep_for(100ms);
+        }
+    };
+    REQUIRE(post_json(controller, "/v1/groups", R"({"name": "r1", "rule": {"labels": {"rack": "r1"}}})").status == 201);
+    REQUIRE(post_json(controller, "/v1/groups", R"({"name": "r2", "rule": {"labels": {"rack": "r2"}}})").status == 201);
+    CHECK(group_hosts("r1") == json::array({"host-0"}));
+    CHECK(group_hosts("r2") == json::array({"host-1"}));
+    const Response labels = controller.get("/v1/host-labels/host-0");
+    INFO(labels.text);
+    CHECK(labels.body["reported"] == json({{"rack", "r1"}, {"zone", "a"}}));
+    CHECK(labels.body["labels"] == json({{"rack", "r1"}, {"zone", "a"}}));
+
+    // A host in no group joins the one its new labels match.
+    cluster.agent("host-2").set_extra_config({"labels = rack=r1"});
+    cluster.agent("host-2").restart();
+    wait_until("host-2 joins r1", [&] { return group_hosts("r1") == json::array({"host-0", "host-2"}); });
+
+    // A host whose new labels would move it from r2 to r1: held back and logged, not applied.
+    cluster.agent("host-1").set_extra_config({"labels = rack=r1"});
+    cluster.agent("host-1").restart();
+    wait_until("host-1's new labels are held back",
+               [&] { return controller.get("/v1/host-labels/host-1").body["held"] == json({{"rack", "r1"}}); });
+    CHECK(group_hosts("r2") == json::array({"host-1"}));
+    CHECK(contains(read_if_exists(controller.log_file()), "host host-1 reports labels rack=r1 that are held back"));
+    const CommandResult shown = sw_manager(controller, "group label host-1");
+    INFO(shown.output);
+    CHECK(shown.status == 0);
+    CHECK(contains(shown.output, "sw-manager group label host-1 --accept-reported"));
+    // The operator agrees: the host moves.
+    const CommandResult accepted = sw_manager(controller, "group label host-1 --accept-reported");
+    INFO(accepted.output);
+    CHECK(accepted.status == 0);
+    CHECK(group_hosts("r1") == json::array({"host-0", "host-1", "host-2"}));
+    CHECK(group_hosts("r2") == json::array());
+    CHECK(controller.get("/v1/host-labels").body["items"].size() == 3);
+
+    // Rules change after creation: one that would put hosts in two groups is refused naming both.
+    const std::string r2 = "/v1/groups/r2";
+    const Response both = http_request(controller.port(), "PATCH", r2, controller.admin_token(),
+                                       Body::text(R"({"rule": {"personality": "controller"}})", "application/json"));
+    INFO(both.text);
+    CHECK(both.status == 409);
+    CHECK(contains(both.body.value("message", ""), "would be in two groups, r1 and r2"));
+    RequestOptions stale;
+    stale.headers = {"If-Match: \"7\""};
+    CHECK(http_request(controller.port(), "PATCH", r2, controller.admin_token(),
+                       Body::text(R"({"description": "zone a"})", "application/json"), stale)
+              .status == 412);
+    const CommandResult updated = sw_manager(controller, "group update r2 --label zone=a --description 'zone a'");
+    INFO(updated.output);
+    CHECK(updated.status == 1);  // host-0 is in r1 (rack=r1) and would be in r2 (zone=a) too
+    CHECK(contains(updated.output, "host host-0 would be in two groups"));
+    const CommandResult moved = sw_manager(controller, "group update r1 --label zone=a");
+    INFO(moved.output);
+    CHECK(moved.status == 0);
+    CHECK(group_hosts("r1") == json::array({"host-0"}));
+
+    // A group's release: members must run it; a rule matches only hosts that do.
+    const Response wrong = post_json(controller, "/v1/groups", R"({"name": "next", "sw_version": "23.09", "hosts": ["host-2"]})");
+    INFO(wrong.text);
+    CHECK(wrong.status == 409);
+    CHECK(contains(wrong.body.value("message", ""), "host host-2 runs release 22.12 but group next is for release 23.09"));
+    const CommandResult release = sw_manager(controller, "group update r1 --sw-version 23.09");
+    INFO(release.output);
+    CHECK(release.status == 0);
+    CHECK(group_hosts("r1") == json::array());
+    const Response empty = post_json(controller, "/v1/host-installs", R"({"group": "r1"})");
+    CHECK(empty.status == 400);
+    CHECK(empty.body["field"] == "group");
+    CHECK(sw_manager(controller, "group update r1 --sw-version 22.12").status == 0);
+    CHECK(group_hosts("r1") == json::array({"host-0"}));
+    CHECK(openapi_violations(controller) == "");
 }

@@ -65,6 +65,7 @@ TEST_CASE("Resource API: bad input is a 400 naming the field", "[controller][e2e
     CHECK(list.status == 200);
     CHECK(list.body["items"] == json::array());
     CHECK(list.body["next_page"].is_null());
+    CHECK(openapi_violations(h) == "");
 }
 
 TEST_CASE("Resource API: readers read, admins act, changes are audited, stale If-Match is 412",
@@ -102,6 +103,7 @@ TEST_CASE("Resource API: readers read, admins act, changes are audited, stale If
     CHECK(std::count(actions.begin(), actions.end(), "POST groups ok") == 1);
     CHECK(std::count(actions.begin(), actions.end(), "DELETE groups ok") == 1);
     CHECK(std::count(actions.begin(), actions.end(), "DELETE groups error") == 1);
+    CHECK(openapi_violations(h) == "");
 }
 
 namespace {
@@ -167,4 +169,66 @@ TEST_CASE("sw-manager: groups, work requests, tables and JSON, errors that say w
     r = sw_manager(h, "group delete edge");
     CHECK(r.status == 0);
     CHECK(sw_manager(h, "group show edge").status == 1);
+    // Group updates and labels from the command line: errors that say what to do.
+    r = sw_manager(h, "group create edge2 --description 'edge sites'");
+    CHECK(r.status == 0);
+    r = sw_manager(h, "group update edge2 --description 'far edge' --sw-version 22.12");
+    INFO(r.output);
+    CHECK(r.status == 0);
+    CHECK(r.output.find("Description: far edge") != std::string::npos);
+    CHECK(r.output.find("Release: 22.12") != std::string::npos);
+    r = sw_manager(h, "group update edge2 --sw-version 'a/b'");
+    INFO(r.output);
+    CHECK(r.status == 1);
+    CHECK(r.output.find("(field: sw_version)") != std::string::npos);
+    r = sw_manager(h, "group update edge2");
+    CHECK(r.status != 0);
+    CHECK(r.output.find("nothing to change") != std::string::npos);
+    r = sw_manager(h, "group label ghost");
+    CHECK(r.status == 1);
+    CHECK(r.output.find("unknown host 'ghost'") != std::string::npos);
+}
+
+TEST_CASE("The OpenAPI check refuses answers the document does not describe", "[controller][e2e][work][openapi]") {
+    ControllerHarness h;
+    const Response doc = h.get("/v1/openapi.json");
+    REQUIRE(doc.status == 200);
+    const std::filesystem::path dir = h.root() / "openapi-proof";
+    std::filesystem::create_directories(dir);
+    write_file(dir / "openapi.json", doc.text);
+    auto record = [](const std::string& method, const std::string& path, int status, const json& body) {
+        return json({{"method", method}, {"path", path}, {"status", status}, {"content_type", "application/json"},
+                     {"body", body.dump()}})
+                   .dump() +
+               "\n";
+    };
+    auto check = [&](const std::string& records) {
+        write_file(dir / "responses.jsonl", records);
+        ManagerResult r;
+        r.status = run_command("python3 " + std::string(PATCHING_TEST_SUPPORT_DIR) + "/check_openapi.py " +
+                                   shell_quote((dir / "openapi.json").string()) + " " +
+                                   shell_quote((dir / "responses.jsonl").string()) + " 2>&1",
+                               &r.output);
+        return r;
+    };
+    const ManagerResult good = check(record("GET", "/v1/work-requests?limit=5", 200, {{"items", json::array()}, {"next_page", nullptr}}) +
+                                     record("GET", "/v1/groups/x", 404, {{"code", "NotFound"}, {"message", "no"}, {"field", nullptr}}));
+    INFO(good.output);
+    CHECK(good.status == 0);
+    CHECK(good.output.find("2 responses valid") != std::string::npos);
+    const ManagerResult bad = check(
+        record("GET", "/v1/work-requests", 200, {{"items", json::array()}}) +                       // next_page missing
+        record("POST", "/v1/groups/x/add-hosts", 201, {{"name", "x"}}) +                            // undocumented status
+        record("GET", "/v1/groups/x", 404, {{"error", "no"}}) +                                     // not the error body
+        record("GET", "/v1/work-requests/1", 200, {{"id", 1}, {"status", "DONE"}}) +                // not a work request
+        record("DELETE", "/v1/work-requests/1", 200, json::object()));                              // undocumented method
+    INFO(bad.output);
+    CHECK(bad.status == 1);
+    CHECK(bad.output.find("GET /v1/work-requests -> 200: at (body): 'next_page' is a required property") !=
+          std::string::npos);
+    CHECK(bad.output.find("POST /v1/groups/x/add-hosts -> 201: status 201 is not documented") != std::string::npos);
+    CHECK(bad.output.find("GET /v1/groups/x -> 404") != std::string::npos);
+    CHECK(bad.output.find("GET /v1/work-requests/1 -> 200") != std::string::npos);
+    CHECK(bad.output.find("DELETE /v1/work-requests/1 -> 200: no documented path and method") != std::string::npos);
+    CHECK(bad.output.find("0 responses valid") != std::string::npos);
 }

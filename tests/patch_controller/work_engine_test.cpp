@@ -378,6 +378,37 @@ TEST_CASE_METHOD(WorkFixture, "work: after a restart nothing is lost, nothing ru
     CHECK(kids[2].failure_kind == "STALL");
 }
 
+TEST_CASE_METHOD(WorkFixture,
+                 "work: a child's finished command outlives the host's command history until the engine has read it, "
+                 "across a restart",
+                 "[work]") {
+    config.host_command_history = 2;
+    hosts(1);
+    auto parent = install({host(1)}, "1", "0");
+    ctl().work().tick();
+    auto r = running(parent.id);
+    REQUIRE(r.size() == 1);
+    const std::string work_command = r[0].command_id;
+    agent(host(1), work_command, "ok");
+    // Before the engine reads the outcome, three more commands finish on the host: the history
+    // keeps 2, yet the work command stays.
+    for (int i = 0; i < 3; ++i) {
+        const std::string id = ctl().hosts().enqueue(host(1), {core::protocol::CommandKind::INSTALL, false, "other-" + std::to_string(i)});
+        agent(host(1), id, "ok");
+    }
+    CHECK(ctl().hosts().command(work_command));
+    CHECK_FALSE(ctl().hosts().command("other-0"));
+    restart();  // the outcome the engine had not read is only in the store now
+    report(host(1));
+    CHECK(ctl().hosts().command(work_command));
+    ctl().work().tick();
+    CHECK(wr(parent.id).state == WorkState::SUCCEEDED);
+    CHECK_FALSE(log_mentions(parent.id, "sent again"));
+    // Read and committed: the next finished command prunes it like any other.
+    agent(host(1), ctl().hosts().enqueue(host(1), {core::protocol::CommandKind::INSTALL, false, "other-3"}), "ok");
+    CHECK_FALSE(ctl().hosts().command(work_command));
+}
+
 TEST_CASE_METHOD(WorkFixture, "work: a command id recorded but not yet queued (killed in between) is queued once",
                  "[work]") {
     hosts(1);

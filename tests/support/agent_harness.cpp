@@ -167,6 +167,7 @@ void AgentHarness::write_config() const {
         text += "enrolment_token_file = " + enrolment_token_path(controller_).string() + "\n";
     }
     text += "poll_wait_seconds = " + std::to_string(E2E_AGENT_POLL_SECONDS) + "\n";
+    text += "prefetch_spread_seconds = 0\n";  // prefetch at once: tests wait for it
     // Its own textfile directory (never the machine's node exporter's).
     std::filesystem::create_directories(metrics_file().parent_path());
     text += "metrics_textfile_dir = " + metrics_file().parent_path().string() + "\n";

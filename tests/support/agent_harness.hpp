@@ -78,6 +78,8 @@ public:
     void kill9();
     /// stop() then start().
     void restart();
+    /// Replaces the extra configuration lines (AgentOptions::extra_config); the next start() uses them.
+    void set_extra_config(std::vector<std::string> lines) { options_.extra_config = std::move(lines); }
     /// SIGSTOP / SIGCONT: the agent freezes without closing its connections.
     void suspend();
     void resume();

@@ -20,7 +20,10 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <iostream>
+#include <map>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -58,6 +61,70 @@ Body Body::from_file(fs::path file) {
     Body b;
     b.file = std::move(file);
     return b;
+}
+
+namespace {
+
+/// Every distinct answer of the REST API to our clients (not to the reference client, whose
+/// contract the OpenAPI document does not describe), by port, for openapi_violations().
+struct Exchanges {
+    std::mutex mutex;
+    std::map<std::uint16_t, std::vector<nlohmann::json>> by_port;
+    std::set<std::string> seen;
+};
+
+Exchanges& exchanges() {
+    static Exchanges e;
+    return e;
+}
+
+void record_exchange(std::uint16_t port, const std::string& method, const std::string& path, const Response& r) {
+    if (r.status == 0 || (path.rfind("/v1", 0) != 0 && path.rfind("/patch", 0) != 0) ||
+        path.rfind("/v1/openapi.json", 0) == 0 || path.rfind("/v1/agent/", 0) == 0) {
+        return;
+    }
+    nlohmann::json record = {{"method", method},
+                             {"path", path},
+                             {"status", r.status},
+                             {"content_type", r.content_type},
+                             {"body", r.text}};
+    std::string key = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    Exchanges& e = exchanges();
+    std::lock_guard lock(e.mutex);
+    if (e.seen.insert(std::to_string(port) + key).second) {
+        e.by_port[port].push_back(std::move(record));
+    }
+}
+
+}  // namespace
+
+std::string openapi_violations(const ControllerHarness& controller) {
+    std::vector<nlohmann::json> records;
+    {
+        Exchanges& e = exchanges();
+        std::lock_guard lock(e.mutex);
+        records = std::move(e.by_port[controller.port()]);
+        e.by_port.erase(controller.port());
+    }
+    const Response doc = http_request(controller.port(), "GET", "/v1/openapi.json", controller.admin_token());
+    if (doc.status != 200) {
+        return "GET /v1/openapi.json answered " + std::to_string(doc.status) + ": " + doc.text;
+    }
+    const fs::path dir = controller.root() / "openapi-check";
+    fs::create_directories(dir);
+    write_file(dir / "openapi.json", doc.text);
+    std::string lines;
+    for (const auto& r : records) {
+        lines += r.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    }
+    write_file(dir / "responses.jsonl", lines);
+    std::string out;
+    const int rc = run_command("python3 " + std::string(PATCHING_TEST_SUPPORT_DIR) + "/check_openapi.py " +
+                                   shell_quote((dir / "openapi.json").string()) + " " +
+                                   shell_quote((dir / "responses.jsonl").string()) + " 2>&1",
+                               &out);
+    std::cerr << "openapi check: " << (out.empty() ? std::string("(no output)\n") : out.substr(out.rfind('\n', out.size() - 2) + 1));
+    return rc == 0 ? std::string() : out;
 }
 
 Response http_request(std::uint16_t port, const std::string& method, const std::string& path, const std::string& token,
@@ -108,6 +175,9 @@ Response http_request(std::uint16_t port, const std::string& method, const std::
     }
     response.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     response.body = nlohmann::json::parse(response.text, nullptr, false);
+    if (!options.reference_client) {
+        record_exchange(port, method, path, response);
+    }
     return response;
 }
 

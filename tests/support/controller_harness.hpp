@@ -79,6 +79,13 @@ struct RequestOptions {
 Response http_request(std::uint16_t port, const std::string& method, const std::string& path,
                       const std::string& token, const Body& body = {}, const RequestOptions& options = {});
 
+class ControllerHarness;
+/// Validates every distinct answer this process's http_request() got from `controller` (REST
+/// API calls of our clients since the last check) against the OpenAPI document the controller
+/// serves, with python3-jsonschema (support/check_openapi.py). "" if all are valid; else the
+/// checker's report naming each invalid response. Call at the end of an end-to-end test.
+std::string openapi_violations(const ControllerHarness& controller);
+
 /// A plain TCP connection to 127.0.0.1:PORT for sending bytes no HTTP client would.
 class RawConnection {
 public:

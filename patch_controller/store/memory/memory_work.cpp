@@ -43,6 +43,14 @@ void MemoryWorkTables::set_host_labels(const std::string& host, const std::map<s
     }
 }
 
+void MemoryWorkTables::set_reported_labels(const std::string& host, const std::map<std::string, std::string>& labels) {
+    if (labels.empty()) {
+        s_.reported_labels.erase(host);
+    } else {
+        s_.reported_labels[host] = labels;
+    }
+}
+
 void MemoryWorkTables::put_idempotency(const IdempotencyRecord& record) {
     s_.idempotency[{record.caller, record.key}] = record;
 }
@@ -147,6 +155,11 @@ std::vector<StoredGroup> MemoryWorkQueries::load_groups() {
 std::map<std::string, std::map<std::string, std::string>> MemoryWorkQueries::load_host_labels() {
     std::lock_guard lock(mutex_);
     return s_.host_labels;
+}
+
+std::map<std::string, std::map<std::string, std::string>> MemoryWorkQueries::load_reported_labels() {
+    std::lock_guard lock(mutex_);
+    return s_.reported_labels;
 }
 
 std::optional<IdempotencyRecord> MemoryWorkQueries::idempotency(const std::string& caller, const std::string& key) {

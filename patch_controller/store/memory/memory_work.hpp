@@ -17,6 +17,7 @@ struct MemoryWorkState {
     std::int64_t error_seq = 0;
     std::map<std::string, StoredGroup> groups;
     std::map<std::string, std::map<std::string, std::string>> host_labels;
+    std::map<std::string, std::map<std::string, std::string>> reported_labels;
     std::map<std::pair<std::string, std::string>, IdempotencyRecord> idempotency;
 };
 
@@ -31,6 +32,7 @@ public:
     void put_group(const StoredGroup& group) override;
     void delete_group(const std::string& name) override;
     void set_host_labels(const std::string& host, const std::map<std::string, std::string>& labels) override;
+    void set_reported_labels(const std::string& host, const std::map<std::string, std::string>& labels) override;
     void put_idempotency(const IdempotencyRecord& record) override;
     void prune_idempotency(std::int64_t before) override;
 
@@ -51,6 +53,7 @@ public:
     std::vector<WorkError> work_errors(std::int64_t id, std::int64_t after_seq, int limit) override;
     std::vector<StoredGroup> load_groups() override;
     std::map<std::string, std::map<std::string, std::string>> load_host_labels() override;
+    std::map<std::string, std::map<std::string, std::string>> load_reported_labels() override;
     std::optional<IdempotencyRecord> idempotency(const std::string& caller, const std::string& key) override;
 
 private:

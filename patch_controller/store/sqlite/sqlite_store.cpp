@@ -56,11 +56,12 @@ CREATE INDEX host_commands_by_host ON host_commands(hostname, seq);
 )sql",
     // 3: work requests, their logs and errors, host groups, host labels, idempotency records.
     WORK_TABLES_MIGRATION,
-    // 4: the host lifecycle: administrative state, alarms, hook commands' phase, exit code and output.
+    // 4: a group's release constraint; labels reported by agents; a command's output.
+    GROUP_RELEASE_AND_REPORTED_LABELS_MIGRATION,
+    // 5: the host lifecycle: administrative state, alarms, hook commands' phase and exit code.
     R"sql(
 ALTER TABLE host_commands ADD COLUMN hook TEXT NOT NULL DEFAULT '';
 ALTER TABLE host_commands ADD COLUMN exit_code INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE host_commands ADD COLUMN output TEXT NOT NULL DEFAULT '';
 CREATE TABLE host_admin(
     hostname TEXT PRIMARY KEY, locked INTEGER NOT NULL, locked_by TEXT NOT NULL, reason TEXT NOT NULL,
     since INTEGER NOT NULL, work_request INTEGER NOT NULL);
@@ -378,6 +379,7 @@ std::vector<StoredCommand> SqliteStore::load_commands() {
         c.status = *status;
         c.reason = q.column_text(6);
         c.boot_id = q.column_text(7);
+        c.output = q.column_text(10);
         c.created_at = q.column_int(8);
         c.finished_at = q.column_int(9);
         c.hook = q.column_text(10);

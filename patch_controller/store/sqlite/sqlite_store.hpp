@@ -18,7 +18,7 @@ namespace patching::controller {
 class SqliteStore final : public Store {
 public:
     /// The schema this code writes. Version 0 is the unversioned schema of the first releases.
-    static constexpr int SCHEMA_VERSION = 4;
+    static constexpr int SCHEMA_VERSION = 5;
 
     /// Opens (creating if needed) and migrates the database at `db_path`. `clock` stamps the
     /// audit records and host keys that come without a time; it must outlive the store.

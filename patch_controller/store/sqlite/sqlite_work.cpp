@@ -159,14 +159,15 @@ int SqliteWorkTables::delete_finished_work_requests(std::int64_t before) {
 void SqliteWorkTables::put_group(const StoredGroup& g) {
     delete_group(g.name);
     db_.prepare(
-           "INSERT INTO host_group(name, description, rule_personality, rule_labels, created_at, revision) "
-           "VALUES (?, ?, ?, ?, ?, ?)")
+           "INSERT INTO host_group(name, description, rule_personality, rule_labels, created_at, revision, "
+           "sw_version) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .bind(1, g.name)
         .bind(2, g.description)
         .bind(3, g.rule_personality)
         .bind(4, nlohmann::json(g.rule_labels).dump())
         .bind(5, g.created_at)
         .bind(6, g.revision)
+        .bind(7, g.sw_version)
         .run();
     for (const auto& host : g.members) {
         db_.prepare("INSERT INTO host_group_member(group_name, host) VALUES (?, ?)").bind(1, g.name).bind(2, host).run();
@@ -179,9 +180,18 @@ void SqliteWorkTables::delete_group(const std::string& name) {
 }
 
 void SqliteWorkTables::set_host_labels(const std::string& host, const std::map<std::string, std::string>& labels) {
-    db_.prepare("DELETE FROM host_label WHERE host = ?").bind(1, host).run();
+    replace_labels("host_label", host, labels);
+}
+
+void SqliteWorkTables::set_reported_labels(const std::string& host, const std::map<std::string, std::string>& labels) {
+    replace_labels("host_reported_label", host, labels);
+}
+
+void SqliteWorkTables::replace_labels(const std::string& table, const std::string& host,
+                                      const std::map<std::string, std::string>& labels) {
+    db_.prepare("DELETE FROM " + table + " WHERE host = ?").bind(1, host).run();
     for (const auto& [name, value] : labels) {
-        db_.prepare("INSERT INTO host_label(host, name, value) VALUES (?, ?, ?)")
+        db_.prepare("INSERT INTO " + table + "(host, name, value) VALUES (?, ?, ?)")
             .bind(1, host)
             .bind(2, name)
             .bind(3, value)
@@ -323,7 +333,8 @@ std::vector<StoredGroup> SqliteWorkQueries::load_groups() {
     std::vector<StoredGroup> out;
     std::map<std::string, size_t> index;
     Statement q = db_.prepare(
-        "SELECT name, description, rule_personality, rule_labels, created_at, revision FROM host_group ORDER BY name");
+        "SELECT name, description, rule_personality, rule_labels, created_at, revision, sw_version FROM host_group "
+        "ORDER BY name");
     while (q.step()) {
         StoredGroup g;
         g.name = q.column_text(0);
@@ -332,6 +343,7 @@ std::vector<StoredGroup> SqliteWorkQueries::load_groups() {
         g.rule_labels = nlohmann::json::parse(q.column_text(3)).get<std::map<std::string, std::string>>();
         g.created_at = q.column_int(4);
         g.revision = q.column_int(5);
+        g.sw_version = q.column_text(6);
         index[g.name] = out.size();
         out.push_back(std::move(g));
     }
@@ -346,9 +358,17 @@ std::vector<StoredGroup> SqliteWorkQueries::load_groups() {
 }
 
 std::map<std::string, std::map<std::string, std::string>> SqliteWorkQueries::load_host_labels() {
+    return load_labels("host_label");
+}
+
+std::map<std::string, std::map<std::string, std::string>> SqliteWorkQueries::load_reported_labels() {
+    return load_labels("host_reported_label");
+}
+
+std::map<std::string, std::map<std::string, std::string>> SqliteWorkQueries::load_labels(const std::string& table) {
     std::lock_guard lock(mutex_);
     std::map<std::string, std::map<std::string, std::string>> out;
-    Statement q = db_.prepare("SELECT host, name, value FROM host_label");
+    Statement q = db_.prepare("SELECT host, name, value FROM " + table);
     while (q.step()) {
         out[q.column_text(0)][q.column_text(1)] = q.column_text(2);
     }

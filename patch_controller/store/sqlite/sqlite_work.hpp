@@ -49,6 +49,14 @@ CREATE TABLE idempotency(
 CREATE INDEX idempotency_by_time ON idempotency(created_at);
 )sql";
 
+/// Migration 4: a group may require one release of its hosts; agents report labels of their own
+/// (kept apart from those operators set); a finished host command keeps the log its agent sent.
+inline constexpr const char* GROUP_RELEASE_AND_REPORTED_LABELS_MIGRATION = R"sql(
+ALTER TABLE host_group ADD COLUMN sw_version TEXT NOT NULL DEFAULT '';
+CREATE TABLE host_reported_label(host TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (host, name));
+ALTER TABLE host_commands ADD COLUMN output TEXT NOT NULL DEFAULT '';
+)sql";
+
 /// WorkTables inside an open SQLite transaction.
 class SqliteWorkTables final : public WorkTables {
 public:
@@ -60,10 +68,13 @@ public:
     void put_group(const StoredGroup& group) override;
     void delete_group(const std::string& name) override;
     void set_host_labels(const std::string& host, const std::map<std::string, std::string>& labels) override;
+    void set_reported_labels(const std::string& host, const std::map<std::string, std::string>& labels) override;
     void put_idempotency(const IdempotencyRecord& record) override;
     void prune_idempotency(std::int64_t before) override;
 
 private:
+    void replace_labels(const std::string& table, const std::string& host,
+                        const std::map<std::string, std::string>& labels);
     Database& db_;
 };
 
@@ -80,9 +91,11 @@ public:
     std::vector<WorkError> work_errors(std::int64_t id, std::int64_t after_seq, int limit) override;
     std::vector<StoredGroup> load_groups() override;
     std::map<std::string, std::map<std::string, std::string>> load_host_labels() override;
+    std::map<std::string, std::map<std::string, std::string>> load_reported_labels() override;
     std::optional<IdempotencyRecord> idempotency(const std::string& caller, const std::string& key) override;
 
 private:
+    std::map<std::string, std::map<std::string, std::string>> load_labels(const std::string& table);
     std::mutex& mutex_;
     Database& db_;
 };

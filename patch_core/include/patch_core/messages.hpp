@@ -251,8 +251,13 @@ struct CommandReport {
     /// HOOK: the hook's exit code (0 also when the host has no hook for the phase; a hook that
     /// timed out or may not run counts as 1).
     std::uint64_t exit_code = 0;
-    std::string output{};  ///< HOOK, REBOOT: what it printed (stdout and stderr), at most MAX_HOOK_OUTPUT.
+    /// A finished command's output: for an install its log, one line per step (the transaction,
+    /// scriptlet and in-service script output, its tail, at most MAX_COMMAND_OUTPUT bytes); for a
+    /// HOOK or REBOOT what it printed (stdout and stderr, at most MAX_HOOK_OUTPUT). The controller
+    /// puts it into the work request's log.
+    std::string output = {};
 };
+inline constexpr std::size_t MAX_COMMAND_OUTPUT = 16384;
 
 /// POST /v1/agent/report: the host's state (spec §3.7 fields plus ours).
 struct AgentReport {
@@ -282,7 +287,11 @@ struct AgentReport {
     /// The periodic health hook: "" (the host has none), "ok" or "failing".
     std::string health;
     std::string health_output;  ///< The failing health hook's output, at most MAX_HOOK_OUTPUT.
+    /// The labels the host's agent is configured with (its `labels` key): name -> value, at most
+    /// MAX_REPORTED_LABELS, names of letters, digits, '-', '_' and '.', values up to 128 characters.
+    std::map<std::string, std::string> labels;
 };
+inline constexpr std::size_t MAX_REPORTED_LABELS = 32;
 
 /// Authenticated error bodies share one shape: {"protocol":2,"error":"..."}.
 std::string error_json(std::string_view message);
