@@ -224,6 +224,15 @@ TEST_CASE("Lock with a failing pre-lock hook, lock, drift, a reboot that never c
     const std::string list = sw_manager(cluster.controller(), "host-list").output;
     INFO(list);
     CHECK(contains(list, "host-0  unlocked  available"));
+
+    // A failing health hook shows the host degraded (with its output), and available again.
+    write_hook(hooks.path(), "health", "echo disk almost full; exit 1");
+    CHECK(eventually([&] { return host(cluster, h)["availability"] == "degraded"; }, 15s));
+    CHECK(contains(host(cluster, h)["health_output"].get<std::string>(), "disk almost full"));
+    CHECK(eventually([&] { return alarm_raised(cluster, "900.206", entity); }, 10s));
+    write_hook(hooks.path(), "health", "exit 0");
+    CHECK(eventually([&] { return host(cluster, h)["availability"] == "available"; }, 15s));
+    CHECK(host(cluster, h)["health"] == "ok");
 }
 
 TEST_CASE("The full flow on a reboot-required patch across 3 hosts: lock, install, reboot (a new boot id), unlock, "
