@@ -291,6 +291,22 @@ FlowResult HostFlow::advance(const StoredWorkRequest& parent, StoredWorkRequest&
     // The phase after the current one, or the end.
     auto next = [&] {
         const auto phase = next_phase(parent, k, hosts_.lifecycle_facts(host));
+        if (phase && parent.cancel_requested &&
+            (*phase == Phase::PRE_LOCK || *phase == Phase::LOCK || *phase == Phase::INSTALL)) {
+            // Canceled before its install began (fleet-ops-spec §9.3): it stops here, unlocking
+            // the host first if the flow locked it.
+            const std::string why = "canceled by " + parent.canceled_by + " before " + info(*phase).name;
+            if (k.locked) {
+                child.failure_kind = "CANCELED";
+                go(Phase::ABORT_UNLOCK, 0, why + "; unlocking the host the flow locked");
+                child.message = why;
+                return;
+            }
+            r.final_state = WorkState::CANCELED;
+            r.message = why;
+            r.logs.emplace_back("CANCEL", "host " + host + ": " + why);
+            return;
+        }
         if (!phase) {
             r.final_state = WorkState::SUCCEEDED;
             r.message = std::string(to_string(parent.operation)) + (full ? " (full flow)" : "") + " done";
@@ -385,8 +401,10 @@ FlowResult HostFlow::advance(const StoredWorkRequest& parent, StoredWorkRequest&
                 hosts_.host_alarm(ALARM_REBOOT_TIMEOUT, host, false, "");
             }
             if (k.phase == Phase::ABORT_UNLOCK) {
-                r.final_state = WorkState::FAILED;
-                r.failure_kind = child.failure_kind;
+                const bool canceled = child.failure_kind == "CANCELED";
+                r.final_state = canceled ? WorkState::CANCELED : WorkState::FAILED;
+                r.failure_kind = canceled ? std::string() : child.failure_kind;
+                child.failure_kind.clear();
                 r.message = child.message + " (the host was unlocked again)";
                 return r;
             }
@@ -399,7 +417,7 @@ FlowResult HostFlow::advance(const StoredWorkRequest& parent, StoredWorkRequest&
     // The phase failed.
     if (k.phase == Phase::ABORT_UNLOCK) {
         r.final_state = WorkState::FAILED;
-        r.failure_kind = child.failure_kind;
+        r.failure_kind = child.failure_kind == "CANCELED" ? std::string("UNLOCK_FAILED") : child.failure_kind;
         r.message = child.message + "; unlocking it failed too (" + o.reason + "): the host stays locked";
         return r;
     }

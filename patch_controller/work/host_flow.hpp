@@ -47,7 +47,9 @@ struct FlowResult {
 /// id and finds the command. A phase that fails fails the child with a typed failure kind
 /// (PRECHECK, HOOK, LOCK_FAILED, INSTALL, INSTALL_REJECTED, REBOOT_TIMEOUT, UNLOCK_FAILED,
 /// POSTCHECK, VERIFY_MISMATCH, TIMEOUT), after unlocking the host if the flow locked it (a host
-/// that did not come back from its reboot stays locked, with the reason recorded).
+/// that did not come back from its reboot stays locked, with the reason recorded). A canceled
+/// child that has not begun its install ends CANCELED (unlocked again if the flow locked it);
+/// one inside its install, reboot or an unlock runs on to its real outcome.
 class HostFlow {
 public:
     HostFlow(HostCommands& hosts, FlowPolicy policy) : hosts_(hosts), policy_(policy) {}

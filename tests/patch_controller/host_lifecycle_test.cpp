@@ -120,6 +120,8 @@ public:
             std::count_if(all.begin(), all.end(), [](const auto& c) { return !proto::is_finished(c.status); }));
     }
 
+    StoredWorkRequest wr(std::int64_t id) { return *store.work_queries().work_request(id); }
+
     StoredWorkRequest child_of(std::int64_t parent) {
         WorkRequestFilter f;
         f.parent_id = parent;
@@ -305,4 +307,18 @@ TEST_CASE("Unlock reboots a host that needs it first, then unlocks and runs post
     CHECK(f.child_of(wr.id).state == WorkState::SUCCEEDED);
     CHECK_FALSE(f.ctl().host_admin().admin(f.HOST).locked);
     CHECK(f.ctl().host_admin().admin(f.HOST).by == "bob");
+}
+
+TEST_CASE("A canceled lock stops after its pre-lock hook: nothing is locked", "[lifecycle][work]") {
+    LifecycleFixture f;
+    const auto wr = f.ctl().work().submit_host_action(WorkOperation::HOST_LOCK, f.HOST, "window", "alice");
+    CHECK(f.head().hook == "pre-lock");
+    f.ctl().work().cancel(wr.id, "bob");
+    CHECK(f.child_of(wr.id).state == WorkState::CANCELING);  // the hook runs to its end
+    f.answer(proto::CommandStatus::OK);
+    INFO(f.log_of(wr.id));
+    CHECK(f.child_of(wr.id).state == WorkState::CANCELED);
+    CHECK(f.unfinished() == 0);
+    CHECK_FALSE(f.ctl().host_admin().admin(f.HOST).locked);
+    CHECK(f.wr(wr.id).state == WorkState::CANCELED);
 }
