@@ -322,3 +322,39 @@ TEST_CASE("A canceled lock stops after its pre-lock hook: nothing is locked", "[
     CHECK_FALSE(f.ctl().host_admin().admin(f.HOST).locked);
     CHECK(f.wr(wr.id).state == WorkState::CANCELED);
 }
+
+TEST_CASE("The full flow: a precheck that exits 2 skips the host; a failing hook after the lock unlocks it again",
+          "[lifecycle][work]") {
+    LifecycleFixture f;
+    InstallRequest request;
+    request.hosts = {f.HOST};
+    request.target_kind = "HOST";
+    request.flow = "full";
+    request.lock = true;
+    request.created_by = "alice";
+
+    auto wr = f.ctl().work().submit_install(request);
+    f.ctl().work().tick();
+    CHECK(f.answer(proto::CommandStatus::FAILED, 2, "end-of-life kernel\n").hook == "precheck");
+    INFO(f.log_of(wr.id));
+    CHECK(f.child_of(wr.id).state == WorkState::SKIPPED);
+    CHECK(f.log_of(wr.id).find("end-of-life kernel") != std::string::npos);
+
+    wr = f.ctl().work().submit_install(request);
+    f.ctl().work().tick();
+    CHECK(f.answer(proto::CommandStatus::OK).hook == "precheck");
+    CHECK(f.answer(proto::CommandStatus::OK).hook == "pre-lock");
+    CHECK(f.answer(proto::CommandStatus::OK).kind == proto::CommandKind::LOCK);
+    CHECK(f.ctl().host_admin().admin(f.HOST).locked);
+    CHECK(f.answer(proto::CommandStatus::OK).kind == proto::CommandKind::INSTALL);
+    CHECK(f.answer(proto::CommandStatus::FAILED, 1, "service did not start\n").hook == "post-install");
+    // The flow locked the host: it unlocks it before the child fails.
+    CHECK(f.answer(proto::CommandStatus::OK).kind == proto::CommandKind::UNLOCK);
+    const auto child = f.child_of(wr.id);
+    INFO(f.log_of(wr.id));
+    CHECK(child.state == WorkState::FAILED);
+    CHECK(child.failure_kind == "HOOK");
+    CHECK(child.message.find("unlocked again") != std::string::npos);
+    CHECK_FALSE(f.ctl().host_admin().admin(f.HOST).locked);
+    CHECK(f.log_of(wr.id).find("service did not start") != std::string::npos);
+}
