@@ -359,7 +359,7 @@ FlowResult HostFlow::advance(const StoredWorkRequest& parent, StoredWorkRequest&
                 hosts_.set_admin_state(host, true, child.created_by,
                                        "left locked: " + why + " (work request " + std::to_string(parent.id) + ")",
                                        parent.id);
-                fail("REBOOT_TIMEOUT", why + "; the host stays locked", true);
+                fail("REBOOT_TIMEOUT", why + "; the host stays locked", false);  // an operator must look
             } else if (k.phase != Phase::REBOOT && o.created_at != 0 &&
                        now - o.created_at > policy_.command_timeout_seconds) {
                 hosts_.abandon_command(child.command_id, "timed out");
