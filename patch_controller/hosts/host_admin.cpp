@@ -38,6 +38,7 @@ HostLifecycleView HostAdmin::view_of(const HostView& v, std::int64_t /*now*/) co
     out.host = v;
     out.admin = admin(v.hostname);
     out.work_request = busy_with_ ? busy_with_(v.hostname) : 0;
+    out.boot_id = v.boot_id;
     bool rebooting = false;
     bool lock_in_flight = false;
     for (const auto& c : hosts_.queue(v.hostname)) {

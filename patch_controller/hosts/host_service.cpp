@@ -90,6 +90,7 @@ std::vector<HostView> HostService::list() const {
         v.report.subfunctions = h.report.subfunctions;
         v.agent = h.agent;
         v.report_revision = h.report_revision;
+        v.boot_id = h.boot_id;
         out.push_back(std::move(v));
     }
     return out;

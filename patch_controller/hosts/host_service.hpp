@@ -41,6 +41,7 @@ struct HostView {
     /// The last report over the protocol, when the agent reported since the controller started.
     std::shared_ptr<const core::protocol::AgentReport> agent;
     std::uint64_t report_revision = 0;  ///< Changes with every report (render caches key on it).
+    std::string boot_id;                ///< From its agent's last hello.
 };
 
 /// A command's id: unique in the controller's store (never reused, also after a restart).

@@ -233,6 +233,7 @@ TEST_CASE("Lock with a failing pre-lock hook, lock, drift, a reboot that never c
     write_hook(hooks.path(), "health", "exit 0");
     CHECK(eventually([&] { return host(cluster, h)["availability"] == "available"; }, 15s));
     CHECK(host(cluster, h)["health"] == "ok");
+    CHECK(openapi_violations(cluster.controller()) == "");
 }
 
 TEST_CASE("The full flow on a reboot-required patch across 3 hosts: lock, install, reboot (a new boot id), unlock, "
@@ -330,6 +331,7 @@ TEST_CASE("The full flow on a reboot-required patch across 3 hosts: lock, instal
         CHECK(!fs::exists(cluster.agent(n).in_root("/var/run/.node_locked")));
         CHECK(cluster.agent(n).rpm_query("e2e-rr") == "1.0-2");
     }
+    CHECK(openapi_violations(cluster.controller()) == "");
 }
 
 TEST_CASE("kill -9 of the controller while a full-flow host reboots: the flow resumes, the lock has its record",
@@ -396,4 +398,5 @@ TEST_CASE("kill -9 of the controller while a full-flow host reboots: the flow re
     CHECK(host(cluster, h)["administrative"] == "unlocked");
     CHECK(!fs::exists(work / ("reboot-" + h)));  // rebooted once
     CHECK(agent.rpm_query("e2e-rr") == "1.0-2");
+    CHECK(openapi_violations(cluster.controller()) == "");
 }
