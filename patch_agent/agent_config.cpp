@@ -93,7 +93,13 @@ AgentConfig AgentConfig::load(const std::filesystem::path& path) {
         .number("script_timeout_seconds", c.script_timeout_seconds, 1, 86400)
         .path("boot_id_file", c.boot_id_file)
         .path("metrics_textfile_dir", c.metrics_textfile_dir)
-        .number("command_history", c.command_history, 1, 100000);
+        .number("command_history", c.command_history, 1, 100000)
+        .path("hook_dir", c.hook_dir)
+        .number("hook_timeout_seconds", c.hook_timeout_seconds, 1, 86400)
+        .number("health_interval_seconds", c.health_interval_seconds, 0, 86400)
+        .custom("reboot_command", [&](const common::ini::Entry& e, const std::string&) {
+            c.reboot_command = split(e.value, ' ');
+        });
     schema.load(path);
     if (c.hostname.empty()) {
         std::array<char, 256> name{};
@@ -129,6 +135,9 @@ AgentConfig AgentConfig::load(const std::filesystem::path& path) {
     }
     if (c.nodetype.empty()) {
         c.nodetype = c.subfunctions.front();
+    }
+    if (c.reboot_command.empty()) {
+        throw core::Error(path.string() + ": reboot_command must name a program (e.g. systemctl reboot)");
     }
     if (c.credentials_file.empty()) {
         c.credentials_file = c.state_dir / "credentials";

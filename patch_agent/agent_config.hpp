@@ -69,6 +69,14 @@ struct AgentConfig {
     std::filesystem::path metrics_textfile_dir = "/var/lib/prometheus/node-exporter";
     /// Command ids remembered in <state_dir>/commands (a repeated id is acknowledged, not rerun).
     int command_history = 100;
+    /// The host lifecycle's hooks (README "Host lifecycle"): <hook_dir>/<phase>, root-owned.
+    std::filesystem::path hook_dir = "/etc/patching/hooks";
+    /// Each hook must finish within this (then its process group is killed; it counts as failed).
+    int hook_timeout_seconds = 300;
+    /// The health hook runs this often (0 = never); a failing one shows the host degraded.
+    int health_interval_seconds = 60;
+    /// What a reboot command runs (split at spaces, no shell).
+    std::vector<std::string> reboot_command{"systemctl", "reboot"};
 
     /// Reads `path`; unknown keys are errors. @throws core::Error naming the file and key.
     static AgentConfig load(const std::filesystem::path& path);

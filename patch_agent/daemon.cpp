@@ -156,7 +156,9 @@ void AgentDaemon::start() {
     }
     journal_.emplace(config_.state_dir / "commands", static_cast<std::size_t>(config_.command_history));
     if (auto last = journal_->last()) {
-        if (last->status == proto::CommandStatus::RUNNING) {
+        if (last->status == proto::CommandStatus::RUNNING && last->kind == proto::CommandKind::REBOOT) {
+            finish_reboot_at_start(*last);
+        } else if (last->status == proto::CommandStatus::RUNNING) {
             // We died while it ran: it is over, and it failed. Never run it again.
             last->status = proto::CommandStatus::FAILED;
             last->reason = interrupted_reason_.value_or("the agent restarted while the command ran");
@@ -271,6 +273,7 @@ void AgentDaemon::poll_loop() {
 
 void AgentDaemon::work_loop() {
     auto next_requery = clock_.now() + std::chrono::seconds(config_.requery_seconds);
+    auto next_health = clock_.now();
     const std::filesystem::path rpmdb = rpm::rpmdb_directory(config_.root);
     std::int64_t rpmdb_mtime = rpmdb_mtime_ns(rpmdb);
     while (!stopping_) {
@@ -324,6 +327,14 @@ void AgentDaemon::work_loop() {
         } catch (const std::exception& e) {
             log(core::format_error_chain(e));
             // The report did not get through: the next poll tells us to send it again.
+        }
+        if (config_.health_interval_seconds > 0 && !stopping_ && clock_.now() >= next_health) {
+            try {
+                check_health();
+            } catch (const std::exception& e) {
+                log("health check: " + core::format_error_chain(e));
+            }
+            next_health = clock_.now() + std::chrono::seconds(config_.health_interval_seconds);
         }
         if (work.requery || work.command) {
             next_requery = clock_.now() + std::chrono::seconds(config_.requery_seconds);
@@ -434,6 +445,8 @@ proto::AgentReport AgentDaemon::build_report() {
     }
     r.command = command_status_;
     r.agent_version = PATCH_AGENT_VERSION;
+    r.health = health_;
+    r.health_output = health_output_;
     return r;
 }
 
@@ -461,7 +474,15 @@ void AgentDaemon::run_command(const proto::Command& command) {
             run_install(command);
             return;
         case proto::CommandKind::REBOOT:
-            break;
+            run_reboot(command);
+            return;
+        case proto::CommandKind::LOCK:
+        case proto::CommandKind::UNLOCK:
+            run_lock(command, command.kind == proto::CommandKind::LOCK);
+            return;
+        case proto::CommandKind::HOOK:
+            run_hook_command(command);
+            return;
     }
     const std::string reason = "this agent (version " + std::string(PATCH_AGENT_VERSION) + ") cannot run " +
                                std::string(proto::to_string(command.kind)) + " commands yet";
@@ -500,6 +521,7 @@ void AgentDaemon::run_install(const proto::Command& command) {
                               });
     InstallRequest request;
     request.force = command.force;
+    request.locked = admin_locked();
     since();
     const InstallOutcome outcome = installer_.install(request, progress);
     since();

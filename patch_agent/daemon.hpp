@@ -71,6 +71,21 @@ private:
     /// Runs `command` unless the journal says it ran: then reports the recorded outcome.
     void run_command(const core::protocol::Command& command);
     void run_install(const core::protocol::Command& command);
+    // The host lifecycle (commands/lifecycle_commands.cpp).
+    /// LOCK / UNLOCK: writes or removes the lock flag from the controller's state.
+    void run_lock(const core::protocol::Command& command, bool lock);
+    /// HOOK: runs the named phase's hook and reports its exit code and output.
+    void run_hook_command(const core::protocol::Command& command);
+    /// REBOOT: journals it with the boot id, then runs reboot_command; it stays running until
+    /// the host is back (the controller sees the new boot id in the hello).
+    void run_reboot(const core::protocol::Command& command);
+    /// The controller's administrative state as the last lock or unlock command left it in
+    /// <state_dir>/admin_lock; nullopt if none ever came.
+    std::optional<bool> admin_locked() const;
+    /// Runs the health hook; reports when its verdict changes.
+    void check_health();
+    /// A REBOOT found running at start: done if the boot id changed, else failed.
+    void finish_reboot_at_start(CommandJournal::Entry& entry);
     /// Builds the report and hands it to the sender; returns at once.
     void send_report();
     ReportSender::Callbacks sender_callbacks();
@@ -122,6 +137,8 @@ private:
     bool rejection_shown_ = false;  ///< The controller shows install-rejected; report when it ends.
     bool installing_ = false;
     std::optional<std::string> interrupted_reason_;
+    std::string health_;         ///< "" (no health hook), "ok", "failing" (worker thread)
+    std::string health_output_;
 
     TextfileMetrics metrics_;
     ReportSender sender_;  ///< After what its callbacks touch: stopped and destroyed first.

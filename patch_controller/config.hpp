@@ -84,6 +84,14 @@ struct ControllerConfig {
     /// A slot missed while the controller was down (or stopped) fires once at the start if the
     /// latest missed slot is at most this many seconds late; older slots are recorded MISSED.
     int job_misfire_grace_seconds = 600;
+    // The host lifecycle (work/host_flow.hpp, README "Host lifecycle").
+    /// A rebooted host must say hello with a new boot id within this, or the step fails.
+    int host_reboot_timeout_seconds = 1440;
+    /// Retries of a hook that exits 3 (retryable), and the seconds between them.
+    int host_hook_retries = 2;
+    int host_hook_retry_seconds = 10;
+    /// After a full flow, the host must report Patch Current within this.
+    int host_verify_timeout_seconds = 300;
 
     /// Reads `path`; unknown keys are an error (a typo must not silently fall back to defaults),
     /// numbers are range-checked.

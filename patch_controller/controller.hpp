@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "alarms/alarm_service.hpp"
 #include "catalog/controller_state.hpp"
 #include "catalog/import_service.hpp"
 #include "catalog/lifecycle_service.hpp"
@@ -10,6 +11,7 @@
 #include "config.hpp"
 #include "jobs/job_service.hpp"
 #include "hosts/agent_notifier.hpp"
+#include "hosts/host_admin.hpp"
 #include "hosts/host_service.hpp"
 #include "queries/query_service.hpp"
 #include "releases/release_service.hpp"
@@ -39,10 +41,13 @@ public:
           host_commands_(config, state_, hosts_, clock),
           work_(store, host_commands_, clock, work_policy(config)), groups_(store, host_commands_, clock),
           jobs_(store, work_, groups_, host_commands_, clock, job_policy(config)) {
+          alarms_(store, clock), admin_(config, store, hosts_, alarms_, clock) {
         hosts_.set_labels_listener(
             [this](const std::string& host, const std::map<std::string, std::string>& labels) {
                 groups_.reported(host, labels);
             });
+        host_commands_.attach(admin_, alarms_);
+        admin_.set_busy_lookup([this](const std::string& host) { return work_.busy_with(host); });
     }
     Controller(const Controller&) = delete;
     Controller& operator=(const Controller&) = delete;
@@ -53,6 +58,8 @@ public:
         work_.load();
         groups_.load();
         jobs_.load();
+        alarms_.load();
+        admin_.load();
     }
 
     ImportService& imports() { return imports_; }
@@ -63,6 +70,8 @@ public:
     WorkEngine& work() { return work_; }
     GroupService& groups() { return groups_; }
     JobService& jobs() { return jobs_; }
+    AlarmService& alarms() { return alarms_; }
+    HostAdmin& host_admin() { return admin_; }
     /// Where services send "agents have news"; the daemon connects AgentApi::notify.
     AgentNotifier& notifier() { return notifier_; }
     Store& store() { return store_; }
@@ -74,6 +83,11 @@ private:
         p.install_timeout_seconds = c.work_install_timeout_seconds;
         // After a start every host is "not yet reported"; agents retry within seconds.
         p.resume_grace_seconds = std::max(c.agent_stale_seconds, 60);
+        p.flow.reboot_timeout_seconds = c.host_reboot_timeout_seconds;
+        p.flow.command_timeout_seconds = c.work_install_timeout_seconds;
+        p.flow.hook_retries = c.host_hook_retries;
+        p.flow.hook_retry_seconds = c.host_hook_retry_seconds;
+        p.flow.verify_timeout_seconds = c.host_verify_timeout_seconds;
         return p;
     }
 
@@ -100,6 +114,8 @@ private:
     WorkEngine work_;
     GroupService groups_;
     JobService jobs_;
+    AlarmService alarms_;
+    HostAdmin admin_;
 };
 
 }  // namespace patching::controller

@@ -11,6 +11,7 @@
 #include "metrics/metrics.hpp"
 #include "metrics/timed_publisher.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "hosts/host_monitor.hpp"
 #include "work/work_ticker.hpp"
 
 #include <controller/faults/fault_points.hpp>
@@ -128,6 +129,7 @@ int run_daemon(const ControllerConfig& config) {
     server.start();
     WorkTicker work_ticker(controller.work(), std::chrono::milliseconds(config.work_tick_ms));
     Scheduler scheduler(controller.jobs(), clock);
+    HostMonitor host_monitor(controller.host_admin(), std::chrono::milliseconds(config.work_tick_ms * 4));
     // The endpoints line first: api.port tells callers the daemon is up, and they may read the
     // log for the https port as soon as it appears.
     std::cout << "patch-controller: listening on " << endpoints << std::endl;

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "job_commands.hpp"
+#include "host_commands.hpp"
 #include "tables.hpp"
 
 namespace patching::manager {
@@ -364,8 +365,15 @@ void add_host_install(CLI::App& app, Session& s, int& rc) {
     auto retry = std::make_shared<std::string>();
     auto force = std::make_shared<bool>(false);
     auto wait = std::make_shared<bool>(false);
+    auto flow = std::make_shared<std::string>();
+    auto lock = std::make_shared<bool>(false);
     auto* sub =
         app.add_subcommand("host-install", "Install the applied patches across hosts or a group");
+    sub->add_option("--flow", *flow,
+                    "full: per host precheck, lock, install, reboot and wait, unlock, postcheck, verify "
+                    "(README \"Host lifecycle\")")
+        ->check(CLI::IsMember({"full"}));
+    sub->add_flag("--lock", *lock, "With --flow full: lock every host, even for in-service patches");
     auto* h = sub->add_option("--hosts", *hosts, "Hosts, comma-separated");
     auto* g = sub->add_option("--group", *group, "A group");
     h->excludes(g);
@@ -380,7 +388,7 @@ void add_host_install(CLI::App& app, Session& s, int& rc) {
         "--force", *force,
         "Install even if not every patch is in-service (as host-install --force)");
     sub->add_flag("--wait", *wait, "Follow the work request until it finishes, with live progress");
-    sub->callback([&s, &rc, hosts, group, concurrency, errors, retry, force, wait] {
+    sub->callback([&s, &rc, hosts, group, concurrency, errors, retry, force, wait, flow, lock] {
         if (hosts->empty() && group->empty()) {
             throw client::UsageError("name the targets: --hosts H1,H2 or --group G");
         }
@@ -400,6 +408,12 @@ void add_host_install(CLI::App& app, Session& s, int& rc) {
             }
         }
         body["retry_intervals"] = intervals;
+        if (!flow->empty()) {
+            body["flow"] = *flow;
+            body["lock"] = *lock;
+        } else if (*lock) {
+            throw client::UsageError("--lock goes with --flow full");
+        }
         const json wr = s.call("POST", client::api_target("host-installs"), body);
         const std::string id = std::to_string(wr.value("id", 0));
         if (!*wait) {
@@ -447,6 +461,14 @@ int run_manager(
         [&s](const json& body, const std::function<void()>& text) { s.print(body, text); },
         s.out};
     add_job_commands(app, jobs);
+    ManagerCalls calls{
+        [&s](const std::string& method, const std::string& target, const json& body) {
+            return s.call(method, target, body);
+        },
+        [&s](const json& body, const std::function<void()>& text) { s.print(body, text); },
+        [&s](const std::string& id) { return wait_for(s, id); },
+        s.out};
+    add_host_commands(app, calls, rc);
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     try {
         app.parse(reversed);

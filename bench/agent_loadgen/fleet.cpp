@@ -109,6 +109,10 @@ struct SimHost {
     std::uint64_t report_seq = 0;
     std::optional<proto::CommandReport> command;
     bool reporting = false;  ///< A report is on its way on `work` (one at a time per connection).
+    // The host lifecycle (FleetOptions::phase_seconds).
+    bool locked = false;        ///< Its lock flag.
+    bool patched = false;       ///< A simulated install made it current.
+    bool needs_reboot = false;  ///< ... and it must reboot.
 };
 
 }  // namespace
@@ -429,6 +433,13 @@ struct Fleet::Impl {
         r.repo_revision = revision;
         r.command = h.command;
         r.agent_version = "loadgen";
+        r.locked = h.locked;
+        r.requires_reboot = h.needs_reboot;
+        if (h.patched) {
+            r.out_of_date = false;
+            r.to_remove.clear();
+            r.missing_pkgs.clear();
+        }
         return r;
     }
 
@@ -486,7 +497,45 @@ struct Fleet::Impl {
         h.command->reason = fail ? "simulated failure (patch-agent-loadgen --install-failure-rate)" : "";
         h.command->phase.clear();
         ++(fail ? stats.installs_failed : stats.installs_ok);
+        if (!fail && o.phase_seconds >= 0) {
+            h.patched = true;
+            h.needs_reboot = o.reboot_required;
+        }
         try {
+            co_await report_serialized(h);
+        } catch (const std::exception& e) {
+            log_error(h, e);  // the next poll's report carries the outcome
+        }
+    }
+
+    /// A simulated lock, unlock, hook or reboot: "ok" after phase_seconds (reboot_seconds, then a
+    /// new boot id and a hello, as a host that came back).
+    awaitable<void> finish_lifecycle(SimHost& h, std::string command_id, proto::CommandKind kind) {
+        const double seconds = kind == proto::CommandKind::REBOOT ? o.reboot_seconds : o.phase_seconds;
+        co_await sleep_for(std::chrono::milliseconds(static_cast<long>(seconds * 1000)));
+        if (!h.command || h.command->id != command_id) {
+            co_return;
+        }
+        if (kind == proto::CommandKind::LOCK || kind == proto::CommandKind::UNLOCK) {
+            h.locked = kind == proto::CommandKind::LOCK;
+        }
+        h.command->status = proto::CommandStatus::OK;
+        try {
+            if (kind == proto::CommandKind::REBOOT) {
+                h.boot_id = proto::to_hex(signing::random_bytes(6));
+                h.needs_reboot = false;
+                while (h.reporting) {  // the hello goes on the work connection, as reports do
+                    co_await sleep_for(std::chrono::milliseconds(20));
+                }
+                h.reporting = true;
+                try {
+                    co_await hello(h);  // the controller finishes the reboot at this hello
+                } catch (...) {
+                    h.reporting = false;
+                    throw;
+                }
+                h.reporting = false;
+            }
             co_await report_serialized(h);
         } catch (const std::exception& e) {
             log_error(h, e);  // the next poll's report carries the outcome
@@ -511,7 +560,12 @@ struct Fleet::Impl {
                 backoff = std::chrono::milliseconds(250);
                 bool act = reply.send_report;
                 if (reply.command && (!h.command || h.command->id != reply.command->id)) {
-                    if (o.install_seconds < 0 || reply.command->kind != proto::CommandKind::INSTALL) {
+                    if (o.phase_seconds >= 0 && reply.command->kind != proto::CommandKind::INSTALL) {
+                        h.command = proto::CommandReport{reply.command->id, reply.command->kind,
+                                                         proto::CommandStatus::RUNNING, ""};
+                        asio::co_spawn(ioc, finish_lifecycle(h, reply.command->id, reply.command->kind),
+                                       asio::detached);
+                    } else if (o.install_seconds < 0 || reply.command->kind != proto::CommandKind::INSTALL) {
                         // Not simulated: answer as an agent that refuses, so the controller
                         // stops repeating the command.
                         h.command = proto::CommandReport{reply.command->id,

@@ -38,6 +38,14 @@ struct FleetOptions {
     /// probability install_failure_rate). Nothing is installed: the rpmdb stays as it is.
     double install_seconds = -1;
     double install_failure_rate = 0;
+    /// The host lifecycle (lock, unlock, hook commands): < 0 refuses them (as before); otherwise
+    /// a host reports the command running, then "ok" after this many seconds. With it, a
+    /// successful install makes the host current (and, with reboot_required, needing a reboot).
+    double phase_seconds = -1;
+    /// A reboot command: after this many seconds the host has a new boot id and says hello again
+    /// (the controller finishes the reboot at that hello).
+    double reboot_seconds = 5;
+    bool reboot_required = false;
 };
 
 /// N simulated agents in one single-threaded, event-driven process (Boost.Asio coroutines),

@@ -102,6 +102,17 @@ int main(int argc, char** argv) {
            "Share of simulated installs that fail (0 to 1)")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
+    app.add_option(
+           "--phase-seconds", o.phase_seconds,
+           "Accept lock, unlock and hook commands and report them ok after this many seconds; a "
+           "successful install then makes the host current (default: refuse them)")
+        ->check(CLI::Range(0.0, 86400.0));
+    app.add_option(
+           "--reboot-seconds", o.reboot_seconds,
+           "A reboot command: a new boot id and a hello this many seconds later")
+        ->check(CLI::Range(0.0, 86400.0))
+        ->capture_default_str();
+    app.add_flag("--reboot-required", o.reboot_required, "With --phase-seconds: installs leave the host needing a reboot");
     CLI11_PARSE(app, argc, argv);
     try {
         parse_url(url, o);

@@ -382,7 +382,7 @@ void Installer::step_done(InstallOutcome& outcome, const char* step) {
 InstallOutcome Installer::install(const InstallRequest& request, InstallProgress& progress) {
     InstallOutcome outcome;
     step_started_ = std::chrono::steady_clock::now();
-    if (!request.force && !flags_.is_locked()) {
+    if (!request.force && !request.locked.value_or(flags_.is_locked())) {
         // The reference's reject_reason, word for word: the controller shows it as is.
         outcome.status = InstallStatus::REJECTED;
         outcome.reason = "Node must be locked.";

@@ -75,6 +75,10 @@ public:
 struct InstallRequest {
     bool force = false;      ///< Install even if the node is not locked (in-service patches).
     bool boot_time = false;  ///< patch-agent --install: set the RR flag instead of running scripts.
+    /// The controller's administrative state, when the agent has it (a lock or unlock command
+    /// told it): the locking rule follows it rather than a flag someone changed by hand. Without
+    /// it, the reference's flag decides.
+    std::optional<bool> locked{};
 };
 
 /// Makes the managed root match the repository (spec §4.3): locked/force rule, installing flag,

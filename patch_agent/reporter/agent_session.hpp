@@ -33,6 +33,9 @@ public:
     core::protocol::PollReply report(HttpClient& http, const core::protocol::AgentReport& report);
 
     const std::string& hostname() const { return config_.hostname; }
+    /// The host's boot id (config.boot_id_file), sent in every hello.
+    /// @throws core::Error naming the file if it cannot be read or holds no boot id.
+    std::string read_boot_id() const;
 
 private:
     struct Session {
@@ -42,9 +45,6 @@ private:
     };
     Session current_session(HttpClient& http);
     void hello(HttpClient& http);
-    /// The host's boot id (config.boot_id_file), sent in every hello.
-    /// @throws core::Error naming the file if it cannot be read or holds no boot id.
-    std::string read_boot_id() const;
     /// POSTs an authenticated body and returns the verified response body.
     std::string call(HttpClient& http, std::string_view path, const std::string& body,
                      std::chrono::milliseconds timeout);

@@ -94,6 +94,7 @@ ApiRoutes::ApiRoutes(const ControllerConfig& config, Controller& controller, Aut
     add_operation_routes();
     add_work_routes();
     add_job_routes();
+    add_host_routes();
 }
 
 void ApiRoutes::add(Route route) {

@@ -88,6 +88,8 @@ private:
     void add_work_routes();
     /// The jobs resource (api/job_routes.cpp).
     void add_job_routes();
+    /// The host lifecycle: /v1/hosts, /v1/alarms (api/host_routes.cpp).
+    void add_host_routes();
     /// The route for a verb and method: the verb's route, or its resource route for the method.
     const Route* find_route(const std::string& verb, const std::string& method) const;
     /// The methods of a resource verb ("GET, POST"), "" if it is none.

@@ -226,7 +226,7 @@ void ApiRoutes::add_work_routes() {
                  if (!c.param("operation").empty()) {
                      f.operation = parse_work_operation(c.param("operation"));
                      if (!f.operation) {
-                         throw ResourceRefusal{400, "InvalidParameter", "operation must be HOST_INSTALL", "operation"};
+                         throw ResourceRefusal{400, "InvalidParameter", "operation must be HOST_INSTALL, HOST_LOCK, HOST_UNLOCK or HOST_REBOOT", "operation"};
                      }
                  }
                  f.host = c.param("host");
@@ -345,6 +345,16 @@ void ApiRoutes::add_work_routes() {
                  r.retry_intervals = v.get<std::vector<int>>();
              }
              r.created_by = c.caller.name;
+             r.flow = string_field(body, "flow", "");
+             if (body.contains("lock")) {
+                 if (!body.at("lock").is_boolean()) {
+                     throw ResourceRefusal{400, "InvalidParameter", "lock must be true or false", "lock"};
+                 }
+                 r.lock = body.at("lock").get<bool>();
+             }
+             if (r.flow == "full") {
+                 refuse_if_alarmed(controller_.alarms(), r.hosts);  // the full flow's alarm gate
+             }
              return idempotent(c, [&](const auto& record) {
                  return accepted_once([&](const OnAccept& on_accept) { return work.submit_install(r, on_accept); },
                                       record);

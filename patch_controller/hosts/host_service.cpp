@@ -90,6 +90,7 @@ std::vector<HostView> HostService::list() const {
         v.report.subfunctions = h.report.subfunctions;
         v.agent = h.agent;
         v.report_revision = h.report_revision;
+        v.boot_id = h.boot_id;
         out.push_back(std::move(v));
     }
     return out;
@@ -147,7 +148,9 @@ void HostService::agent_report(const proto::AgentReport& report, const std::stri
                 if (c != state_.commands.end() && c->second.hostname == report.hostname &&
                     !proto::is_finished(c->second.status) && c->second.status != report.command->status) {
                     if (proto::is_finished(report.command->status)) {
-                        finish(h, c->second, report.command->status, report.command->reason, changes,
+                        StoredCommand done = c->second;
+                        done.exit_code = static_cast<std::int64_t>(report.command->exit_code);
+                        finish(h, std::move(done), report.command->status, report.command->reason, changes,
                                report.command->output);
                     } else {
                         StoredCommand running = c->second;
@@ -310,6 +313,7 @@ StoredCommand HostService::enqueue_locked(const std::string& host, const HostCom
     c.id = command.id.empty() ? std::to_string(c.seq) + "-" + proto::to_hex(signing::random_bytes(4)) : command.id;
     c.kind = command.kind;
     c.force = command.force;
+    c.hook = command.hook;
     c.created_at = clock_.now_seconds();
     CommandChanges changes;
     changes.put.push_back(c);
@@ -332,6 +336,37 @@ std::vector<CommandRecord> HostService::commands(const std::string& hostname) co
             for (const auto& id : *ids) {
                 out.push_back(state_.commands.at(id));
             }
+        }
+    }
+    return out;
+}
+
+void HostService::abandon(const CommandId& id, const std::string& reason) {
+    std::unique_lock commands(command_mutex_);
+    CommandChanges changes;
+    {
+        std::shared_lock data(state_.mutex);
+        auto c = state_.commands.find(id);
+        if (c == state_.commands.end() || proto::is_finished(c->second.status)) {
+            return;
+        }
+        auto h = state_.hosts.find(c->second.hostname);
+        if (h == state_.hosts.end()) {
+            return;
+        }
+        finish(h->second, c->second, proto::CommandStatus::FAILED, reason, changes);
+    }
+    commit(changes);
+    commands.unlock();
+    tell(changes.put);
+}
+
+std::vector<CommandRecord> HostService::queue(const std::string& hostname) const {
+    std::shared_lock data(state_.mutex);
+    std::vector<CommandRecord> out;
+    if (auto it = state_.hosts.find(hostname); it != state_.hosts.end()) {
+        for (const auto& id : it->second.queue) {
+            out.push_back(state_.commands.at(id));
         }
     }
     return out;
@@ -448,7 +483,7 @@ HostService::AgentNews HostService::agent_news(const std::string& hostname, cons
         }
         const StoredCommand& head = state_.commands.at(it->second.queue.front());
         if (head.status == proto::CommandStatus::QUEUED || head.status == proto::CommandStatus::SENT) {
-            news.command = proto::Command{head.id, head.kind, head.force};
+            news.command = proto::Command{head.id, head.kind, head.force, head.hook};
             first_time = head.status == proto::CommandStatus::QUEUED;
         }
     }

@@ -41,6 +41,7 @@ struct HostView {
     /// The last report over the protocol, when the agent reported since the controller started.
     std::shared_ptr<const core::protocol::AgentReport> agent;
     std::uint64_t report_revision = 0;  ///< Changes with every report (render caches key on it).
+    std::string boot_id;                ///< From its agent's last hello.
 };
 
 /// A command's id: unique in the controller's store (never reused, also after a restart).
@@ -56,6 +57,7 @@ struct HostCommand {
     /// already holds returns that command and queues nothing); "" = a fresh id. At most 64
     /// characters of [A-Za-z0-9._-].
     CommandId id{};
+    std::string hook{};  ///< HOOK: the phase to run (core::protocol::is_hook_phase).
 };
 
 /// A command and where it stands (the store's row: id, host, kind, status, reason, times).
@@ -118,6 +120,12 @@ public:
     std::optional<CommandRecord> command(const CommandId& id) const;
     /// The commands of `host` (by name) still kept: finished ones oldest first, then the queue.
     std::vector<CommandRecord> commands(const std::string& hostname) const;
+    /// The unfinished commands of `host` (by name), head first.
+    std::vector<CommandRecord> queue(const std::string& hostname) const;
+    /// Ends an unfinished command as FAILED with `reason` (a REBOOT whose host never came back):
+    /// it leaves the queue, is never handed out again, and a late hello does not finish it.
+    /// No-op if the command is finished or unknown.
+    void abandon(const CommandId& id, const std::string& reason);
     /// Registers an observer (it must outlive its registration). Thread-safe.
     void add_observer(CommandObserver& observer);
     void remove_observer(CommandObserver& observer);

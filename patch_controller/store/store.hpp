@@ -78,9 +78,39 @@ struct StoredCommand {
     std::string boot_id;
     std::int64_t created_at = 0;
     std::int64_t finished_at = 0;  ///< 0 while unfinished.
-    std::string output;  ///< A finished command's log from the agent (core::protocol::CommandReport::output).
+    /// A finished command's output from the agent (core::protocol::CommandReport::output): an
+    /// install's log; what a HOOK or REBOOT printed.
+    std::string output{};
+    std::string hook{};          ///< HOOK: the phase it runs.
+    std::int64_t exit_code = 0;  ///< HOOK: the hook's exit code (0..255).
 
     bool operator==(const StoredCommand&) const = default;
+};
+
+/// A host's administrative state, owned by the controller (README "Host lifecycle"): locked or
+/// unlocked, and who changed it, why, when and through which work request.
+struct StoredHostAdmin {
+    std::string hostname;
+    bool locked = false;
+    std::string by;
+    std::string reason;
+    std::int64_t since = 0;
+    std::int64_t work_request = 0;  ///< The work request that changed it (0: none).
+
+    bool operator==(const StoredHostAdmin&) const = default;
+};
+
+/// A raised alarm (README "Host lifecycle", alarms). One per (alarm_id, entity), as StarlingX FM.
+struct StoredAlarm {
+    std::string alarm_id;  ///< "NNN.NNN", e.g. 900.205.
+    std::string entity;    ///< "host=controller-0", "system", ...
+    std::string severity;  ///< critical, major, minor, warning.
+    std::string reason;
+    std::int64_t raised_at = 0;
+    bool mgmt_affecting = false;
+    std::string raised_by;  ///< "controller" for its own, else the API caller.
+
+    bool operator==(const StoredAlarm&) const = default;
 };
 
 /// One audit record: who did what, with which outcome.
@@ -123,6 +153,12 @@ public:
     virtual void delete_command(const std::string& id) = 0;
     /// Bumps the operation counter and returns its new value.
     virtual std::int64_t bump_op_counter() = 0;
+    /// Inserts or replaces a host's administrative state.
+    virtual void put_host_admin(const StoredHostAdmin& admin) = 0;
+    /// Inserts or replaces an alarm (key: alarm_id and entity).
+    virtual void put_alarm(const StoredAlarm& alarm) = 0;
+    /// Deletes an alarm; no-op if it is not raised.
+    virtual void delete_alarm(const std::string& alarm_id, const std::string& entity) = 0;
     /// The work tables (work requests, groups, idempotency records) in this transaction.
     virtual WorkTables& work() = 0;
 };
@@ -148,6 +184,10 @@ public:
     /// Every stored host command, by seq.
     virtual std::vector<StoredCommand> load_commands() = 0;
     virtual std::int64_t op_counter() = 0;
+    /// Every host's administrative state (hosts never locked or unlocked have none).
+    virtual std::vector<StoredHostAdmin> load_host_admin() = 0;
+    /// Every raised alarm.
+    virtual std::vector<StoredAlarm> load_alarms() = 0;
 
     /// One host's agent key (lower-case hex), or nullopt if the host is not enrolled.
     virtual std::optional<std::string> host_key(const std::string& hostname) = 0;

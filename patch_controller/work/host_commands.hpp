@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <patch_core/messages.hpp>
+
+#include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace patching::controller {
@@ -18,9 +22,28 @@ enum class CommandProgress {
 };
 
 struct CommandOutcome {
+    CommandOutcome() = default;
+    CommandOutcome(CommandProgress p, std::string r, std::string out = {})
+        : progress(p), reason(std::move(r)), output(std::move(out)) {}
+
     CommandProgress progress = CommandProgress::UNKNOWN;
     std::string reason;
-    std::string output = {};  ///< A finished command's log from its host (lines).
+    std::string output = {};  ///< A finished command's log from its host (lines); what a hook printed.
+    // Known when the command is (only command_outcome() fills them):
+    std::int64_t created_at = 0;   ///< When it was queued.
+    std::int64_t finished_at = 0;  ///< When it finished (0 while it runs).
+    std::int64_t exit_code = 0;    ///< HOOK: the hook's exit code.
+};
+
+/// What the host lifecycle (work/host_flow.hpp) needs to know about a host.
+struct LifecycleFacts {
+    bool admin_locked = false;     ///< The controller's administrative state.
+    bool requires_reboot = false;  ///< The agent reports the host must reboot.
+    bool patch_current = false;    ///< Its last report says it matches the repository.
+    bool patch_failed = false;
+    bool insvc_allowed = false;    ///< Every applied patch installs in service (no reboot needed).
+    std::string boot_id;           ///< From its agent's last hello.
+    std::int64_t report_time = 0;  ///< When its agent last reported (0: not since the start).
 };
 
 /// A host as the work engine needs to know it.
@@ -61,6 +84,24 @@ public:
     virtual void track(const std::string& command_id) = 0;
     /// The engine has finished the child of `command_id` (and committed that).
     virtual void release(const std::string& command_id) = 0;
+
+    // The host lifecycle (work/host_flow.hpp).
+    virtual LifecycleFacts lifecycle_facts(const std::string& host) = 0;
+    /// Queues command `command_id` of `kind` (LOCK, UNLOCK, REBOOT, HOOK with `hook`) on `host`.
+    /// Idempotent on `command_id`.
+    virtual void start_command(const std::string& host, const std::string& command_id,
+                               core::protocol::CommandKind kind, const std::string& hook) = 0;
+    /// install_outcome() with the times, exit code and output.
+    virtual CommandOutcome command_outcome(const std::string& host, const std::string& command_id) = 0;
+    /// Ends an unfinished command as failed (a reboot that never came back): it is never handed
+    /// out again and no longer holds the host's queue.
+    virtual void abandon_command(const std::string& command_id, const std::string& reason) = 0;
+    /// Records the controller's administrative state of `host`.
+    virtual void set_admin_state(const std::string& host, bool locked, const std::string& by,
+                                 const std::string& reason, std::int64_t work_request) = 0;
+    /// Raises (with `reason`) or clears the controller's own alarm `alarm_id` on `host`.
+    virtual void host_alarm(const std::string& alarm_id, const std::string& host, bool raised,
+                            const std::string& reason) = 0;
 };
 
 }  // namespace patching::controller

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "work/host_service_commands.hpp"
 
+#include <algorithm>
 #include <shared_mutex>
 
 namespace patching::controller {
@@ -126,6 +127,93 @@ CommandOutcome HostServiceCommands::install_outcome(const std::string& host, con
         return {CommandProgress::FAILED, "the host was dropped from the host table"};
     }
     return {CommandProgress::NOT_DELIVERED, ""};
+}
+
+LifecycleFacts HostServiceCommands::lifecycle_facts(const std::string& host) {
+    LifecycleFacts f;
+    std::string hostname = host;
+    {
+        std::shared_lock data(state_.mutex);
+        f.insvc_allowed = state_.tracker.is_insvc_patching_allowed();
+        auto it = state_.hosts.find(host);
+        if (it == state_.hosts.end()) {
+            it = std::find_if(state_.hosts.begin(), state_.hosts.end(),
+                              [&](const auto& kv) { return kv.second.ip == host; });
+        }
+        if (it != state_.hosts.end()) {
+            const HostRecord& h = it->second;
+            hostname = h.hostname;
+            f.requires_reboot = h.reported && h.requires_reboot;
+            f.patch_current = h.reported && !h.report.out_of_date;
+            f.patch_failed = h.patch_failed;
+            f.boot_id = h.boot_id;
+            f.report_time = h.reported ? h.last_seen : 0;
+        }
+    }
+    if (admin_ != nullptr) {
+        f.admin_locked = admin_->admin(hostname).locked;
+    }
+    return f;
+}
+
+void HostServiceCommands::start_command(const std::string& host, const std::string& command_id,
+                                        proto::CommandKind kind, const std::string& hook) {
+    if (hosts_.command(command_id)) {
+        return;  // queued already: the queue runs it once
+    }
+    HostCommand command;
+    command.kind = kind;
+    command.id = command_id;
+    command.hook = hook;
+    track(command_id);  // its outcome must outlive the host's history until the flow has read it
+    hosts_.enqueue(host, command);
+}
+
+CommandOutcome HostServiceCommands::command_outcome(const std::string& host, const std::string& command_id) {
+    std::optional<CommandRecord> record;
+    {
+        std::lock_guard lock(finished_mutex_);
+        auto it = finished_.find(command_id);
+        if (it != finished_.end()) {
+            record = it->second;
+            finished_.erase(it);
+        }
+    }
+    if (!record) {
+        record = hosts_.command(command_id);
+    }
+    if (!record) {
+        return install_outcome(host, command_id);
+    }
+    CommandOutcome o = outcome_of(*record);
+    if (o.progress == CommandProgress::FAILED && record->reason.empty()) {
+        o.reason = std::string(proto::to_string(record->kind)) + " failed";
+    }
+    o.created_at = record->created_at;
+    o.finished_at = record->finished_at;
+    o.exit_code = record->exit_code;
+    o.output = record->output;
+    return o;
+}
+
+void HostServiceCommands::abandon_command(const std::string& command_id, const std::string& reason) {
+    hosts_.abandon(command_id, reason);
+    std::lock_guard lock(finished_mutex_);
+    finished_.erase(command_id);
+}
+
+void HostServiceCommands::set_admin_state(const std::string& host, bool locked, const std::string& by,
+                                          const std::string& reason, std::int64_t work_request) {
+    if (admin_ != nullptr) {
+        admin_->set({host, locked, by, reason, clock_.now_seconds(), work_request});
+    }
+}
+
+void HostServiceCommands::host_alarm(const std::string& alarm_id, const std::string& host, bool raised,
+                                     const std::string& reason) {
+    if (alarms_ != nullptr) {
+        alarms_->ensure(alarm_id, host_entity(host), raised, reason);
+    }
 }
 
 }  // namespace patching::controller

@@ -3,6 +3,8 @@
 
 #include "catalog/controller_state.hpp"
 #include "config.hpp"
+#include "alarms/alarm_service.hpp"
+#include "hosts/host_admin.hpp"
 #include "hosts/host_service.hpp"
 #include "work/host_commands.hpp"
 
@@ -45,6 +47,21 @@ public:
     CommandOutcome install_outcome(const std::string& host, const std::string& command_id) override;
     void track(const std::string& command_id) override;
     void release(const std::string& command_id) override;
+    LifecycleFacts lifecycle_facts(const std::string& host) override;
+    void start_command(const std::string& host, const std::string& command_id, core::protocol::CommandKind kind,
+                       const std::string& hook) override;
+    CommandOutcome command_outcome(const std::string& host, const std::string& command_id) override;
+    void abandon_command(const std::string& command_id, const std::string& reason) override;
+    void set_admin_state(const std::string& host, bool locked, const std::string& by, const std::string& reason,
+                         std::int64_t work_request) override;
+    void host_alarm(const std::string& alarm_id, const std::string& host, bool raised,
+                    const std::string& reason) override;
+    /// The administrative state and the alarms the lifecycle methods use (the Controller wires
+    /// them once, before serving).
+    void attach(HostAdmin& admin, AlarmService& alarms) {
+        admin_ = &admin;
+        alarms_ = &alarms;
+    }
 
     /// The prefix of the command ids the work engine chooses.
     static constexpr const char* WORK_ID_PREFIX = "wr-";
@@ -61,6 +78,8 @@ private:
     std::mutex finished_mutex_;
     std::map<std::string, CommandRecord> finished_;  ///< Work commands finished, not yet read.
     std::set<std::string> tracked_;                  ///< Never pruned (see track()).
+    HostAdmin* admin_ = nullptr;
+    AlarmService* alarms_ = nullptr;
 };
 
 }  // namespace patching::controller

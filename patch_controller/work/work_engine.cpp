@@ -203,6 +203,14 @@ StoredWorkRequest WorkEngine::submit_install(const InstallRequest& request, cons
     if (request.cutoff != 0) {
         params["cutoff"] = request.cutoff;
     }
+    if (!request.flow.empty()) {
+        if (request.flow != "full") {
+            throw InvalidField("flow", "flow '" + core::escape_unprintable(request.flow) +
+                                           "' is not \"full\" (leave it out for the plain install)");
+        }
+        params["flow"] = request.flow;
+        params["lock"] = request.lock;
+    }
     std::lock_guard lock(mutex_);
     refuse_busy(std::vector<std::string>(seen.begin(), seen.end()));
     Tree tree = new_tree(request.target_kind, request.target.empty() ? list_text(std::vector(seen.begin(), seen.end()))
@@ -230,6 +238,31 @@ StoredWorkRequest WorkEngine::install_now(const std::string& host, bool force, c
     Tree tree = new_tree("HOST", f.hostname, params.dump(), Initiator::USER, created_by);
     add_child(tree, f.hostname, f.sw_version, hosts_.desired_set(f.sw_version));
     const std::int64_t id = accept(std::move(tree), {});
+    auto it = trees_.find(id);
+    if (it != trees_.end()) {
+        tick_tree(it->second, clock_.now_seconds());
+        if (is_terminal(it->second.parent.state)) {
+            trees_.erase(it);
+        }
+    }
+    return *store_.work_queries().work_request(id);
+}
+
+StoredWorkRequest WorkEngine::submit_host_action(WorkOperation operation, const std::string& host,
+                                                 const std::string& reason, const std::string& created_by,
+                                                 const OnAccept& on_accept) {
+    const HostFacts f = hosts_.facts(host);
+    if (!f.known) {
+        throw NotFound("Unknown host specified: " + core::escape_unprintable(host) +
+                       " (sw-manager host-list shows the hosts)");
+    }
+    std::lock_guard lock(mutex_);
+    refuse_busy({f.hostname});
+    nlohmann::json params = {{"max_concurrency", "1"}, {"max_errors", "0"}, {"reason", reason}};
+    Tree tree = new_tree("HOST", f.hostname, params.dump(), Initiator::USER, created_by);
+    tree.parent.operation = operation;
+    add_child(tree, f.hostname, f.sw_version, hosts_.desired_set(f.sw_version));
+    const std::int64_t id = accept(std::move(tree), on_accept);
     auto it = trees_.find(id);
     if (it != trees_.end()) {
         tick_tree(it->second, clock_.now_seconds());
@@ -400,6 +433,10 @@ void WorkEngine::check_outcomes(Tree& tree, Batch& batch, std::int64_t now) {
         if (!in_flight(c.state)) {
             continue;
         }
+        if (HostFlow::handles(tree.parent)) {
+            apply_flow(batch, c, flow_.advance(tree.parent, c, now), now);
+            continue;
+        }
         const CommandOutcome o = hosts_.install_outcome(c.host, c.command_id);
         log_output(batch, c, o.output, now);
         switch (o.progress) {
@@ -483,7 +520,8 @@ void WorkEngine::dispatch(Tree& tree, const Limits& limits, Batch& batch, std::i
                 continue;
             }
             const auto desired = hosts_.desired_set(f.sw_version);
-            if (f.sw_version != c.sw_version || desired != c.target_set) {
+            if (tree.parent.operation == WorkOperation::HOST_INSTALL &&
+                (f.sw_version != c.sw_version || desired != c.target_set)) {
                 fail(batch, c, "TARGET_CHANGED",
                      "host " + c.host + ": target changed since accept: frozen release " + c.sw_version +
                          " patches " + list_text(c.target_set) + ", now release " + f.sw_version + " patches " +
@@ -493,6 +531,12 @@ void WorkEngine::dispatch(Tree& tree, const Limits& limits, Batch& batch, std::i
             }
             c.state = WorkState::IN_PROGRESS;
             c.time_started = now;
+            if (HostFlow::handles(tree.parent)) {
+                apply_flow(batch, c, flow_.start(tree.parent, c, now), now);
+                to_send.push_back(&c);
+                ++running;
+                continue;
+            }
             // Unique even if retention ever lets ids start again: agents run an id once.
             c.command_id = "wr-" + std::to_string(c.id) + "-" + std::to_string(c.time_accepted);
             c.message = "installing";
@@ -518,7 +562,11 @@ void WorkEngine::dispatch(Tree& tree, const Limits& limits, Batch& batch, std::i
     commit(batch);  // IN_PROGRESS and the command id are durable before the host hears of them
     for (StoredWorkRequest* c : to_send) {
         try {
-            hosts_.start_install(c->host, c->command_id, limits.force);
+            if (HostFlow::handles(tree.parent)) {
+                flow_.send(tree.parent, *c);
+            } else {
+                hosts_.start_install(c->host, c->command_id, limits.force);
+            }
         } catch (const ServiceError& e) {
             fail(batch, *c, "DISPATCH_FAILED", "host " + c->host + ": " + e.what(), true, now);
         }
@@ -649,13 +697,27 @@ void WorkEngine::finish(StoredWorkRequest& c, WorkState state, const std::string
 }
 
 void WorkEngine::fail(Batch& batch, StoredWorkRequest& c, const std::string& code, const std::string& message,
-                      bool retryable, std::int64_t now) {
+                      bool retryable, std::int64_t now, const std::string& phase) {
     finish(c, WorkState::FAILED, message, now);
     c.failure_kind = code;
     c.retryable = retryable;
-    log(batch, c, "INSTALL", message, now);
+    log(batch, c, phase, message, now);
     batch.errors.push_back({0, c.id, c.root_id, now, c.host, code, message, retryable});
     stage(batch, c);
+}
+
+void WorkEngine::apply_flow(Batch& batch, StoredWorkRequest& c, const FlowResult& r, std::int64_t now) {
+    for (const auto& [phase, message] : r.logs) {
+        log(batch, c, phase, message, now);
+    }
+    if (r.final_state == WorkState::FAILED) {
+        fail(batch, c, r.failure_kind, r.message, r.retryable, now, "FAILED");
+    } else if (r.final_state) {
+        finish(c, *r.final_state, r.message, now);
+        stage(batch, c);
+    } else if (r.changed) {
+        stage(batch, c);
+    }
 }
 
 void WorkEngine::stage(Batch& batch, StoredWorkRequest& row) {

@@ -4,6 +4,7 @@
 #include "service/errors.hpp"
 #include "store/store.hpp"
 #include "work/host_commands.hpp"
+#include "work/host_flow.hpp"
 #include "work/rate_limits.hpp"
 #include "work/work_types.hpp"
 
@@ -29,6 +30,8 @@ struct WorkPolicy {
     std::int64_t resume_grace_seconds = 90;
     /// Idempotency records are kept this long.
     std::int64_t idempotency_seconds = 86400;
+    /// The host lifecycle's timers (lock, unlock, reboot, hooks, the full flow).
+    FlowPolicy flow{};
 };
 
 /// An install across hosts, as accepted (hosts resolved by the caller: names or addresses).
@@ -44,6 +47,8 @@ struct InstallRequest {
     Initiator initiator = Initiator::USER;  ///< SCHEDULE for a job's run.
     /// A job's window end (UTC seconds): from then on no host starts; 0 = none. Kept in params.
     std::int64_t cutoff = 0;
+    std::string flow;   ///< "" (the plain install) or "full" (work/host_flow.hpp).
+    bool lock = false;  ///< flow "full": lock every host, even if its delta installs in service.
 };
 
 /// Runs inside the transaction that creates a work request (e.g. to record an idempotency key).
@@ -75,6 +80,11 @@ public:
     /// host-install-async: host-install's checks and errors, then a one-host work request sent
     /// at once. @throws NotFound, Conflict as host-install, Conflict if the host is busy.
     StoredWorkRequest install_now(const std::string& host, bool force, const std::string& created_by);
+    /// A host lifecycle action (HOST_LOCK, HOST_UNLOCK, HOST_REBOOT) on one host, run by
+    /// work/host_flow.hpp; `reason` is recorded with the administrative state.
+    /// @throws InvalidField (unknown host), Conflict (the host is busy).
+    StoredWorkRequest submit_host_action(WorkOperation operation, const std::string& host, const std::string& reason,
+                                         const std::string& created_by, const OnAccept& on_accept = {});
     /// Cancels a parent: children not started end CANCELED; those running finish and report.
     /// @throws NotFound, Conflict (a child, or already finished).
     StoredWorkRequest cancel(std::int64_t id, const std::string& by);
@@ -136,7 +146,9 @@ private:
     void log_output(Batch& batch, const StoredWorkRequest& c, const std::string& output, std::int64_t now);
     void finish(StoredWorkRequest& child, WorkState state, const std::string& message, std::int64_t now);
     void fail(Batch& batch, StoredWorkRequest& child, const std::string& code, const std::string& message,
-              bool retryable, std::int64_t now);
+              bool retryable, std::int64_t now, const std::string& phase = "INSTALL");
+    /// Records what a step of the host flow did.
+    void apply_flow(Batch& batch, StoredWorkRequest& child, const FlowResult& result, std::int64_t now);
     void stage(Batch& batch, StoredWorkRequest& row);
     void commit(Batch& batch, const OnAccept& on_accept = {}, const StoredWorkRequest* parent = nullptr);
     /// Lets the host queue prune the commands of children finished and committed.
@@ -148,6 +160,7 @@ private:
     HostCommands& hosts_;
     const core::Clock& clock_;
     WorkPolicy policy_;
+    HostFlow flow_{hosts_, policy_.flow};
     std::mutex mutex_;
     std::map<std::int64_t, Tree> trees_;      ///< Unfinished parents (with all their children).
     std::map<std::string, std::int64_t> busy_;  ///< host -> its unfinished child

@@ -52,8 +52,11 @@ constexpr std::array<std::pair<Initiator, std::string_view>, 4> INITIATORS{{
     {Initiator::RETRY, "RETRY"},
     {Initiator::RERUN, "RERUN"},
 }};
-constexpr std::array<std::pair<WorkOperation, std::string_view>, 1> OPERATIONS{{
+constexpr std::array<std::pair<WorkOperation, std::string_view>, 4> OPERATIONS{{
     {WorkOperation::HOST_INSTALL, "HOST_INSTALL"},
+    {WorkOperation::HOST_LOCK, "HOST_LOCK"},
+    {WorkOperation::HOST_UNLOCK, "HOST_UNLOCK"},
+    {WorkOperation::HOST_REBOOT, "HOST_REBOOT"},
 }};
 
 }  // namespace

@@ -23,8 +23,10 @@ enum class WorkOutcome { NONE, COMPLETE, INCOMPLETE, BUDGET_EXHAUSTED, CANCELED_
 inline constexpr const char* WORK_CUTOFF_REASON = "cutoff reached";
 /// Who started it.
 enum class Initiator { USER, SCHEDULE, RETRY, RERUN };
-/// What it does. HOST_INSTALL: install the release's applied set on hosts (host-install).
-enum class WorkOperation { HOST_INSTALL };
+/// What it does. HOST_INSTALL: install the release's applied set on hosts (host-install; with
+/// params flow "full", the full per-host flow of work/host_flow.hpp). HOST_LOCK, HOST_UNLOCK,
+/// HOST_REBOOT: the host lifecycle actions (sw-manager host-lock, host-unlock, host-reboot).
+enum class WorkOperation { HOST_INSTALL, HOST_LOCK, HOST_UNLOCK, HOST_REBOOT };
 
 std::string_view to_string(WorkState s);
 std::string_view to_string(WorkOutcome o);

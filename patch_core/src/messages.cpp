@@ -200,9 +200,12 @@ constexpr std::array<std::pair<HostState, std::string_view>, 5> HOST_STATES{{
     {HostState::INSTALL_REJECTED, "install-rejected"},
     {HostState::UNKNOWN, "unknown"},
 }};
-constexpr std::array<std::pair<CommandKind, std::string_view>, 2> COMMAND_KINDS{{
+constexpr std::array<std::pair<CommandKind, std::string_view>, 5> COMMAND_KINDS{{
     {CommandKind::INSTALL, "install"},
     {CommandKind::REBOOT, "reboot"},
+    {CommandKind::LOCK, "lock"},
+    {CommandKind::UNLOCK, "unlock"},
+    {CommandKind::HOOK, "hook"},
 }};
 constexpr std::array<std::pair<CommandStatus, std::string_view>, 6> COMMAND_STATUSES{{
     {CommandStatus::QUEUED, "queued"},
@@ -376,6 +379,9 @@ std::string to_json(const PollReply& m) {
     j["send_report"] = m.send_report;
     if (m.command) {
         j["command"] = {{"id", m.command->id}, {"kind", to_string(m.command->kind)}, {"force", m.command->force}};
+        if (!m.command->hook.empty()) {
+            j["command"]["hook"] = m.command->hook;
+        }
     }
     return j.dump();
 }
@@ -406,11 +412,16 @@ std::string to_json(const AgentReport& m) {
                         {"status", to_string(m.command->status)}, {"reason", m.command->reason},
                         {"phase", m.command->phase},   {"done", m.command->done},
                         {"total", m.command->total}};
-        if (!m.command->output.empty()) {
+        if (m.command->exit_code != 0 || !m.command->output.empty()) {
+            j["command"]["exit_code"] = m.command->exit_code;
             j["command"]["output"] = m.command->output;
         }
     }
     j["agent_version"] = m.agent_version;
+    if (!m.health.empty()) {
+        j["health"] = m.health;
+        j["health_output"] = m.health_output;
+    }
     j["labels"] = m.labels;
     // Scriptlet output and package names are not guaranteed UTF-8: replace, never throw.
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -421,7 +432,7 @@ namespace {
 CommandKind command_kind_of(const Reader& r, const json* value, const char* what) {
     const auto kind = parse_command_kind(r.string_of(value, "command.kind", true, 32));
     if (!kind) {
-        throw ProtocolError(std::string(what) + ": \"command.kind\" must be one of install, reboot");
+        throw ProtocolError(std::string(what) + ": \"command.kind\" must be one of install, reboot, lock, unlock, hook");
     }
     return *kind;
 }
@@ -437,6 +448,15 @@ std::optional<CommandKind> parse_command_kind(std::string_view text) { return pa
 std::string_view to_string(CommandStatus status) { return word_of(COMMAND_STATUSES, status); }
 std::optional<CommandStatus> parse_command_status(std::string_view text) {
     return parse_word(COMMAND_STATUSES, text);
+}
+bool is_hook_phase(std::string_view name) {
+    for (std::string_view phase : {"precheck", "pre-lock", "post-install", "post-reboot", "post-unlock", "postcheck",
+                                   "health"}) {
+        if (name == phase) {
+            return true;
+        }
+    }
+    return false;
 }
 bool is_finished(CommandStatus status) {
     return status == CommandStatus::OK || status == CommandStatus::FAILED || status == CommandStatus::REJECTED;
@@ -502,6 +522,11 @@ PollReply parse_poll_reply(std::string_view text) {
             throw ProtocolError("poll reply: \"command.force\" must be true or false");
         }
         c.force = f != nullptr && f->get<bool>();
+        c.hook = r.string_of(field("hook"), "command.hook", c.kind == CommandKind::HOOK, 32);
+        if (c.kind == CommandKind::HOOK && !is_hook_phase(c.hook)) {
+            throw ProtocolError("poll reply: \"command.hook\" must be one of precheck, pre-lock, post-install, "
+                                "post-reboot, post-unlock, postcheck, health");
+        }
         m.command = std::move(c);
     }
     return m;
@@ -560,10 +585,17 @@ AgentReport parse_agent_report(std::string_view text) {
         c.phase = r.string_of(field("phase"), "command.phase", false, 32);
         c.done = r.unsigned_of(field("done"), "command.done", UINT32_MAX);
         c.total = r.unsigned_of(field("total"), "command.total", UINT32_MAX);
-        c.output = r.string_of(field("output"), "command.output", false, MAX_COMMAND_OUTPUT);
+        c.exit_code = r.unsigned_of(field("exit_code"), "command.exit_code", 255);
+        c.output = r.string_of(field("output"), "command.output", false,
+                               std::max(MAX_COMMAND_OUTPUT, MAX_HOOK_OUTPUT + 1024));
         m.command = std::move(c);
     }
     m.agent_version = r.string("agent_version", false, 64);
+    m.health = r.string("health", false, 16);
+    if (!m.health.empty() && m.health != "ok" && m.health != "failing") {
+        throw ProtocolError("report: \"health\" must be one of ok, failing");
+    }
+    m.health_output = r.string("health_output", false, MAX_HOOK_OUTPUT + 1024);
     if (const json* labels = r.object("labels"); labels != nullptr) {
         if (labels->size() > MAX_REPORTED_LABELS) {
             throw ProtocolError("report: \"labels\" holds more than " + std::to_string(MAX_REPORTED_LABELS) +

@@ -16,13 +16,15 @@ _sw_manager() {
     case "$prev" in
         --format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
         --token-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --flow) COMPREPLY=($(compgen -W "full" -- "$cur")); return ;;
+        --severity) COMPREPLY=($(compgen -W "critical major minor warning" -- "$cur")); return ;;
         --status) COMPREPLY=($(compgen -W "ACCEPTED WAITING IN_PROGRESS SUCCEEDED FAILED CANCELING CANCELED SKIPPED" -- "$cur")); return ;;
         --overlap) COMPREPLY=($(compgen -W "SKIP QUEUE" -- "$cur")); return ;;
         --time-zone) COMPREPLY=($(cd /usr/share/zoneinfo 2>/dev/null && compgen -f -- "$cur")); return ;;
         --rule) COMPREPLY=($(compgen -W "FREQ=HOURLY FREQ=DAILY FREQ=WEEKLY;BYDAY= FREQ=MONTHLY;BYDAY=2TU FREQ=MONTHLY;BYMONTHDAY=" -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "work-request group host-install job $global" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "work-request group host-install job host-list host-show host-lock host-unlock host-reboot alarm $global" -- "$cur")) ;;
         work-request)
             case "$sub" in
                 "") COMPREPLY=($(compgen -W "list show logs errors cancel rerun" -- "$cur")) ;;
@@ -48,7 +50,16 @@ _sw_manager() {
                 run-now|skip-next|pause|resume|delete) COMPREPLY=($(compgen -W "--if-match" -- "$cur")) ;;
             esac ;;
         host-install)
-            COMPREPLY=($(compgen -W "--hosts --group --max-concurrency --max-errors --retry-intervals --force --wait" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--hosts --group --max-concurrency --max-errors --retry-intervals --force --wait --flow --lock" -- "$cur")) ;;
+        host-lock|host-unlock|host-reboot)
+            COMPREPLY=($(compgen -W "--reason --wait" -- "$cur")) ;;
+        alarm)
+            case "$sub" in
+                "") COMPREPLY=($(compgen -W "list raise clear" -- "$cur")) ;;
+                list) COMPREPLY=($(compgen -W "--entity" -- "$cur")) ;;
+                raise) COMPREPLY=($(compgen -W "--severity --entity --reason --not-mgmt-affecting" -- "$cur")) ;;
+                clear) COMPREPLY=($(compgen -W "--entity" -- "$cur")) ;;
+            esac ;;
     esac
 }
 complete -F _sw_manager sw-manager

@@ -311,6 +311,28 @@ TEST_CASE_METHOD(
 
 TEST_CASE_METHOD(
     InstallerFixture,
+    "the controller's administrative state decides the locking rule, not a flag changed by hand",
+    "[agent][installer][lifecycle]") {
+    if (!ready()) {
+        return;
+    }
+    base_install({build("foo", "1")});
+    publish({build("foo", "2")});
+    patching::agent::Installer installer(config_, http_);
+    installer.flags().set_locked(true);  // written by hand: the controller says unlocked
+    InstallRequest request;
+    request.locked = false;
+    InstallOutcome outcome = install(installer, request);
+    CHECK(outcome.status == InstallStatus::REJECTED);
+    CHECK(outcome.reason == "Node must be locked.");
+    installer.flags().set_locked(false);  // removed by hand: the controller says locked
+    request.locked = true;
+    outcome = install(installer, request);
+    CHECK(outcome.status == InstallStatus::OK);
+}
+
+TEST_CASE_METHOD(
+    InstallerFixture,
     "a package that does not match the repository's checksum fails the install untouched",
     "[agent][installer]") {
     if (!ready()) {

@@ -87,6 +87,7 @@ std::vector<HostSpec> three_hosts() {
 Cluster::Cluster(const std::vector<HostSpec>& hosts) : Cluster(hosts, ClusterOptions{}) {}
 
 Cluster::Cluster(const std::vector<HostSpec>& hosts, const ClusterOptions& cluster_options) {
+    const std::vector<std::string>& agent_config = cluster_options.agents;
     packages_ = packages();
     if (packages_ == nullptr) {
         return;
@@ -107,6 +108,12 @@ Cluster::Cluster(const std::vector<HostSpec>& hosts, const ClusterOptions& clust
         options.hostname = host.hostname;
         options.personality = host.personality;
         options.extra_config = host.extra_config;
+        for (std::string line : agent_config) {
+            for (auto at = line.find("{host}"); at != std::string::npos; at = line.find("{host}")) {
+                line.replace(at, 6, host.hostname);
+            }
+            options.extra_config.push_back(line);
+        }
         auto agent =
             std::make_unique<AgentHarness>(*controller_, dir_.path() / host.hostname, options);
         if (!agent->prepare_root(packages_->base(), dir_.path() / "work")) {

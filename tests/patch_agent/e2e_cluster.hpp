@@ -53,7 +53,9 @@ std::vector<HostSpec> three_hosts();
 /// What a cluster's controller gets beyond agent_controller_options().
 struct ClusterOptions {
     std::vector<std::string> extra_config;  ///< "key = value" lines for [controller].
-    std::vector<std::string> environment;   ///< "NAME=value" for the controller (e.g. PATCHING_CLOCK_FILE).
+    std::vector<std::string> environment = {};  ///< "NAME=value" for the controller (e.g. PATCHING_CLOCK_FILE).
+    /// "key = value" lines for every agent's [agent] ("{host}" becomes the agent's host name).
+    std::vector<std::string> agents = {};
 };
 
 /// A controller with the test packages in its base feed and the short agent timings, and one

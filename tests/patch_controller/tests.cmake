@@ -35,6 +35,7 @@ if(TARGET patch_controller_lib)
         patch_controller/job_recurrence_test.cpp
         patch_controller/job_scheduler_test.cpp
         patch_controller/job_store_test.cpp
+        patch_controller/host_lifecycle_test.cpp
         patch_controller/multipart_test.cpp
         patch_controller/service_catalog_test.cpp
         patch_controller/service_commands_test.cpp

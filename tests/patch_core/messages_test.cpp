@@ -216,3 +216,42 @@ TEST_CASE("parsers refuse malformed, mistyped, oversized and foreign-version mes
     CHECK_THROWS_WITH(proto::parse_hello_request(R"({"protocol":2,"hostname":"h","client_nonce":"00","mac":"00"})"),
                       Catch::Contains("client_nonce"));
 }
+
+TEST_CASE("The host lifecycle's words: lock, unlock, hook phases, exit codes, output and health", "[protocol]") {
+    using proto::CommandKind;
+    using proto::CommandStatus;
+    for (const auto& [kind, word] : {std::pair{CommandKind::LOCK, "lock"}, std::pair{CommandKind::UNLOCK, "unlock"},
+                                     std::pair{CommandKind::HOOK, "hook"}}) {
+        CHECK(proto::to_string(kind) == word);
+        CHECK(proto::parse_command_kind(word) == kind);
+    }
+    for (const char* phase :
+         {"precheck", "pre-lock", "post-install", "post-reboot", "post-unlock", "postcheck", "health"}) {
+        CHECK(proto::is_hook_phase(phase));
+    }
+    CHECK_FALSE(proto::is_hook_phase("../../bin/sh"));
+
+    proto::PollReply reply;
+    reply.command = proto::Command{"w.prelock.0", CommandKind::HOOK, false, "pre-lock"};
+    CHECK(proto::parse_poll_reply(proto::to_json(reply)).command->hook == "pre-lock");
+    // The controller names a phase; anything else is refused.
+    reply.command->hook = "/tmp/evil";
+    CHECK_THROWS_WITH(proto::parse_poll_reply(proto::to_json(reply)), Catch::Contains("command.hook"));
+
+    proto::AgentReport r;
+    r.hostname = "h";
+    r.report_id = "1";
+    r.sw_version = "1.0";
+    r.health = "failing";
+    r.health_output = "disk full";
+    r.command = proto::CommandReport{"w.postcheck.0", CommandKind::HOOK, CommandStatus::FAILED, "exit 3"};
+    r.command->exit_code = 3;
+    r.command->output = "not ready\n";
+    const proto::AgentReport back = proto::parse_agent_report(proto::to_json(r));
+    CHECK(back.health == "failing");
+    CHECK(back.health_output == "disk full");
+    CHECK(back.command->exit_code == 3);
+    CHECK(back.command->output == "not ready\n");
+    r.health = "fine";
+    CHECK_THROWS_WITH(proto::parse_agent_report(proto::to_json(r)), Catch::Contains("health"));
+}

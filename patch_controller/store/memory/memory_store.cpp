@@ -43,6 +43,11 @@ public:
     void put_command(const StoredCommand& command) override { s_.commands[command.id] = command; }
     void delete_command(const std::string& id) override { s_.commands.erase(id); }
     std::int64_t bump_op_counter() override { return ++s_.op_counter; }
+    void put_host_admin(const StoredHostAdmin& admin) override { s_.host_admin[admin.hostname] = admin; }
+    void put_alarm(const StoredAlarm& alarm) override { s_.alarms[{alarm.alarm_id, alarm.entity}] = alarm; }
+    void delete_alarm(const std::string& alarm_id, const std::string& entity) override {
+        s_.alarms.erase({alarm_id, entity});
+    }
     WorkTables& work() override { return work_; }
 
 private:
@@ -141,6 +146,24 @@ std::vector<AuditRecord> MemoryStore::audit_log(std::int64_t after_seq, int limi
 int MemoryStore::commits() const {
     std::lock_guard lock(mutex_);
     return commits_;
+}
+
+std::vector<StoredHostAdmin> MemoryStore::load_host_admin() {
+    std::lock_guard lock(mutex_);
+    std::vector<StoredHostAdmin> out;
+    for (const auto& [name, a] : state_.host_admin) {
+        out.push_back(a);
+    }
+    return out;
+}
+
+std::vector<StoredAlarm> MemoryStore::load_alarms() {
+    std::lock_guard lock(mutex_);
+    std::vector<StoredAlarm> out;
+    for (const auto& [key, a] : state_.alarms) {
+        out.push_back(a);
+    }
+    return out;
 }
 
 }  // namespace patching::controller

@@ -20,6 +20,8 @@ public:
     std::vector<StoredHost> load_hosts() override;
     std::vector<StoredCommand> load_commands() override;
     std::int64_t op_counter() override;
+    std::vector<StoredHostAdmin> load_host_admin() override;
+    std::vector<StoredAlarm> load_alarms() override;
     std::optional<std::string> host_key(const std::string& hostname) override;
     bool add_host_key(const std::string& hostname, const std::string& key_hex) override;
     bool remove_host_key(const std::string& hostname) override;
@@ -39,6 +41,8 @@ public:
         std::map<std::string, StoredCommand> commands;  ///< by id
         std::int64_t op_counter = 1;
         MemoryWorkState work;
+        std::map<std::string, StoredHostAdmin> host_admin;
+        std::map<std::pair<std::string, std::string>, StoredAlarm> alarms;
     };
 
 private:

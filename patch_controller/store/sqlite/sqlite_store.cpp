@@ -60,6 +60,18 @@ CREATE INDEX host_commands_by_host ON host_commands(hostname, seq);
     GROUP_RELEASE_AND_REPORTED_LABELS_MIGRATION,
     // 5: scheduled jobs and their runs (jobs/).
     JOB_TABLES_MIGRATION,
+    // 6: the host lifecycle: administrative state, alarms, hook commands' phase and exit code.
+    R"sql(
+ALTER TABLE host_commands ADD COLUMN hook TEXT NOT NULL DEFAULT '';
+ALTER TABLE host_commands ADD COLUMN exit_code INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE host_admin(
+    hostname TEXT PRIMARY KEY, locked INTEGER NOT NULL, locked_by TEXT NOT NULL, reason TEXT NOT NULL,
+    since INTEGER NOT NULL, work_request INTEGER NOT NULL);
+CREATE TABLE alarms(
+    alarm_id TEXT NOT NULL, entity TEXT NOT NULL, severity TEXT NOT NULL, reason TEXT NOT NULL,
+    raised_at INTEGER NOT NULL, mgmt_affecting INTEGER NOT NULL, raised_by TEXT NOT NULL,
+    PRIMARY KEY (alarm_id, entity));
+)sql",
 };
 static_assert(std::size(MIGRATIONS) == SqliteStore::SCHEMA_VERSION);
 
@@ -173,7 +185,7 @@ public:
         db_.prepare("DELETE FROM host_commands WHERE id = ?").bind(1, c.id).run();
         db_.prepare(
                "INSERT INTO host_commands(id, seq, hostname, kind, force, status, reason, boot_id, created_at, "
-               "finished_at, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+               "finished_at, hook, exit_code, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(1, c.id)
             .bind(2, c.seq)
             .bind(3, c.hostname)
@@ -184,7 +196,9 @@ public:
             .bind(8, c.boot_id)
             .bind(9, c.created_at)
             .bind(10, c.finished_at)
-            .bind(11, c.output)
+            .bind(11, c.hook)
+            .bind(12, c.exit_code)
+            .bind(13, c.output)
             .run();
     }
 
@@ -196,6 +210,37 @@ public:
         db_.exec("UPDATE counters SET value = value + 1 WHERE name = 'patch_op_counter'");
         Statement q = db_.prepare("SELECT value FROM counters WHERE name = 'patch_op_counter'");
         return q.step() ? q.column_int(0) : 0;
+    }
+
+    void put_host_admin(const StoredHostAdmin& a) override {
+        db_.prepare(
+               "INSERT OR REPLACE INTO host_admin(hostname, locked, locked_by, reason, since, work_request) "
+               "VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(1, a.hostname)
+            .bind(2, std::int64_t{a.locked ? 1 : 0})
+            .bind(3, a.by)
+            .bind(4, a.reason)
+            .bind(5, a.since)
+            .bind(6, a.work_request)
+            .run();
+    }
+
+    void put_alarm(const StoredAlarm& a) override {
+        db_.prepare(
+               "INSERT OR REPLACE INTO alarms(alarm_id, entity, severity, reason, raised_at, mgmt_affecting, "
+               "raised_by) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(1, a.alarm_id)
+            .bind(2, a.entity)
+            .bind(3, a.severity)
+            .bind(4, a.reason)
+            .bind(5, a.raised_at)
+            .bind(6, std::int64_t{a.mgmt_affecting ? 1 : 0})
+            .bind(7, a.raised_by)
+            .run();
+    }
+
+    void delete_alarm(const std::string& alarm_id, const std::string& entity) override {
+        db_.prepare("DELETE FROM alarms WHERE alarm_id = ? AND entity = ?").bind(1, alarm_id).bind(2, entity).run();
     }
 
     WorkTables& work() override { return work_; }
@@ -317,8 +362,8 @@ std::vector<StoredCommand> SqliteStore::load_commands() {
     std::lock_guard lock(mutex_);
     std::vector<StoredCommand> out;
     Statement q = db_.prepare(
-        "SELECT id, seq, hostname, kind, force, status, reason, boot_id, created_at, finished_at, output "
-        "FROM host_commands ORDER BY seq");
+        "SELECT id, seq, hostname, kind, force, status, reason, boot_id, created_at, finished_at, hook, exit_code, "
+        "output FROM host_commands ORDER BY seq");
     while (q.step()) {
         StoredCommand c;
         c.id = q.column_text(0);
@@ -339,6 +384,9 @@ std::vector<StoredCommand> SqliteStore::load_commands() {
         c.output = q.column_text(10);
         c.created_at = q.column_int(8);
         c.finished_at = q.column_int(9);
+        c.hook = q.column_text(10);
+        c.exit_code = q.column_int(11);
+        c.output = q.column_text(12);
         out.push_back(std::move(c));
     }
     return out;
@@ -414,6 +462,31 @@ bool SqliteStore::remove_host_key(const std::string& hostname) {
     db_.prepare("DELETE FROM host_keys WHERE hostname = ?").bind(1, hostname).run();
     tx.commit();
     return true;
+}
+
+std::vector<StoredHostAdmin> SqliteStore::load_host_admin() {
+    std::lock_guard lock(mutex_);
+    std::vector<StoredHostAdmin> out;
+    Statement q = db_.prepare(
+        "SELECT hostname, locked, locked_by, reason, since, work_request FROM host_admin ORDER BY hostname");
+    while (q.step()) {
+        out.push_back({q.column_text(0), q.column_int(1) != 0, q.column_text(2), q.column_text(3), q.column_int(4),
+                       q.column_int(5)});
+    }
+    return out;
+}
+
+std::vector<StoredAlarm> SqliteStore::load_alarms() {
+    std::lock_guard lock(mutex_);
+    std::vector<StoredAlarm> out;
+    Statement q = db_.prepare(
+        "SELECT alarm_id, entity, severity, reason, raised_at, mgmt_affecting, raised_by FROM alarms "
+        "ORDER BY raised_at, alarm_id, entity");
+    while (q.step()) {
+        out.push_back({q.column_text(0), q.column_text(1), q.column_text(2), q.column_text(3), q.column_int(4),
+                       q.column_int(5) != 0, q.column_text(6)});
+    }
+    return out;
 }
 
 }  // namespace patching::controller

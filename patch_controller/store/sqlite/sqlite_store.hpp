@@ -18,7 +18,7 @@ namespace patching::controller {
 class SqliteStore final : public Store {
 public:
     /// The schema this code writes. Version 0 is the unversioned schema of the first releases.
-    static constexpr int SCHEMA_VERSION = 5;
+    static constexpr int SCHEMA_VERSION = 6;
 
     /// Opens (creating if needed) and migrates the database at `db_path`. `clock` stamps the
     /// audit records and host keys that come without a time; it must outlive the store.
@@ -35,6 +35,8 @@ public:
     std::vector<StoredHost> load_hosts() override;
     std::vector<StoredCommand> load_commands() override;
     std::int64_t op_counter() override;
+    std::vector<StoredHostAdmin> load_host_admin() override;
+    std::vector<StoredAlarm> load_alarms() override;
     std::optional<std::string> host_key(const std::string& hostname) override;
     bool add_host_key(const std::string& hostname, const std::string& key_hex) override;
     bool remove_host_key(const std::string& hostname) override;

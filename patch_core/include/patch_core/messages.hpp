@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace patching::core::protocol {
@@ -88,12 +89,16 @@ enum class HostState {
 std::string_view to_string(HostState state);
 std::optional<HostState> parse_host_state(std::string_view text);
 
-/// What a command asks an agent to do. INSTALL is host-install; REBOOT is reserved for the
-/// reboot command (its completion rule, a new boot id in the hello, is in place; agents of
-/// this version reject it). LOCK, UNLOCK and hooks come next, each a new enumerator.
+/// What a command asks an agent to do. INSTALL is host-install; REBOOT runs the host's reboot
+/// command (done when the agent's next hello carries a new boot id); LOCK and UNLOCK write and
+/// remove the host's lock flag from the controller's administrative state; HOOK runs the hook
+/// named by Command::hook (the controller names the phase, never sends code).
 enum class CommandKind {
     INSTALL,  ///< "install"
     REBOOT,   ///< "reboot"
+    LOCK,     ///< "lock"
+    UNLOCK,   ///< "unlock"
+    HOOK,     ///< "hook"
 };
 std::string_view to_string(CommandKind kind);
 std::optional<CommandKind> parse_command_kind(std::string_view text);
@@ -113,6 +118,17 @@ std::string_view to_string(CommandStatus status);
 std::optional<CommandStatus> parse_command_status(std::string_view text);
 /// OK, FAILED or REJECTED.
 bool is_finished(CommandStatus status);
+
+/// The hook phases an agent runs from its hook directory (README "Host lifecycle"): precheck,
+/// pre-lock, post-install, post-reboot, post-unlock, postcheck, health.
+bool is_hook_phase(std::string_view name);
+/// Hook exit codes: 0 ok, 1 fail, 2 skip this host, 3 retryable failure.
+inline constexpr int HOOK_OK = 0;
+inline constexpr int HOOK_FAIL = 1;
+inline constexpr int HOOK_SKIP = 2;
+inline constexpr int HOOK_RETRY = 3;
+/// A hook's stdout and stderr are kept up to this many bytes (its end).
+inline constexpr std::size_t MAX_HOOK_OUTPUT = 64U << 10U;
 
 /// True if `name` is a valid host name (RFC 1123 labels: letters, digits, '-', '.', and '_'
 /// for lab names), 1-253 characters.
@@ -207,6 +223,7 @@ struct Command {
     std::string id;  ///< Unique per controller database; up to MAX_COMMAND_ID characters.
     CommandKind kind = CommandKind::INSTALL;
     bool force = false;  ///< INSTALL: install even if the host is not locked.
+    std::string hook{};  ///< HOOK: the phase (is_hook_phase).
 };
 inline constexpr std::size_t MAX_COMMAND_ID = 128;
 
@@ -218,6 +235,12 @@ struct PollReply {
 
 /// What an agent knows about its last (or running) command.
 struct CommandReport {
+    CommandReport() = default;
+    CommandReport(std::string id_, CommandKind kind_, CommandStatus status_, std::string reason_,
+                  std::string phase_ = "", std::uint64_t done_ = 0, std::uint64_t total_ = 0)
+        : id(std::move(id_)), kind(kind_), status(status_), reason(std::move(reason_)), phase(std::move(phase_)),
+          done(done_), total(total_) {}
+
     std::string id;
     CommandKind kind = CommandKind::INSTALL;
     CommandStatus status = CommandStatus::RUNNING;  ///< RUNNING, OK, FAILED or REJECTED
@@ -225,9 +248,13 @@ struct CommandReport {
     std::string phase;   ///< While an install runs: "query", "download", "transaction", "scripts".
     std::uint64_t done = 0;
     std::uint64_t total = 0;
-    /// A finished command's log, one line per step: the transaction, scriptlet and in-service
-    /// script output (its tail, at most MAX_COMMAND_OUTPUT bytes). The controller puts it into
-    /// the work request's log.
+    /// HOOK: the hook's exit code (0 also when the host has no hook for the phase; a hook that
+    /// timed out or may not run counts as 1).
+    std::uint64_t exit_code = 0;
+    /// A finished command's output: for an install its log, one line per step (the transaction,
+    /// scriptlet and in-service script output, its tail, at most MAX_COMMAND_OUTPUT bytes); for a
+    /// HOOK or REBOOT what it printed (stdout and stderr, at most MAX_HOOK_OUTPUT). The controller
+    /// puts it into the work request's log.
     std::string output = {};
 };
 inline constexpr std::size_t MAX_COMMAND_OUTPUT = 16384;
@@ -257,6 +284,9 @@ struct AgentReport {
     std::map<std::string, std::map<std::string, std::vector<std::string>>> duplicated_pkgs;
     std::optional<CommandReport> command;
     std::string agent_version;
+    /// The periodic health hook: "" (the host has none), "ok" or "failing".
+    std::string health;
+    std::string health_output;  ///< The failing health hook's output, at most MAX_HOOK_OUTPUT.
     /// The labels the host's agent is configured with (its `labels` key): name -> value, at most
     /// MAX_REPORTED_LABELS, names of letters, digits, '-', '_' and '.', values up to 128 characters.
     std::map<std::string, std::string> labels;

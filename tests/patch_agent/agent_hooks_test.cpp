@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+// The agent's hook runner (issue #14): which hooks may run, exit codes, timeouts, bounded output.
+#include "hooks/hook_runner.hpp"
+
+#include "support/test_support.hpp"
+
+#include <patch_core/messages.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+
+using namespace patching;
+using namespace patching::agent;
+namespace fs = std::filesystem;
+
+namespace {
+
+void hook(const fs::path& dir, const std::string& phase, const std::string& body,
+          fs::perms perms = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec) {
+    fs::create_directories(dir);
+    test::write_file(dir / phase, "#!/bin/sh\n" + body + "\n");
+    fs::permissions(dir / phase, perms);
+}
+
+}  // namespace
+
+TEST_CASE("Hooks: exit codes, output, environment, timeouts and who may own them", "[agent][hooks]") {
+    if (::geteuid() != 0) {
+        WARN("hooks must be owned by root: run as root");
+        return;
+    }
+    test::TempDir dir;
+    const fs::path hooks = dir / "hooks";
+
+    const HookResult none = run_hook(hooks, "precheck", std::chrono::seconds(5), {});
+    CHECK_FALSE(none.present);
+    CHECK(none.exit_code == 0);
+
+    hook(hooks, "precheck", "echo \"phase $PATCH_PHASE on $PATCH_HOST\"; echo oops >&2; exit 3");
+    HookResult r = run_hook(hooks, "precheck", std::chrono::seconds(5), {"PATCH_HOST=h1"});
+    CHECK(r.present);
+    CHECK(r.exit_code == core::protocol::HOOK_RETRY);
+    CHECK(r.output.find("phase precheck on h1") != std::string::npos);
+    CHECK(r.output.find("oops") != std::string::npos);
+
+    hook(hooks, "postcheck", "exit 2");
+    CHECK(run_hook(hooks, "postcheck", std::chrono::seconds(5), {}).exit_code == core::protocol::HOOK_SKIP);
+
+    hook(hooks, "health", "sleep 30");
+    r = run_hook(hooks, "health", std::chrono::seconds(1), {});
+    CHECK(r.exit_code == core::protocol::HOOK_FAIL);
+    CHECK(r.summary.find("timed out") != std::string::npos);
+
+    hook(hooks, "post-install", "head -c 200000 /dev/zero | tr '\\0' x; echo; echo the end");
+    r = run_hook(hooks, "post-install", std::chrono::seconds(5), {});
+    CHECK(r.exit_code == 0);
+    CHECK(r.output.size() <= core::protocol::MAX_HOOK_OUTPUT);
+    CHECK(r.output.find("the end") != std::string::npos);  // the end is kept
+
+    // A hook anyone but root could have changed never runs.
+    hook(hooks, "pre-lock", "touch " + (dir / "ran").string(), fs::perms::owner_all | fs::perms::group_all);
+    r = run_hook(hooks, "pre-lock", std::chrono::seconds(5), {});
+    CHECK(r.exit_code == core::protocol::HOOK_FAIL);
+    CHECK(r.summary.find("writable by group or others") != std::string::npos);
+    hook(hooks, "post-unlock", "touch " + (dir / "ran").string());
+    REQUIRE(::chown((hooks / "post-unlock").c_str(), 65534, 65534) == 0);
+    r = run_hook(hooks, "post-unlock", std::chrono::seconds(5), {});
+    CHECK(r.exit_code == core::protocol::HOOK_FAIL);
+    CHECK(r.summary.find("not root") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "ran"));
+}
