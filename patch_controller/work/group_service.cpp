@@ -123,6 +123,21 @@ HostLabelsView GroupService::labels_view(const std::string& host) const {
     return v;
 }
 
+GroupView GroupService::save(const StoredGroup& g) {
+    if (!g.sw_version.empty()) {
+        if (auto problem = core::release_problem(g.sw_version)) {
+            throw InvalidField("sw_version", "sw_version: " + *problem);
+        }
+    }
+    check_release(g);
+    auto next = groups_;
+    next[g.name] = g;
+    check_one_group_per_host(next, effective(labels_, reported_));
+    store_.write([&](WriteTransaction& tx) { tx.work().put_group(g); });
+    groups_ = std::move(next);
+    return view_of(g, hosts_.all_hosts());
+}
+
 void GroupService::check_release(const StoredGroup& g) {
     if (g.sw_version.empty()) {
         return;
@@ -192,18 +207,7 @@ GroupView GroupService::create(const StoredGroup& spec) {
     g.members = known_hosts(spec.members);
     g.created_at = clock_.now_seconds();
     g.revision = 1;
-    if (!g.sw_version.empty()) {
-        if (auto problem = core::release_problem(g.sw_version)) {
-            throw InvalidField("sw_version", "sw_version: " + *problem);
-        }
-    }
-    check_release(g);
-    auto next = groups_;
-    next[g.name] = g;
-    check_one_group_per_host(next, effective(labels_, reported_));
-    store_.write([&](WriteTransaction& tx) { tx.work().put_group(g); });
-    groups_ = std::move(next);
-    return view_of(g, hosts_.all_hosts());
+    return save(g);
 }
 
 GroupView GroupService::add_hosts(const std::string& name, const std::vector<std::string>& hosts,
@@ -219,13 +223,7 @@ GroupView GroupService::add_hosts(const std::string& name, const std::vector<std
     std::sort(g.members.begin(), g.members.end());
     g.members.erase(std::unique(g.members.begin(), g.members.end()), g.members.end());
     ++g.revision;
-    check_release(g);
-    auto next = groups_;
-    next[name] = g;
-    check_one_group_per_host(next, effective(labels_, reported_));
-    store_.write([&](WriteTransaction& tx) { tx.work().put_group(g); });
-    groups_ = std::move(next);
-    return view_of(g, hosts_.all_hosts());
+    return save(g);
 }
 
 GroupView GroupService::remove_hosts(const std::string& name, const std::vector<std::string>& hosts,
@@ -260,11 +258,6 @@ GroupView GroupService::update(const std::string& name, const GroupChanges& chan
         g.description = *changes.description;
     }
     if (changes.sw_version) {
-        if (!changes.sw_version->empty()) {
-            if (auto problem = core::release_problem(*changes.sw_version)) {
-                throw InvalidField("sw_version", "sw_version: " + *problem);
-            }
-        }
         g.sw_version = *changes.sw_version;
     }
     if (changes.rule_personality) {
@@ -275,13 +268,7 @@ GroupView GroupService::update(const std::string& name, const GroupChanges& chan
         g.rule_labels = *changes.rule_labels;
     }
     ++g.revision;
-    check_release(g);
-    auto next = groups_;
-    next[name] = g;
-    check_one_group_per_host(next, effective(labels_, reported_));
-    store_.write([&](WriteTransaction& tx) { tx.work().put_group(g); });
-    groups_ = std::move(next);
-    return view_of(g, hosts_.all_hosts());
+    return save(g);
 }
 
 HostLabelsView GroupService::label(const std::string& host, const std::map<std::string, std::string>& changes) {

@@ -97,6 +97,9 @@ private:
     /// The group `host` is in with these labels ("" = none).
     std::string group_of(const std::string& host, const std::vector<HostFacts>& hosts, const LabelMap& labels) const;
     HostLabelsView labels_view(const std::string& host) const;
+    /// Stores `g` (new or changed) unless a static member runs another release or a host would be
+    /// in two groups (both refused), and returns its view.
+    GroupView save(const StoredGroup& g);
     /// Refuses static members that run another release than the group's.
     void check_release(const StoredGroup& g);
     StoredGroup& find(const std::string& name, std::optional<std::int64_t> if_revision);

@@ -56,6 +56,19 @@ std::string install_log(Cluster& cluster, const std::string& host) {
     return out;
 }
 
+/// Uploads and applies a patch of e2e-lib 2.0 and waits until controller-0's agent has
+/// prefetched it.
+AgentHarness& apply_lib_and_wait_prefetch(Cluster& cluster) {
+    PatchSpec spec;
+    spec.id = LIB_ID;
+    spec.rpms = {{"all-nodes", cluster.rpms().lib_2}};
+    REQUIRE(cluster.sw_patch("upload " + cluster.build_patch(spec).string()).status == 0);
+    REQUIRE(cluster.sw_patch("apply " + std::string(LIB_ID)).status == 0);
+    AgentHarness& agent = cluster.agent("controller-0");
+    REQUIRE(eventually([&] { return contains(agent.log(), "prefetched 1 package(s)"); }, 30s));
+    return agent;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -216,13 +229,7 @@ TEST_CASE("An out-of-date host prefetches what host-install needs; a damaged pre
     if (!cluster.ok()) {
         return;
     }
-    PatchSpec spec;
-    spec.id = LIB_ID;
-    spec.rpms = {{"all-nodes", cluster.rpms().lib_2}};
-    REQUIRE(cluster.sw_patch("upload " + cluster.build_patch(spec).string()).status == 0);
-    REQUIRE(cluster.sw_patch("apply " + std::string(LIB_ID)).status == 0);
-    AgentHarness& agent = cluster.agent("controller-0");
-    REQUIRE(eventually([&] { return contains(agent.log(), "prefetched 1 package(s)"); }, 30s));
+    AgentHarness& agent = apply_lib_and_wait_prefetch(cluster);
     const auto cache = agent.state_dir() / "cache";
     std::filesystem::path file;
     for (const auto& entry : std::filesystem::directory_iterator(cache)) {
@@ -261,13 +268,7 @@ TEST_CASE("host-install uses the packages the agent prefetched", "[agent][e2e][p
     if (!cluster.ok()) {
         return;
     }
-    PatchSpec spec;
-    spec.id = LIB_ID;
-    spec.rpms = {{"all-nodes", cluster.rpms().lib_2}};
-    REQUIRE(cluster.sw_patch("upload " + cluster.build_patch(spec).string()).status == 0);
-    REQUIRE(cluster.sw_patch("apply " + std::string(LIB_ID)).status == 0);
-    AgentHarness& agent = cluster.agent("controller-0");
-    REQUIRE(eventually([&] { return contains(agent.log(), "prefetched 1 package(s)"); }, 30s));
+    AgentHarness& agent = apply_lib_and_wait_prefetch(cluster);
     const CommandResult install = cluster.sw_patch("host-install controller-0");
     INFO(install.output << "\n" << agent.log());
     CHECK(install.status == 0);
