@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The agent's hook runner (issue #14): which hooks may run, exit codes, timeouts, bounded output.
+#include "agent_config.hpp"
 #include "hooks/hook_runner.hpp"
 
 #include "support/test_support.hpp"
@@ -72,4 +73,25 @@ TEST_CASE("Hooks: exit codes, output, environment, timeouts and who may own them
     CHECK(r.exit_code == core::protocol::HOOK_FAIL);
     CHECK(r.summary.find("not root") != std::string::npos);
     CHECK_FALSE(fs::exists(dir / "ran"));
+}
+
+TEST_CASE("The host lifecycle's agent keys: defaults, reboot_command, ranges", "[agent][hooks]") {
+    test::TempDir dir;
+    const fs::path conf = dir / "agent.conf";
+    const std::string base = "[agent]\nhostname = h1\nsw_version = 22.12\ncontroller_url = http://127.0.0.1:1\n";
+    test::write_file(conf, base);
+    AgentConfig c = AgentConfig::load(conf);
+    CHECK(c.hook_dir == "/etc/patching/hooks");
+    CHECK(c.reboot_command == std::vector<std::string>{"systemctl", "reboot"});
+    CHECK(c.health_interval_seconds == 60);
+    test::write_file(conf, base + "reboot_command = /usr/bin/touch /run/reboot-me\nhook_dir = /srv/hooks\n"
+                                  "health_interval_seconds = 0\n");
+    c = AgentConfig::load(conf);
+    CHECK(c.reboot_command == std::vector<std::string>{"/usr/bin/touch", "/run/reboot-me"});
+    CHECK(c.hook_dir == "/srv/hooks");
+    CHECK(c.health_interval_seconds == 0);
+    test::write_file(conf, base + "hook_timeout_seconds = 0\n");
+    CHECK_THROWS_WITH(AgentConfig::load(conf), Catch::Contains("hook_timeout_seconds"));
+    test::write_file(conf, base + "reboot_command =\n");
+    CHECK_THROWS_WITH(AgentConfig::load(conf), Catch::Contains("reboot_command"));
 }

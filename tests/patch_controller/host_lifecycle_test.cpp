@@ -219,7 +219,7 @@ TEST_CASE("Alarms: raised through the service with checked fields, own alarms wr
     CHECK(reloaded.list() == alarms.list());
 }
 
-TEST_CASE("Lock runs the pre-lock hook (exit 3 retried), then writes the flag; the state survives a restart",
+TEST_CASE("Lock runs the pre-lock hook (exit 3 retried), then writes the flag, and the state survives a restart",
           "[lifecycle][work]") {
     LifecycleFixture f;
     const auto wr = f.ctl().work().submit_host_action(WorkOperation::HOST_LOCK, f.HOST, "window", "alice");
@@ -253,7 +253,7 @@ TEST_CASE("Lock runs the pre-lock hook (exit 3 retried), then writes the flag; t
     CHECK(f.ctl().host_admin().show(f.HOST).lock_drift == false);
 }
 
-TEST_CASE("A reboot is done at a hello with a new boot id; one that never comes back fails and stays locked",
+TEST_CASE("A reboot is done at a hello with a new boot id, and one that never comes back fails and stays locked",
           "[lifecycle][work]") {
     LifecycleFixture f;
     f.ctl().host_admin().set({f.HOST, true, "alice", "window", 1, 0});
@@ -323,7 +323,7 @@ TEST_CASE("A canceled lock stops after its pre-lock hook: nothing is locked", "[
     CHECK(f.wr(wr.id).state == WorkState::CANCELED);
 }
 
-TEST_CASE("The full flow: a precheck that exits 2 skips the host; a failing hook after the lock unlocks it again",
+TEST_CASE("The full flow: a precheck that exits 2 skips the host, a failing hook after the lock unlocks it again",
           "[lifecycle][work]") {
     LifecycleFixture f;
     InstallRequest request;
