@@ -80,7 +80,7 @@ ControllerConfig ControllerConfig::load(const std::filesystem::path& path) {
         .number("work_retention_days", c.work_retention_days, 1, 100 * 365)
         .number("work_install_timeout_seconds", c.work_install_timeout_seconds, 1, 7 * DAY)
         .number("work_tick_ms", c.work_tick_ms, 10, 60000)
-        .number("job_misfire_grace_seconds", c.job_misfire_grace_seconds, 0, 7 * DAY
+        .number("job_misfire_grace_seconds", c.job_misfire_grace_seconds, 0, 7 * DAY)
         .number("host_reboot_timeout_seconds", c.host_reboot_timeout_seconds, 1, 7 * DAY)
         .number("host_hook_retries", c.host_hook_retries, 0, 100)
         .number("host_hook_retry_seconds", c.host_hook_retry_seconds, 0, DAY)

@@ -40,7 +40,7 @@ public:
           hosts_(config, state_, store, notifier_, clock), queries_(state_),
           host_commands_(config, state_, hosts_, clock),
           work_(store, host_commands_, clock, work_policy(config)), groups_(store, host_commands_, clock),
-          jobs_(store, work_, groups_, host_commands_, clock, job_policy(config)) {
+          jobs_(store, work_, groups_, host_commands_, clock, job_policy(config)),
           alarms_(store, clock), admin_(config, store, hosts_, alarms_, clock) {
         hosts_.set_labels_listener(
             [this](const std::string& host, const std::map<std::string, std::string>& labels) {

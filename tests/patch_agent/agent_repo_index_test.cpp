@@ -169,7 +169,7 @@ TEST_CASE("A createrepo_c repository is read through file:// URLs", "[agent][rep
     }
 }
 
-TEST_CASE("An unchanged repository is not fetched again; a changed one is", "[agent][repo]") {
+TEST_CASE("An unchanged repository is not fetched again, a changed one is", "[agent][repo]") {
     if (!have_createrepo()) {
         return;
     }
@@ -332,7 +332,7 @@ TEST_CASE("A missing repository is an error naming the URL", "[agent][repo]") {
 }
 
 TEST_CASE(
-    "Uncompressed primary is accepted; other compressions are refused clearly", "[agent][repo]") {
+    "Uncompressed primary is accepted, other compressions are refused clearly", "[agent][repo]") {
     TempDir tmp;
     fs::create_directories(tmp / "repodata");
     const std::string primary = R"(<?xml version="1.0" encoding="UTF-8"?>

@@ -167,7 +167,7 @@ TEST_CASE(
     CHECK(h["install_status"] == "ok");
 }
 
-TEST_CASE("The agent's hello carries its boot id; a new one after a reboot replaces it", "[agent][e2e][commands]") {
+TEST_CASE("The agent's hello carries its boot id, and a new one after a reboot replaces it", "[agent][e2e][commands]") {
     Cluster cluster(std::vector<HostSpec>{{"controller-0", "controller"}});
     if (!cluster.ok()) {
         return;

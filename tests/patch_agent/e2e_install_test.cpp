@@ -223,7 +223,7 @@ TEST_CASE(
     cluster.wait_patch_state(SLOW_ID, "Applied");
 }
 
-TEST_CASE("An out-of-date host prefetches what host-install needs; a damaged prefetched file is fetched again",
+TEST_CASE("An out-of-date host prefetches what host-install needs, and a damaged prefetched file is fetched again",
           "[agent][e2e][prefetch]") {
     Cluster cluster(std::vector<HostSpec>{{"controller-0", "controller"}, {"worker-0", "worker", {"prefetch = false"}}});
     if (!cluster.ok()) {

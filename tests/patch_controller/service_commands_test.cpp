@@ -180,7 +180,7 @@ TEST_CASE_METHOD(CommandFixture, "commands: a reboot is done when the hello carr
     }
 }
 
-TEST_CASE_METHOD(CommandFixture, "commands: history is bounded per host; drop-host forgets the commands",
+TEST_CASE_METHOD(CommandFixture, "commands: history is bounded per host, drop-host forgets the commands",
                  "[service][commands]") {
     config.host_command_history = 2;
     std::vector<std::string> ids;
@@ -199,7 +199,7 @@ TEST_CASE_METHOD(CommandFixture, "commands: history is bounded per host; drop-ho
     CHECK_FALSE(hosts().command(ids[2]));
 }
 
-TEST_CASE_METHOD(CommandFixture, "commands: host-install queues one install; a second waits for the first",
+TEST_CASE_METHOD(CommandFixture, "commands: host-install queues one install, a second waits for the first",
                  "[service][commands]") {
     hosts().install("host-1", false);
     hosts().install("host-1", false);  // still waiting for the agent: the same request

@@ -22,7 +22,7 @@ const controller::HostView* find(const std::vector<controller::HostView>& hosts,
 
 }  // namespace
 
-TEST_CASE_METHOD(ServiceFixture, "hosts: a report adds a current host; silence makes it stale", "[service][hosts]") {
+TEST_CASE_METHOD(ServiceFixture, "hosts: a report adds a current host, silence makes it stale", "[service][hosts]") {
     report("host-1");
     auto hosts = ctl().hosts().list();
     REQUIRE(hosts.size() == 1);
