@@ -245,7 +245,7 @@ TEST_CASE_METHOD(
 
 TEST_CASE_METHOD(
     InstallerFixture,
-    "a group package is installed, and removed once gone from the repository; unknown ones stay",
+    "a group package is installed, and removed once gone from the repository, unknown ones stay",
     "[agent][installer]") {
     if (!ready()) {
         return;
