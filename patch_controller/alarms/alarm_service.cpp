@@ -133,7 +133,8 @@ void AlarmService::ensure(const std::string& alarm_id, const std::string& entity
     alarms_[{alarm_id, entity}] = a;
 }
 
-void refuse_if_alarmed(const AlarmService& alarms, const std::vector<std::string>& hosts) {
+void refuse_if_alarmed(const AlarmService& alarms, const std::vector<std::string>& hosts,
+                       const std::vector<std::string>& ignore) {
     std::vector<StoredAlarm> raised;
     for (const auto& host : hosts) {
         for (auto& a : alarms.affecting_host(host)) {
@@ -142,7 +143,7 @@ void refuse_if_alarmed(const AlarmService& alarms, const std::vector<std::string
             }
         }
     }
-    const auto blocking = blocking_alarms(raised, AlarmRestrictions::RELAXED, {});
+    const auto blocking = blocking_alarms(raised, AlarmRestrictions::RELAXED, ignore);
     if (blocking.empty()) {
         return;
     }

@@ -61,7 +61,9 @@ private:
 
 /// The gate of full-flow installs: refuses (Conflict naming the alarms, their entities and
 /// reasons) when a management-affecting alarm (blocking_alarms, RELAXED) is raised on one of
-/// `hosts` or system-wide.
-void refuse_if_alarmed(const AlarmService& alarms, const std::vector<std::string>& hosts);
+/// `hosts` or system-wide; alarm ids in `ignore` do not block. `hosts` are canonical host names
+/// (an address misses the host=<name> alarms).
+void refuse_if_alarmed(const AlarmService& alarms, const std::vector<std::string>& hosts,
+                       const std::vector<std::string>& ignore = {});
 
 }  // namespace patching::controller

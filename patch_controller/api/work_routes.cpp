@@ -352,9 +352,6 @@ void ApiRoutes::add_work_routes() {
                  }
                  r.lock = body.at("lock").get<bool>();
              }
-             if (r.flow == "full") {
-                 refuse_if_alarmed(controller_.alarms(), r.hosts);  // the full flow's alarm gate
-             }
              return idempotent(c, [&](const auto& record) {
                  return accepted_once([&](const OnAccept& on_accept) { return work.submit_install(r, on_accept); },
                                       record);

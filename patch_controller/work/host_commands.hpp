@@ -102,6 +102,10 @@ public:
     /// Raises (with `reason`) or clears the controller's own alarm `alarm_id` on `host`.
     virtual void host_alarm(const std::string& alarm_id, const std::string& host, bool raised,
                             const std::string& reason) = 0;
+    /// The alarm gate of full-flow work: throws Conflict naming the management-affecting alarms
+    /// raised on one of `hosts` (canonical host names, HostFacts::hostname) or system-wide; ids
+    /// in `ignore` do not block.
+    virtual void refuse_if_alarmed(const std::vector<std::string>& hosts, const std::vector<std::string>& ignore) = 0;
 };
 
 }  // namespace patching::controller

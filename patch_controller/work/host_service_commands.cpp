@@ -216,4 +216,11 @@ void HostServiceCommands::host_alarm(const std::string& alarm_id, const std::str
     }
 }
 
+void HostServiceCommands::refuse_if_alarmed(const std::vector<std::string>& hosts,
+                                            const std::vector<std::string>& ignore) {
+    if (alarms_ != nullptr) {
+        controller::refuse_if_alarmed(*alarms_, hosts, ignore);
+    }
+}
+
 }  // namespace patching::controller

@@ -56,6 +56,7 @@ public:
                          std::int64_t work_request) override;
     void host_alarm(const std::string& alarm_id, const std::string& host, bool raised,
                     const std::string& reason) override;
+    void refuse_if_alarmed(const std::vector<std::string>& hosts, const std::vector<std::string>& ignore) override;
     /// The administrative state and the alarms the lifecycle methods use (the Controller wires
     /// them once, before serving).
     void attach(HostAdmin& admin, AlarmService& alarms) {

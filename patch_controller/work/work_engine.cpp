@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "work/work_engine.hpp"
 
+#include "alarms/alarm_service.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -19,6 +21,11 @@ std::string list_text(const std::vector<std::string>& items) {
 }
 
 bool in_flight(WorkState s) { return s == WorkState::IN_PROGRESS || s == WorkState::CANCELING; }
+
+/// A fleet install with params flow "full" (not a lock, unlock or reboot).
+bool is_full_flow(const StoredWorkRequest& parent) {
+    return parent.operation == WorkOperation::HOST_INSTALL && HostFlow::handles(parent);
+}
 
 }  // namespace
 
@@ -210,6 +217,8 @@ StoredWorkRequest WorkEngine::submit_install(const InstallRequest& request, cons
         }
         params["flow"] = request.flow;
         params["lock"] = request.lock;
+        // The gate on the canonical names: a host given by address has its alarms on host=<name>.
+        hosts_.refuse_if_alarmed(std::vector<std::string>(seen.begin(), seen.end()), {});
     }
     std::lock_guard lock(mutex_);
     refuse_busy(std::vector<std::string>(seen.begin(), seen.end()));
@@ -345,6 +354,9 @@ StoredWorkRequest WorkEngine::rerun(std::int64_t id, const std::string& by, cons
         hosts.push_back(c.host);
     }
     refuse_busy(hosts);
+    if (is_full_flow(*stored)) {
+        hosts_.refuse_if_alarmed(hosts, {});  // a rerun of a full flow passes the same alarm gate
+    }
     Tree tree = new_tree(stored->target_kind, stored->target, stored->params, Initiator::RERUN, by);
     tree.parent.rerun_of = id;
     std::sort(failed.begin(), failed.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
@@ -528,6 +540,20 @@ void WorkEngine::dispatch(Tree& tree, const Limits& limits, Batch& batch, std::i
                          list_text(desired) + "; start a new work request to install the new set",
                      false, now);
                 continue;
+            }
+            if (is_full_flow(tree.parent) && tree.parent.initiator == Initiator::RETRY) {
+                // An automatic retry of a full flow starts long after its accept: the alarm gate
+                // applies when each host starts, and an alarmed host is skipped with the alarms named.
+                // The install-failed and hook-failed alarms are the failure being retried: they do
+                // not block it (an operator's rerun must clear them first).
+                try {
+                    hosts_.refuse_if_alarmed({c.host}, {ALARM_INSTALL_FAILED, ALARM_HOOK_FAILED});
+                } catch (const Conflict& e) {
+                    finish(c, WorkState::SKIPPED, std::string("ALARMED: ") + e.what(), now);
+                    log(batch, c, "PRECHECK", "host " + c.host + ": not started: " + c.message, now);
+                    stage(batch, c);
+                    continue;
+                }
             }
             c.state = WorkState::IN_PROGRESS;
             c.time_started = now;

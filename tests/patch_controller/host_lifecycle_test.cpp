@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <optional>
 
 using namespace patching;
 using namespace patching::test;
@@ -357,4 +358,52 @@ TEST_CASE("The full flow: a precheck that exits 2 skips the host, a failing hook
     CHECK(child.message.find("unlocked again") != std::string::npos);
     CHECK_FALSE(f.ctl().host_admin().admin(f.HOST).locked);
     CHECK(f.log_of(wr.id).find("service did not start") != std::string::npos);
+}
+
+TEST_CASE("The full flow's alarm gate sees a host given by address, and guards reruns and automatic retries",
+          "[lifecycle][work][alarms]") {
+    LifecycleFixture f;
+    const StoredAlarm fan{"100.101", host_entity(f.HOST), "major", "fan failed", 0, true, "monitoring"};
+    InstallRequest request;
+    request.hosts = {"192.0.2.10"};  // host-1's address: its alarms are on host=host-1
+    request.target_kind = "HOST";
+    request.flow = "full";
+    request.created_by = "alice";
+    request.retry_intervals = {1};
+
+    f.ctl().alarms().raise(fan);
+    CHECK_THROWS_AS(f.ctl().work().submit_install(request), Conflict);
+    CHECK_THROWS_WITH(f.ctl().work().submit_install(request), Catch::Contains("100.101"));
+    f.ctl().alarms().clear("100.101", host_entity(f.HOST));
+
+    // A retryable install failure; the alarm is raised before its automatic retry starts.
+    const auto wr = f.ctl().work().submit_install(request);
+    f.ctl().work().tick();
+    CHECK(f.answer(proto::CommandStatus::OK).hook == "precheck");
+    CHECK(f.answer(proto::CommandStatus::FAILED).kind == proto::CommandKind::INSTALL);
+    INFO(f.log_of(wr.id));
+    REQUIRE(f.wr(wr.id).state == WorkState::FAILED);
+    f.ctl().alarms().raise(fan);
+    f.clock.advance(60);
+    f.ctl().work().tick();
+    CHECK(f.unfinished() == 0);  // the retry never started the flow
+    WorkRequestFilter parents;
+    parents.parent_id = 0;
+    std::optional<StoredWorkRequest> retry;
+    for (const auto& p : f.store.work_queries().list_work_requests(parents)) {
+        if (p.retry_of == wr.id) {
+            retry = p;
+        }
+    }
+    REQUIRE(retry);
+    const auto skipped = f.child_of(retry->id);
+    CHECK(skipped.state == WorkState::SKIPPED);
+    CHECK(skipped.message.find("ALARMED") != std::string::npos);
+    CHECK(skipped.message.find("100.101") != std::string::npos);
+
+    // A rerun of the failed full flow passes the same gate (the API answers 409 Conflict).
+    CHECK_THROWS_AS(f.ctl().work().rerun(wr.id, "alice"), Conflict);
+    CHECK_THROWS_WITH(f.ctl().work().rerun(wr.id, "alice"), Catch::Contains("100.101"));
+    f.ctl().alarms().clear("100.101", host_entity(f.HOST));
+    CHECK_NOTHROW(f.ctl().work().rerun(wr.id, "alice"));
 }
