@@ -130,6 +130,13 @@ struct ChildFds {
     } else if (!p.cwd.empty() && ::chdir(p.cwd.c_str()) != 0) {
         fail_child(fds.error_pipe, STEP_CHDIR);
     }
+    if (options.exec_fd >= 0) {
+        // close_range marked it close-on-exec: a script's interpreter must still open it.
+        if (::fcntl(options.exec_fd, F_SETFD, 0) == 0) {
+            ::fexecve(options.exec_fd, p.argv.data(), p.envp.data());
+        }
+        fail_child(fds.error_pipe, STEP_EXEC);
+    }
     // execvpe would also fall back to /bin/sh on ENOEXEC: a path runs exactly as asked.
     if (std::strchr(p.argv[0], '/') != nullptr) {
         ::execve(p.argv[0], p.argv.data(), p.envp.data());

@@ -52,6 +52,12 @@ struct Options {
     /// When exec fails with ENOEXEC (a script without "#!"), run it with /bin/sh instead.
     /// (A program found through PATH always gets this fallback, as with execvp.)
     bool shell_fallback = false;
+    /// When >= 0, the child executes this open file (fexecve: execveat(fd, "", AT_EMPTY_PATH))
+    /// instead of looking argv[0] up, which is then only the program's name: the file the caller
+    /// checked through the descriptor is the one that runs, whatever happens to its path
+    /// meanwhile. An O_PATH descriptor will do. It stays open in the child (not close-on-exec)
+    /// so that a script's interpreter can read the script through /dev/fd. No shell fallback.
+    int exec_fd = -1;
     Output output = Output::CAPTURE;
     /// With Output::CAPTURE, stderr goes into the same pipe as stdout (interleaved as written);
     /// otherwise into a second one (Result::error_output).
