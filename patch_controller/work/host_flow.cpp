@@ -391,6 +391,9 @@ FlowResult HostFlow::advance(const StoredWorkRequest& parent, StoredWorkRequest&
                 line += ": " + o.reason;
             }
             r.logs.emplace_back(k.phase == Phase::REBOOT ? "WAIT_HOST" : i.name, line);
+            if (*i.hook != '\0') {
+                hosts_.host_alarm(ALARM_HOOK_FAILED, host, false, "");  // the host's hooks work again
+            }
             if (k.phase == Phase::LOCK) {
                 hosts_.set_admin_state(host, true, child.created_by, reason_of(parent), parent.id);
                 k.locked = full;

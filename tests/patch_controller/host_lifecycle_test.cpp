@@ -407,3 +407,20 @@ TEST_CASE("The full flow's alarm gate sees a host given by address, and guards r
     f.ctl().alarms().clear("100.101", host_entity(f.HOST));
     CHECK_NOTHROW(f.ctl().work().rerun(wr.id, "alice"));
 }
+
+TEST_CASE("The controller clears its hook-failed alarm when a later hook on that host succeeds", "[lifecycle][work]") {
+    LifecycleFixture f;
+    auto hook_failed = [&] {
+        const auto alarms = f.ctl().alarms().list();
+        return std::any_of(alarms.begin(), alarms.end(), [&](const auto& a) {
+            return a.alarm_id == ALARM_HOOK_FAILED && a.entity == host_entity(f.HOST);
+        });
+    };
+    auto wr = f.ctl().work().submit_host_action(WorkOperation::HOST_LOCK, f.HOST, "window", "alice");
+    CHECK(f.answer(proto::CommandStatus::FAILED, 1, "database refuses to stop\n").hook == "pre-lock");
+    CHECK(f.child_of(wr.id).state == WorkState::FAILED);
+    CHECK(hook_failed());
+    wr = f.ctl().work().submit_host_action(WorkOperation::HOST_LOCK, f.HOST, "window", "alice");
+    CHECK(f.answer(proto::CommandStatus::OK).hook == "pre-lock");
+    CHECK_FALSE(hook_failed());
+}
