@@ -363,6 +363,22 @@ FlowResult HostFlow::advance(const StoredWorkRequest& parent, StoredWorkRequest&
             } else if (k.phase != Phase::REBOOT && o.created_at != 0 &&
                        now - o.created_at > policy_.command_timeout_seconds) {
                 hosts_.abandon_command(child.command_id, "timed out");
+                if (k.phase == Phase::LOCK) {
+                    // The agent may have written the flag after all: never a locked host without
+                    // a record. Recorded locked with the reason (an unknown state reads as locked,
+                    // which blocks nothing unsafe; drift shows a flag that was never written); an
+                    // operator unlocks it once the host answers. An UNLOCK sent now would go to the
+                    // same unresponsive agent and leave the same doubt.
+                    const std::string why = "lock timed out; state unknown (host " + host + ", work request " +
+                                            std::to_string(parent.id) + "): sw-manager host-unlock once it answers";
+                    hosts_.set_admin_state(host, true, child.created_by, why, parent.id);
+                    fail("TIMEOUT",
+                         "host " + host + ": lock gave no outcome within " +
+                             std::to_string(policy_.command_timeout_seconds) +
+                             " s; the host is recorded locked (" + why + ")",
+                         false);
+                    return r;
+                }
                 fail(k.phase == Phase::INSTALL ? "STALL" : "TIMEOUT",
                      "host " + host + ": " + i.name + " gave no outcome within " +
                          std::to_string(policy_.command_timeout_seconds) + " s",

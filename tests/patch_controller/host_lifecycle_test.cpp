@@ -424,3 +424,21 @@ TEST_CASE("The controller clears its hook-failed alarm when a later hook on that
     CHECK(f.answer(proto::CommandStatus::OK).hook == "pre-lock");
     CHECK_FALSE(hook_failed());
 }
+
+TEST_CASE("A lock that times out leaves the host recorded locked with the reason, never locked without a record",
+          "[lifecycle][work]") {
+    LifecycleFixture f;
+    const auto wr = f.ctl().work().submit_host_action(WorkOperation::HOST_LOCK, f.HOST, "window", "alice");
+    CHECK(f.answer(proto::CommandStatus::OK).hook == "pre-lock");
+    CHECK(f.head().kind == proto::CommandKind::LOCK);  // handed out; the agent never answers
+    f.clock.advance(f.config.work_install_timeout_seconds + 1);
+    f.ctl().work().tick();
+    const auto child = f.child_of(wr.id);
+    INFO(f.log_of(wr.id));
+    CHECK(child.state == WorkState::FAILED);
+    CHECK(child.failure_kind == "TIMEOUT");
+    const StoredHostAdmin admin = f.ctl().host_admin().admin(f.HOST);
+    CHECK(admin.locked);
+    CHECK(admin.reason.find("lock timed out; state unknown") != std::string::npos);
+    CHECK(admin.work_request == wr.id);
+}
