@@ -97,6 +97,7 @@ AgentConfig AgentConfig::load(const std::filesystem::path& path) {
         .path("hook_dir", c.hook_dir)
         .number("hook_timeout_seconds", c.hook_timeout_seconds, 1, 86400)
         .number("health_interval_seconds", c.health_interval_seconds, 0, 86400)
+        .number("health_timeout_seconds", c.health_timeout_seconds, 1, 86400)
         .custom("reboot_command", [&](const common::ini::Entry& e, const std::string&) {
             c.reboot_command = split(e.value, ' ');
         });

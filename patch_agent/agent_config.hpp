@@ -75,6 +75,9 @@ struct AgentConfig {
     int hook_timeout_seconds = 300;
     /// The health hook runs this often (0 = never); a failing one shows the host degraded.
     int health_interval_seconds = 60;
+    /// The health hook's own, shorter limit: it runs on the command thread, so a hanging one
+    /// delays a lock, unlock or install by at most this.
+    int health_timeout_seconds = 30;
     /// What a reboot command runs (split at spaces, no shell).
     std::vector<std::string> reboot_command{"systemctl", "reboot"};
 

@@ -132,7 +132,7 @@ void AgentDaemon::finish_reboot_at_start(CommandJournal::Entry& entry) {
 }
 
 void AgentDaemon::check_health() {
-    const HookResult hook = run_hook(config_.hook_dir, "health", std::chrono::seconds(config_.hook_timeout_seconds),
+    const HookResult hook = run_hook(config_.hook_dir, "health", std::chrono::seconds(config_.health_timeout_seconds),
                                      {"PATCH_HOST=" + config_.hostname});
     std::string health;
     std::string output;

@@ -154,12 +154,16 @@ TEST_CASE("The host lifecycle's agent keys: defaults, reboot_command, ranges", "
     CHECK(c.hook_dir == "/etc/patching/hooks");
     CHECK(c.reboot_command == std::vector<std::string>{"systemctl", "reboot"});
     CHECK(c.health_interval_seconds == 60);
+    CHECK(c.health_timeout_seconds == 30);  // shorter than hook_timeout_seconds (300): it holds the command thread
     test::write_file(conf, base + "reboot_command = /usr/bin/touch /run/reboot-me\nhook_dir = /srv/hooks\n"
-                                  "health_interval_seconds = 0\n");
+                                  "health_interval_seconds = 0\nhealth_timeout_seconds = 5\n");
     c = AgentConfig::load(conf);
     CHECK(c.reboot_command == std::vector<std::string>{"/usr/bin/touch", "/run/reboot-me"});
     CHECK(c.hook_dir == "/srv/hooks");
     CHECK(c.health_interval_seconds == 0);
+    CHECK(c.health_timeout_seconds == 5);
+    test::write_file(conf, base + "health_timeout_seconds = 0\n");
+    CHECK_THROWS_WITH(AgentConfig::load(conf), Catch::Contains("health_timeout_seconds"));
     test::write_file(conf, base + "hook_timeout_seconds = 0\n");
     CHECK_THROWS_WITH(AgentConfig::load(conf), Catch::Contains("hook_timeout_seconds"));
     test::write_file(conf, base + "reboot_command =\n");
