@@ -240,19 +240,19 @@ void JobService::save(Entry& e, StoredJob job) {
 JobView JobService::create(StoredJob job, const std::string& by,
                            const std::function<void(WorkTables&, const JobView&)>& on_write) {
     JobView result;
+    if (!valid_job_name(job.name)) {
+        throw InvalidField("name", "job name '" + core::escape_unprintable(job.name) +
+                                       "' must be 1 to 63 of a-z, 0-9, '.', '_', '-', starting with a letter or "
+                                       "digit");
+    }
+    const std::int64_t now = clock_.now_seconds();
+    job.target_kind.clear();
+    validate(job, now);  // outside the lock: expanding the rule takes time
     {
         std::lock_guard lock(mutex_);
-        if (!valid_job_name(job.name)) {
-            throw InvalidField("name", "job name '" + core::escape_unprintable(job.name) +
-                                           "' must be 1 to 63 of a-z, 0-9, '.', '_', '-', starting with a letter or "
-                                           "digit");
-        }
         if (jobs_.contains(job.name)) {
             throw Conflict("job '" + job.name + "' already exists: update it, or delete it first");
         }
-        const std::int64_t now = clock_.now_seconds();
-        job.target_kind.clear();
-        validate(job, now);
         job.skip_count = 0;
         job.queued_run = 0;
         job.last_work_request = 0;
@@ -277,14 +277,24 @@ JobView JobService::create(StoredJob job, const std::string& by,
 
 JobView JobService::update(const std::string& name, const StoredJob& changed, std::optional<std::int64_t> if_match) {
     JobView result;
-    {
+    for (;;) {
+        StoredJob current;
+        {
+            std::lock_guard lock(mutex_);
+            Entry& e = entry(name);
+            check_revision(e, if_match);
+            current = e.job;
+        }
+        StoredJob job = changed;
+        job.name = current.name;
+        job.target_kind = current.target_kind;
+        validate(job, clock_.now_seconds());  // outside the lock: expanding the rule takes time
         std::lock_guard lock(mutex_);
         Entry& e = entry(name);
         check_revision(e, if_match);
-        StoredJob job = changed;
-        job.name = e.job.name;
-        job.target_kind = e.job.target_kind;
-        validate(job, clock_.now_seconds());
+        if (e.job.revision != current.revision) {
+            continue;  // changed meanwhile (e.g. a slot fired): validate against what it is now
+        }
         // What the scheduler owns stays.
         job.skip_count = e.job.skip_count;
         job.queued_run = e.job.queued_run;
@@ -294,6 +304,7 @@ JobView JobService::update(const std::string& name, const StoredJob& changed, st
         job.created_at = e.job.created_at;
         save(e, std::move(job));
         result = view(e.job, 5);
+        break;
     }
     notify();
     return result;

@@ -112,8 +112,10 @@ private:
         bool indexed = false;
     };
 
-    // REQUIRES (all below): mutex_ held.
+    /// Checks and normalizes `job`, and sets its next slot after `now`. Reads no member but the
+    /// services: called without mutex_ (expanding a rule takes time).
     void validate(StoredJob& job, std::int64_t now);
+    // REQUIRES (all below): mutex_ held.
     Entry& entry(const std::string& name);
     void check_revision(const Entry& e, std::optional<std::int64_t> if_match);
     void reindex(Entry& e);
