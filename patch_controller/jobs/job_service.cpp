@@ -578,7 +578,10 @@ void JobService::handle_due(Entry& e, std::int64_t now) {
     job.anchor_index = after ? after->anchor.index : 0;
     std::vector<JobRun> rows;
     const std::int64_t last = slots.back();
-    const bool late = now - last > policy_.misfire_grace_seconds;
+    // A slot missed while the controller was down is as late as it was at the start: the start
+    // hold (agents reporting again) is not the slot's lateness.
+    const auto lateness = [&](std::int64_t slot) { return (slot < loaded_at_ ? loaded_at_ : now) - slot; };
+    const bool late = lateness(last) > policy_.misfire_grace_seconds;
     for (std::int64_t slot : slots) {
         JobRun run;
         run.job = job.name;
@@ -599,8 +602,8 @@ void JobService::handle_due(Entry& e, std::int64_t now) {
             run.message = slot != last && !late
                               ? "the controller was not running at the slot; coalesced into the run of the slot at " +
                                     Recurrence::utc_text(last)
-                              : "the controller was not running at the slot, and " + std::to_string(now - slot) +
-                                    " s is later than job_misfire_grace_seconds (" +
+                              : "the controller was not running at the slot, and " +
+                                    std::to_string(lateness(slot)) + " s is later than job_misfire_grace_seconds (" +
                                     std::to_string(policy_.misfire_grace_seconds) + " s)";
         } else if (unfinished(job.last_work_request)) {
             if (job.overlap_policy == "QUEUE" && job.queued_run == 0) {

@@ -305,6 +305,40 @@ TEST_CASE_METHOD(JobFixture, "jobs: at the window's end no new host starts and t
     CHECK(parent.canceled == 1);
 }
 
+TEST_CASE_METHOD(JobFixture, "jobs: the start hold does not count as lateness against the grace", "[jobs]") {
+    config.job_misfire_grace_seconds = 600;
+    config.agent_stale_seconds = 300;  // longer than the 200 s the slot has left of its grace
+    restart();
+    ctl().jobs().create(hourly("held"), "admin");
+    clock.set(T0 + 400);  // down over the T0 slot: 400 s late at the start
+    restart();
+    ctl().jobs().run_due();
+    CHECK(runs("held").empty());
+    clock.advance(config.agent_stale_seconds);  // handled 700 s after the slot
+    refresh();
+    ctl().jobs().run_due();
+    auto r = runs("held");
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].result == "FIRED");
+    CHECK(r[0].slot == T0);
+
+    // A hold as long as the grace still lets a slot missed by less than the grace fire.
+    config.agent_stale_seconds = 900;
+    ctl().jobs().remove("held", std::nullopt);
+    finish_all(r[0].work_request_id);
+    StoredJob next = hourly("again");
+    next.start = "2026-12-07T12:00";
+    ctl().jobs().create(next, "admin");
+    clock.set(T0 + 2 * 3600 + 100);
+    restart();
+    clock.advance(config.agent_stale_seconds);
+    refresh();
+    ctl().jobs().run_due();
+    auto a = runs("again");
+    REQUIRE(a.size() == 1);
+    CHECK(a[0].result == "FIRED");
+}
+
 TEST_CASE_METHOD(JobFixture, "jobs: run-now runs at once, and on a one-time job it consumes the run", "[jobs]") {
     StoredJob once = hourly("once");
     once.rule = "";
