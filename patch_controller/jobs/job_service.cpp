@@ -112,7 +112,7 @@ void JobService::check_revision(const Entry& e, std::optional<std::int64_t> if_m
     }
 }
 
-void JobService::validate(StoredJob& job, std::int64_t now) {
+void JobService::validate(StoredJob& job, std::int64_t now, bool spent) {
     if (job.operation != "INSTALL") {
         throw InvalidField("operation", "operation '" + core::escape_unprintable(job.operation) +
                                             "' is not one a job runs: INSTALL (the applied patches, across hosts)");
@@ -194,6 +194,12 @@ void JobService::validate(StoredJob& job, std::int64_t now) {
                                                      " min between two runs): make it at most the interval");
         }
     }
+    if (spent) {
+        job.next_slot = 0;
+        job.anchor_local.clear();
+        job.anchor_index = 0;
+        return;
+    }
     const auto first = rec.slots_until(now - 1, now - 1, 1);
     if (first.empty()) {
         throw InvalidField(rec.is_recurring() ? "rule" : "start",
@@ -229,10 +235,15 @@ JobView JobService::view(const StoredJob& job, int n) {
     return v;
 }
 
-void JobService::save(Entry& e, StoredJob job) {
+void JobService::save(Entry& e, StoredJob job, const std::vector<JobRun>& rows) {
     job.revision = e.job.revision + 1;
     job.updated_at = clock_.now_seconds();
-    store_.write([&](WriteTransaction& tx) { tx.work().jobs().put_job(job); });
+    store_.write([&](WriteTransaction& tx) {
+        for (const auto& r : rows) {
+            tx.work().jobs().put_job_run(r);
+        }
+        tx.work().jobs().put_job(job);
+    });
     e.job = std::move(job);
     reindex(e);
 }
@@ -288,7 +299,41 @@ JobView JobService::update(const std::string& name, const StoredJob& changed, st
         StoredJob job = changed;
         job.name = current.name;
         job.target_kind = current.target_kind;
-        validate(job, clock_.now_seconds());  // outside the lock: expanding the rule takes time
+        const std::int64_t now = clock_.now_seconds();
+        // A one-time job whose run is used stays so unless it is moved (a new start or zone).
+        const bool spent = current.rule.empty() && current.next_slot == 0 && job.rule.empty() &&
+                           job.start == current.start && job.time_zone == current.time_zone;
+        validate(job, now, spent);  // outside the lock: expanding the rule takes time
+        // Slots that were due but not yet handled (the start hold, a busy scheduler) and that the
+        // new schedule drops: every nominal slot gets a row.
+        std::vector<JobRun> dropped;
+        if (current.next_slot != 0 && current.next_slot <= now) {
+            std::vector<std::int64_t> due{current.next_slot};
+            try {
+                const Recurrence old(current.start, current.rule, current.time_zone,
+                                     Recurrence::Anchor{current.anchor_local, current.anchor_index});
+                for (const auto& s : old.slots_until(current.next_slot, now, MAX_SLOTS_PER_PASS)) {
+                    if (s.utc <= now) {
+                        due.push_back(s.utc);
+                    }
+                }
+            } catch (const ServiceError&) {
+                // its zone left the system's database: the stored slot only
+            }
+            for (std::int64_t slot : due) {
+                if (slot == job.next_slot) {
+                    continue;  // still scheduled
+                }
+                JobRun run;
+                run.job = current.name;
+                run.slot = slot;
+                run.recorded_at = now;
+                run.result = "SKIPPED";
+                run.reason = "UPDATED";
+                run.message = "the job was updated before the slot was handled";
+                dropped.push_back(run);
+            }
+        }
         std::lock_guard lock(mutex_);
         Entry& e = entry(name);
         check_revision(e, if_match);
@@ -302,7 +347,7 @@ JobView JobService::update(const std::string& name, const StoredJob& changed, st
         job.last_fired_at = e.job.last_fired_at;
         job.created_by = e.job.created_by;
         job.created_at = e.job.created_at;
-        save(e, std::move(job));
+        save(e, std::move(job), dropped);
         result = view(e.job, 5);
         break;
     }

@@ -68,8 +68,10 @@ public:
     JobView create(StoredJob job, const std::string& by,
                    const std::function<void(WorkTables&, const JobView&)>& on_write = {});
     /// Replaces what may change (everything but the name and the target kind) with `changed`'s,
-    /// validated as create does; the next slot is recomputed from now.
-    /// @throws NotFound, PreconditionFailed (revision), InvalidField.
+    /// validated as create does; the next slot is recomputed from now. A one-time job that
+    /// already ran (or whose run run-now used) stays spent unless its start or zone changes. A
+    /// slot that was due but not yet handled and that the update drops gets a row (SKIPPED,
+    /// UPDATED). @throws NotFound, PreconditionFailed (revision), InvalidField.
     JobView update(const std::string& name, const StoredJob& changed, std::optional<std::int64_t> if_match);
     /// Deletes a job and its history; its work requests stay. @throws NotFound, PreconditionFailed.
     void remove(const std::string& name, std::optional<std::int64_t> if_match);
@@ -114,12 +116,13 @@ private:
 
     /// Checks and normalizes `job`, and sets its next slot after `now`. Reads no member but the
     /// services: called without mutex_ (expanding a rule takes time).
-    void validate(StoredJob& job, std::int64_t now);
+    /// `spent`: a one-time job whose run is used keeps next_slot 0 (its start may be past).
+    void validate(StoredJob& job, std::int64_t now, bool spent = false);
     // REQUIRES (all below): mutex_ held.
     Entry& entry(const std::string& name);
     void check_revision(const Entry& e, std::optional<std::int64_t> if_match);
     void reindex(Entry& e);
-    void save(Entry& e, StoredJob job);
+    void save(Entry& e, StoredJob job, const std::vector<JobRun>& rows = {});
     JobView view(const StoredJob& job, int n);
     bool unfinished(std::int64_t work_request_id);
     void handle_due(Entry& e, std::int64_t now);

@@ -371,6 +371,51 @@ TEST_CASE_METHOD(JobFixture, "jobs: run-now runs at once, and on a one-time job 
     CHECK(runs("rec").at(0).work_request_id == second.id);
 }
 
+TEST_CASE_METHOD(JobFixture, "jobs: an update keeps a spent one-time job spent unless its start changes",
+                 "[jobs]") {
+    StoredJob once = hourly("once");
+    once.rule = "";
+    ctl().jobs().create(once, "admin");
+    clock.set(T0 - 600);
+    refresh();
+    const auto wr = ctl().jobs().run_now("once", "admin");  // uses the T0 run
+    StoredJob c = ctl().jobs().show("once").job;
+    c.description = "only the description";
+    auto v = ctl().jobs().update("once", c, std::nullopt);
+    CHECK(v.state == "INACTIVE");
+    CHECK(v.job.next_slot == 0);
+    CHECK(v.job.description == "only the description");
+    finish_all(wr.id);
+    clock.set(T0 + 3600);  // its start is past now: still no 400
+    refresh();
+    c.description = "later";
+    CHECK(ctl().jobs().update("once", c, std::nullopt).job.next_slot == 0);
+    ctl().jobs().run_due();
+    CHECK(runs("once").size() == 1);  // the run-now only
+    // A new start arms it again.
+    c.start = "2026-12-07T13:00";
+    v = ctl().jobs().update("once", c, std::nullopt);
+    CHECK(v.state == "ACTIVE");
+    CHECK(v.job.next_slot == T0 + 3 * 3600);
+}
+
+TEST_CASE_METHOD(JobFixture, "jobs: a due slot an update drops is recorded SKIPPED UPDATED", "[jobs]") {
+    ctl().jobs().create(hourly("moved"), "admin");
+    clock.set(T0 + 3600 + 30);  // T0 and T0 + 1 h are due; the scheduler has not handled them
+    StoredJob c = ctl().jobs().show("moved").job;
+    c.rule = "FREQ=DAILY;BYHOUR=3;BYMINUTE=0";
+    auto v = ctl().jobs().update("moved", c, std::nullopt);
+    CHECK(v.job.next_slot == T0 + 17 * 3600);
+    auto r = runs("moved");
+    REQUIRE(r.size() == 2);
+    CHECK(r[0].slot == T0);
+    CHECK(r[1].slot == T0 + 3600);
+    for (const auto& run : r) {
+        CHECK(run.result == "SKIPPED");
+        CHECK(run.reason == "UPDATED");
+    }
+}
+
 TEST_CASE_METHOD(JobFixture, "jobs: create and update validate every field", "[jobs]") {
     auto field = [&](StoredJob j) -> std::string {
         try {
