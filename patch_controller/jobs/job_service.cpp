@@ -286,7 +286,7 @@ JobView JobService::create(StoredJob job, const std::string& by,
     return result;
 }
 
-JobView JobService::update(const std::string& name, const StoredJob& changed, std::optional<std::int64_t> if_match) {
+JobView JobService::update(const std::string& name, const JobChanges& changes, std::optional<std::int64_t> if_match) {
     JobView result;
     for (;;) {
         StoredJob current;
@@ -296,9 +296,8 @@ JobView JobService::update(const std::string& name, const StoredJob& changed, st
             check_revision(e, if_match);
             current = e.job;
         }
-        StoredJob job = changed;
-        job.name = current.name;
-        job.target_kind = current.target_kind;
+        StoredJob job = current;
+        changes.apply_to(job);
         const std::int64_t now = clock_.now_seconds();
         // A one-time job whose run is used stays so unless it is moved (a new start or zone).
         const bool spent = current.rule.empty() && current.next_slot == 0 && job.rule.empty() &&

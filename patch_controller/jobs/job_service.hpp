@@ -67,12 +67,16 @@ public:
     /// record an Idempotency-Key). @throws InvalidField naming the field; Conflict if the name is taken.
     JobView create(StoredJob job, const std::string& by,
                    const std::function<void(WorkTables&, const JobView&)>& on_write = {});
-    /// Replaces what may change (everything but the name and the target kind) with `changed`'s,
-    /// validated as create does; the next slot is recomputed from now. A one-time job that
+    /// Applies `changes` (anything but the name and the target kind) to the job as it is under the
+    /// lock, validated as create does; the next slot is recomputed from now. A one-time job that
     /// already ran (or whose run run-now used) stays spent unless its start or zone changes. A
     /// slot that was due but not yet handled and that the update drops gets a row (SKIPPED,
     /// UPDATED). @throws NotFound, PreconditionFailed (revision), InvalidField.
-    JobView update(const std::string& name, const StoredJob& changed, std::optional<std::int64_t> if_match);
+    JobView update(const std::string& name, const JobChanges& changes, std::optional<std::int64_t> if_match);
+    /// Replaces every field that may change with `changed`'s.
+    JobView update(const std::string& name, const StoredJob& changed, std::optional<std::int64_t> if_match) {
+        return update(name, JobChanges::all_of(changed), if_match);
+    }
     /// Deletes a job and its history; its work requests stay. @throws NotFound, PreconditionFailed.
     void remove(const std::string& name, std::optional<std::int64_t> if_match);
     /// Slots falling while paused are recorded SKIPPED (PAUSED). @throws NotFound, PreconditionFailed.

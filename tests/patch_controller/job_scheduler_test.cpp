@@ -379,7 +379,7 @@ TEST_CASE_METHOD(JobFixture, "jobs: an update keeps a spent one-time job spent u
     clock.set(T0 - 600);
     refresh();
     const auto wr = ctl().jobs().run_now("once", "admin");  // uses the T0 run
-    StoredJob c = ctl().jobs().show("once").job;
+    controller::JobChanges c;
     c.description = "only the description";
     auto v = ctl().jobs().update("once", c, std::nullopt);
     CHECK(v.state == "INACTIVE");
@@ -402,7 +402,7 @@ TEST_CASE_METHOD(JobFixture, "jobs: an update keeps a spent one-time job spent u
 TEST_CASE_METHOD(JobFixture, "jobs: a due slot an update drops is recorded SKIPPED UPDATED", "[jobs]") {
     ctl().jobs().create(hourly("moved"), "admin");
     clock.set(T0 + 3600 + 30);  // T0 and T0 + 1 h are due; the scheduler has not handled them
-    StoredJob c = ctl().jobs().show("moved").job;
+    controller::JobChanges c;
     c.rule = "FREQ=DAILY;BYHOUR=3;BYMINUTE=0";
     auto v = ctl().jobs().update("moved", c, std::nullopt);
     CHECK(v.job.next_slot == T0 + 17 * 3600);
@@ -414,6 +414,20 @@ TEST_CASE_METHOD(JobFixture, "jobs: a due slot an update drops is recorded SKIPP
         CHECK(run.result == "SKIPPED");
         CHECK(run.reason == "UPDATED");
     }
+}
+
+TEST_CASE_METHOD(JobFixture, "jobs: an update applies its changes to the job as it is, not to an old copy",
+                 "[jobs]") {
+    ctl().jobs().create(hourly("busy"), "admin");
+    // PATCH read the job, then a pause came in before its update.
+    controller::JobChanges c;
+    c.description = "new words";
+    ctl().jobs().pause("busy", std::nullopt);
+    auto v = ctl().jobs().update("busy", c, std::nullopt);
+    CHECK(v.job.paused);
+    CHECK(v.state == "PAUSED");
+    CHECK(v.job.description == "new words");
+    CHECK(ctl().jobs().show("busy").job.paused);
 }
 
 TEST_CASE_METHOD(JobFixture, "jobs: create and update validate every field", "[jobs]") {
