@@ -329,14 +329,17 @@ std::vector<Recurrence::Slot> Recurrence::slots_until(std::int64_t after_utc, st
 }
 
 std::int64_t Recurrence::shortest_interval() const {
+    // In local wall time, as the rule counts: a DST gap moves a slot to its end and shortens the
+    // instants between two slots, not the rule's interval.
     std::int64_t shortest = 0;
-    std::int64_t last = 0;
+    date::local_seconds last;
     int seen = 0;
-    impl_->each([&](std::int64_t utc, date::local_seconds, int) {
-        if (seen > 0 && (shortest == 0 || utc - last < shortest)) {
-            shortest = utc - last;
+    impl_->each([&](std::int64_t, date::local_seconds local, int) {
+        const std::int64_t gap = (local - last).count();
+        if (seen > 0 && gap > 0 && (shortest == 0 || gap < shortest)) {
+            shortest = gap;
         }
-        last = utc;
+        last = local;
         return ++seen < 100;
     });
     return shortest;

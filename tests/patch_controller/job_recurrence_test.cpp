@@ -159,6 +159,17 @@ TEST_CASE("jobs: a day no allowed month has is refused before libical searches f
     CHECK(slots(mixed, "2026-12-01T00:00:00Z", 1) == std::vector<std::string>{"2027-03-31T02:00:00Z"});
 }
 
+TEST_CASE("jobs: the shortest interval is the rule's, not one a DST gap shortened", "[jobs][recurrence]") {
+    // 2027-03-14 02:30 does not exist in New York: that slot fires at 03:00 EDT, 30 min before
+    // the 03:30 one, but the rule's interval is still an hour.
+    const Recurrence hourly("2027-03-14T01:30", "FREQ=HOURLY", "America/New_York");
+    CHECK(hourly.shortest_interval() == 3600);
+    const Recurrence later("2027-03-13T01:30", "FREQ=HOURLY", "America/New_York");
+    CHECK(later.shortest_interval() == 3600);
+    CHECK(Recurrence("2027-03-14T01:00", "FREQ=DAILY;BYHOUR=1,2,4", "America/New_York").shortest_interval() ==
+          3600);
+}
+
 TEST_CASE("jobs: resuming at an anchor gives the same slots as expanding from the start", "[jobs][recurrence]") {
     const char* rules[] = {"FREQ=HOURLY",
                            "FREQ=HOURLY;INTERVAL=5",

@@ -461,6 +461,12 @@ TEST_CASE_METHOD(JobFixture, "jobs: create and update validate every field", "[j
     j = hourly("bad");
     j.window_seconds = 2 * 3600;
     CHECK(field(j) == "window_minutes");
+    j = hourly("dst");  // hourly at :30 from just before New York's spring forward: an hour's window fits
+    j.start = "2027-03-14T01:30";
+    j.time_zone = "America/New_York";
+    j.window_seconds = 3600;
+    CHECK(field(j) == "(created)");
+    ctl().jobs().remove("dst", std::nullopt);
     j = hourly("bad");
     j.overlap_policy = "WAIT";
     CHECK(field(j) == "overlap_policy");
