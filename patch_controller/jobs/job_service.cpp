@@ -529,11 +529,17 @@ std::vector<JobView> JobService::list(const JobFilter& filter) {
 }
 
 std::vector<JobRun> JobService::runs(const std::string& name, std::int64_t before_id, int limit) {
+    bool exists = false;
     {
         std::lock_guard lock(mutex_);
-        entry(name);
+        exists = jobs_.contains(name);
     }
-    return store_.job_queries().job_runs(name, before_id, limit);
+    auto out = store_.job_queries().job_runs(name, before_id, limit);
+    if (!exists && out.empty() && store_.job_queries().job_runs(name, 0, 1).empty()) {
+        std::lock_guard lock(mutex_);
+        entry(name);  // throws NotFound
+    }
+    return out;
 }
 
 std::optional<std::int64_t> JobService::next_due() {

@@ -77,7 +77,8 @@ public:
     JobView update(const std::string& name, const StoredJob& changed, std::optional<std::int64_t> if_match) {
         return update(name, JobChanges::all_of(changed), if_match);
     }
-    /// Deletes a job and its history; its work requests stay. @throws NotFound, PreconditionFailed.
+    /// Deletes a job; its history (job_runs) and its work requests stay. @throws NotFound,
+    /// PreconditionFailed.
     void remove(const std::string& name, std::optional<std::int64_t> if_match);
     /// Slots falling while paused are recorded SKIPPED (PAUSED). @throws NotFound, PreconditionFailed.
     JobView pause(const std::string& name, std::optional<std::int64_t> if_match);
@@ -95,7 +96,8 @@ public:
     JobView show(const std::string& name, int n = 5);
     /// A page of jobs by name (next runs: the first one only).
     std::vector<JobView> list(const JobFilter& filter);
-    /// A job's runs, newest first. @throws NotFound.
+    /// A job's runs, newest first; a deleted job's too (its history is kept; a job created again
+    /// under the name continues it). @throws NotFound (no such job, and no run by that name).
     std::vector<JobRun> runs(const std::string& name, std::int64_t before_id, int limit);
 
     /// Handles every slot due at the clock's now and every queued slot whose run has finished

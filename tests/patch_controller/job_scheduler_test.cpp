@@ -339,6 +339,21 @@ TEST_CASE_METHOD(JobFixture, "jobs: the start hold does not count as lateness ag
     CHECK(a[0].result == "FIRED");
 }
 
+TEST_CASE_METHOD(JobFixture, "jobs: deleting a job keeps its history", "[jobs]") {
+    ctl().jobs().create(hourly("gone"), "admin");
+    clock.set(T0);
+    refresh();
+    ctl().jobs().run_due();
+    REQUIRE(runs("gone").size() == 1);
+    ctl().jobs().remove("gone", std::nullopt);
+    CHECK_THROWS_AS(ctl().jobs().show("gone"), controller::NotFound);
+    auto r = ctl().jobs().runs("gone", 0, 10);
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].result == "FIRED");
+    CHECK(r[0].slot == T0);
+    CHECK_THROWS_AS(ctl().jobs().runs("never", 0, 10), controller::NotFound);
+}
+
 TEST_CASE_METHOD(JobFixture, "jobs: run-now runs at once, and on a one-time job it consumes the run", "[jobs]") {
     StoredJob once = hourly("once");
     once.rule = "";
