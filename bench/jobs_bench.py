@@ -4,6 +4,9 @@
 #   jobs_bench.py create URL TOKEN N GROUP      creates N recurring jobs (none due for a day)
 #   jobs_bench.py latency URL TOKEN GROUP        median/worst ms of create and of a list page
 #   jobs_bench.py due URL TOKEN GROUP            a one-time job 3 s ahead: ms from its slot to its run
+#   jobs_bench.py expand URL TOKEN GROUP         median ms of creating an hourly job that started two
+#                                                years ago (the rule expanded over two years of slots)
+#                                                and of one that starts now
 import datetime
 import http.client
 import json
@@ -89,6 +92,20 @@ def due(url, token, group):
     print(f"due {(seen - slot) * 1000:.0f} {run['result']} {wr.get('status', '-')} {wr.get('counters', {}).get('total', 0)}")
 
 
+def expand(url, token, group):
+    c = conn(url)
+    old, new = [], []
+    now = datetime.datetime.utcnow()
+    for i in range(10):
+        for start, out, tag in ((now - datetime.timedelta(days=730), old, "old"), (now + datetime.timedelta(days=1), new, "new")):
+            body = {"name": f"expand-{tag}-{i}", "start": start.strftime("%Y-%m-%dT%H:%M"), "time_zone": "UTC",
+                    "rule": "FREQ=HOURLY", "group": group}
+            t0 = time.perf_counter()
+            call(c, token, "POST", "/v1/jobs", body)
+            out.append((time.perf_counter() - t0) * 1000)
+    print(f"expand {statistics.median(old):.1f} {statistics.median(new):.1f}")
+
+
 if __name__ == "__main__":
     mode, url, token = sys.argv[1], sys.argv[2], sys.argv[3]
     if mode == "create":
@@ -97,3 +114,5 @@ if __name__ == "__main__":
         latency(url, token, sys.argv[4])
     elif mode == "due":
         due(url, token, sys.argv[4])
+    elif mode == "expand":
+        expand(url, token, sys.argv[4])

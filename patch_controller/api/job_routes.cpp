@@ -158,6 +158,36 @@ void apply(const json& body, StoredJob& job, bool create) {
     job.paused = flag(body, "paused", job.paused);
 }
 
+/// The body's fields as changes (PATCH): JobService applies them to the job as it is then.
+JobChanges changes_of(const json& body, const std::string& name) {
+    StoredJob probe;  // apply() checks each field; a field the body has is taken from it
+    probe.name = name;
+    apply(body, probe, false);
+    JobChanges c;
+    auto take = [&](const char* field, auto& out, const auto& value) {
+        if (body.contains(field)) {
+            out = value;
+        }
+    };
+    take("description", c.description, probe.description);
+    take("start", c.start, probe.start);
+    take("time_zone", c.time_zone, probe.time_zone);
+    take("rule", c.rule, probe.rule);
+    if (body.contains("hosts") || body.contains("group")) {
+        c.hosts = probe.hosts;
+        c.group = probe.group;
+    }
+    take("operation", c.operation, probe.operation);
+    take("max_concurrency", c.max_concurrency, probe.max_concurrency);
+    take("max_errors", c.max_errors, probe.max_errors);
+    take("force", c.force, probe.force);
+    take("retry_intervals", c.retry_intervals, probe.retry_intervals);
+    take("window_minutes", c.window_seconds, probe.window_seconds);
+    take("overlap_policy", c.overlap_policy, probe.overlap_policy);
+    take("paused", c.paused, probe.paused);
+    return c;
+}
+
 json to_json(const JobView& v) {
     const StoredJob& j = v.job;
     json next = json::array();
@@ -330,9 +360,8 @@ void ApiRoutes::add_job_routes() {
              }
              const json body = body_of(c);
              const auto want = job_if_match(c);
-             StoredJob job = jobs.show(c.args[0], 0).job;
-             apply(body, job, false);
-             return job_reply(200, jobs.update(c.args[0], job, want));
+             // Applied under the service's lock: a pause made meanwhile is not undone.
+             return job_reply(200, jobs.update(c.args[0], changes_of(body, c.args[0]), want));
          },
          true});
     add({"jobs", {"DELETE"}, false, Role::ADMIN, true, [&jobs](const RouteCall& c) {

@@ -112,7 +112,7 @@ void JobService::check_revision(const Entry& e, std::optional<std::int64_t> if_m
     }
 }
 
-void JobService::validate(StoredJob& job, std::int64_t now) {
+void JobService::validate(StoredJob& job, std::int64_t now, bool spent) {
     if (job.operation != "INSTALL") {
         throw InvalidField("operation", "operation '" + core::escape_unprintable(job.operation) +
                                             "' is not one a job runs: INSTALL (the applied patches, across hosts)");
@@ -194,6 +194,12 @@ void JobService::validate(StoredJob& job, std::int64_t now) {
                                                      " min between two runs): make it at most the interval");
         }
     }
+    if (spent) {
+        job.next_slot = 0;
+        job.anchor_local.clear();
+        job.anchor_index = 0;
+        return;
+    }
     const auto first = rec.slots_until(now - 1, now - 1, 1);
     if (first.empty()) {
         throw InvalidField(rec.is_recurring() ? "rule" : "start",
@@ -229,10 +235,15 @@ JobView JobService::view(const StoredJob& job, int n) {
     return v;
 }
 
-void JobService::save(Entry& e, StoredJob job) {
+void JobService::save(Entry& e, StoredJob job, const std::vector<JobRun>& rows) {
     job.revision = e.job.revision + 1;
     job.updated_at = clock_.now_seconds();
-    store_.write([&](WriteTransaction& tx) { tx.work().jobs().put_job(job); });
+    store_.write([&](WriteTransaction& tx) {
+        for (const auto& r : rows) {
+            tx.work().jobs().put_job_run(r);
+        }
+        tx.work().jobs().put_job(job);
+    });
     e.job = std::move(job);
     reindex(e);
 }
@@ -240,19 +251,19 @@ void JobService::save(Entry& e, StoredJob job) {
 JobView JobService::create(StoredJob job, const std::string& by,
                            const std::function<void(WorkTables&, const JobView&)>& on_write) {
     JobView result;
+    if (!valid_job_name(job.name)) {
+        throw InvalidField("name", "job name '" + core::escape_unprintable(job.name) +
+                                       "' must be 1 to 63 of a-z, 0-9, '.', '_', '-', starting with a letter or "
+                                       "digit");
+    }
+    const std::int64_t now = clock_.now_seconds();
+    job.target_kind.clear();
+    validate(job, now);  // outside the lock: expanding the rule takes time
     {
         std::lock_guard lock(mutex_);
-        if (!valid_job_name(job.name)) {
-            throw InvalidField("name", "job name '" + core::escape_unprintable(job.name) +
-                                           "' must be 1 to 63 of a-z, 0-9, '.', '_', '-', starting with a letter or "
-                                           "digit");
-        }
         if (jobs_.contains(job.name)) {
             throw Conflict("job '" + job.name + "' already exists: update it, or delete it first");
         }
-        const std::int64_t now = clock_.now_seconds();
-        job.target_kind.clear();
-        validate(job, now);
         job.skip_count = 0;
         job.queued_run = 0;
         job.last_work_request = 0;
@@ -275,16 +286,59 @@ JobView JobService::create(StoredJob job, const std::string& by,
     return result;
 }
 
-JobView JobService::update(const std::string& name, const StoredJob& changed, std::optional<std::int64_t> if_match) {
+JobView JobService::update(const std::string& name, const JobChanges& changes, std::optional<std::int64_t> if_match) {
     JobView result;
-    {
+    for (;;) {
+        StoredJob current;
+        {
+            std::lock_guard lock(mutex_);
+            Entry& e = entry(name);
+            check_revision(e, if_match);
+            current = e.job;
+        }
+        StoredJob job = current;
+        changes.apply_to(job);
+        const std::int64_t now = clock_.now_seconds();
+        // A one-time job whose run is used stays so unless it is moved (a new start or zone).
+        const bool spent = current.rule.empty() && current.next_slot == 0 && job.rule.empty() &&
+                           job.start == current.start && job.time_zone == current.time_zone;
+        validate(job, now, spent);  // outside the lock: expanding the rule takes time
+        // Slots that were due but not yet handled (the start hold, a busy scheduler) and that the
+        // new schedule drops: every nominal slot gets a row.
+        std::vector<JobRun> dropped;
+        if (current.next_slot != 0 && current.next_slot <= now) {
+            std::vector<std::int64_t> due{current.next_slot};
+            try {
+                const Recurrence old(current.start, current.rule, current.time_zone,
+                                     Recurrence::Anchor{current.anchor_local, current.anchor_index});
+                for (const auto& s : old.slots_until(current.next_slot, now, MAX_SLOTS_PER_PASS)) {
+                    if (s.utc <= now) {
+                        due.push_back(s.utc);
+                    }
+                }
+            } catch (const ServiceError&) {
+                // its zone left the system's database: the stored slot only
+            }
+            for (std::int64_t slot : due) {
+                if (slot == job.next_slot) {
+                    continue;  // still scheduled
+                }
+                JobRun run;
+                run.job = current.name;
+                run.slot = slot;
+                run.recorded_at = now;
+                run.result = "SKIPPED";
+                run.reason = "UPDATED";
+                run.message = "the job was updated before the slot was handled";
+                dropped.push_back(run);
+            }
+        }
         std::lock_guard lock(mutex_);
         Entry& e = entry(name);
         check_revision(e, if_match);
-        StoredJob job = changed;
-        job.name = e.job.name;
-        job.target_kind = e.job.target_kind;
-        validate(job, clock_.now_seconds());
+        if (e.job.revision != current.revision) {
+            continue;  // changed meanwhile (e.g. a slot fired): validate against what it is now
+        }
         // What the scheduler owns stays.
         job.skip_count = e.job.skip_count;
         job.queued_run = e.job.queued_run;
@@ -292,8 +346,9 @@ JobView JobService::update(const std::string& name, const StoredJob& changed, st
         job.last_fired_at = e.job.last_fired_at;
         job.created_by = e.job.created_by;
         job.created_at = e.job.created_at;
-        save(e, std::move(job));
+        save(e, std::move(job), dropped);
         result = view(e.job, 5);
+        break;
     }
     notify();
     return result;
@@ -474,11 +529,17 @@ std::vector<JobView> JobService::list(const JobFilter& filter) {
 }
 
 std::vector<JobRun> JobService::runs(const std::string& name, std::int64_t before_id, int limit) {
+    bool exists = false;
     {
         std::lock_guard lock(mutex_);
-        entry(name);
+        exists = jobs_.contains(name);
     }
-    return store_.job_queries().job_runs(name, before_id, limit);
+    auto out = store_.job_queries().job_runs(name, before_id, limit);
+    if (!exists && out.empty() && store_.job_queries().job_runs(name, 0, 1).empty()) {
+        std::lock_guard lock(mutex_);
+        entry(name);  // throws NotFound
+    }
+    return out;
 }
 
 std::optional<std::int64_t> JobService::next_due() {
@@ -567,7 +628,10 @@ void JobService::handle_due(Entry& e, std::int64_t now) {
     job.anchor_index = after ? after->anchor.index : 0;
     std::vector<JobRun> rows;
     const std::int64_t last = slots.back();
-    const bool late = now - last > policy_.misfire_grace_seconds;
+    // A slot missed while the controller was down is as late as it was at the start: the start
+    // hold (agents reporting again) is not the slot's lateness.
+    const auto lateness = [&](std::int64_t slot) { return (slot < loaded_at_ ? loaded_at_ : now) - slot; };
+    const bool late = lateness(last) > policy_.misfire_grace_seconds;
     for (std::int64_t slot : slots) {
         JobRun run;
         run.job = job.name;
@@ -588,8 +652,8 @@ void JobService::handle_due(Entry& e, std::int64_t now) {
             run.message = slot != last && !late
                               ? "the controller was not running at the slot; coalesced into the run of the slot at " +
                                     Recurrence::utc_text(last)
-                              : "the controller was not running at the slot, and " + std::to_string(now - slot) +
-                                    " s is later than job_misfire_grace_seconds (" +
+                              : "the controller was not running at the slot, and " +
+                                    std::to_string(lateness(slot)) + " s is later than job_misfire_grace_seconds (" +
                                     std::to_string(policy_.misfire_grace_seconds) + " s)";
         } else if (unfinished(job.last_work_request)) {
             if (job.overlap_policy == "QUEUE" && job.queued_run == 0) {

@@ -67,11 +67,18 @@ public:
     /// record an Idempotency-Key). @throws InvalidField naming the field; Conflict if the name is taken.
     JobView create(StoredJob job, const std::string& by,
                    const std::function<void(WorkTables&, const JobView&)>& on_write = {});
-    /// Replaces what may change (everything but the name and the target kind) with `changed`'s,
-    /// validated as create does; the next slot is recomputed from now.
-    /// @throws NotFound, PreconditionFailed (revision), InvalidField.
-    JobView update(const std::string& name, const StoredJob& changed, std::optional<std::int64_t> if_match);
-    /// Deletes a job and its history; its work requests stay. @throws NotFound, PreconditionFailed.
+    /// Applies `changes` (anything but the name and the target kind) to the job as it is under the
+    /// lock, validated as create does; the next slot is recomputed from now. A one-time job that
+    /// already ran (or whose run run-now used) stays spent unless its start or zone changes. A
+    /// slot that was due but not yet handled and that the update drops gets a row (SKIPPED,
+    /// UPDATED). @throws NotFound, PreconditionFailed (revision), InvalidField.
+    JobView update(const std::string& name, const JobChanges& changes, std::optional<std::int64_t> if_match);
+    /// Replaces every field that may change with `changed`'s.
+    JobView update(const std::string& name, const StoredJob& changed, std::optional<std::int64_t> if_match) {
+        return update(name, JobChanges::all_of(changed), if_match);
+    }
+    /// Deletes a job; its history (job_runs) and its work requests stay. @throws NotFound,
+    /// PreconditionFailed.
     void remove(const std::string& name, std::optional<std::int64_t> if_match);
     /// Slots falling while paused are recorded SKIPPED (PAUSED). @throws NotFound, PreconditionFailed.
     JobView pause(const std::string& name, std::optional<std::int64_t> if_match);
@@ -89,7 +96,8 @@ public:
     JobView show(const std::string& name, int n = 5);
     /// A page of jobs by name (next runs: the first one only).
     std::vector<JobView> list(const JobFilter& filter);
-    /// A job's runs, newest first. @throws NotFound.
+    /// A job's runs, newest first; a deleted job's too (its history is kept; a job created again
+    /// under the name continues it). @throws NotFound (no such job, and no run by that name).
     std::vector<JobRun> runs(const std::string& name, std::int64_t before_id, int limit);
 
     /// Handles every slot due at the clock's now and every queued slot whose run has finished
@@ -112,12 +120,15 @@ private:
         bool indexed = false;
     };
 
+    /// Checks and normalizes `job`, and sets its next slot after `now`. Reads no member but the
+    /// services: called without mutex_ (expanding a rule takes time).
+    /// `spent`: a one-time job whose run is used keeps next_slot 0 (its start may be past).
+    void validate(StoredJob& job, std::int64_t now, bool spent = false);
     // REQUIRES (all below): mutex_ held.
-    void validate(StoredJob& job, std::int64_t now);
     Entry& entry(const std::string& name);
     void check_revision(const Entry& e, std::optional<std::int64_t> if_match);
     void reindex(Entry& e);
-    void save(Entry& e, StoredJob job);
+    void save(Entry& e, StoredJob job, const std::vector<JobRun>& rows = {});
     JobView view(const StoredJob& job, int n);
     bool unfinished(std::int64_t work_request_id);
     void handle_due(Entry& e, std::int64_t now);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,55 @@ struct StoredJob {
     std::int64_t revision = 1;  ///< Bumped on every change: the ETag.
 
     bool operator==(const StoredJob&) const = default;
+};
+
+/// What an update changes (PATCH: the body's fields); unset = as the job is when the update is
+/// applied, under the service's lock, so a change made meanwhile (a pause) is not undone.
+struct JobChanges {
+    std::optional<std::string> description;
+    std::optional<std::string> start;
+    std::optional<std::string> time_zone;
+    std::optional<std::string> rule;
+    /// The target: set both (one of them empty) or neither.
+    std::optional<std::vector<std::string>> hosts;
+    std::optional<std::string> group;
+    std::optional<std::string> operation;
+    std::optional<std::string> max_concurrency;
+    std::optional<std::string> max_errors;
+    std::optional<bool> force;
+    std::optional<std::vector<int>> retry_intervals;
+    std::optional<std::int64_t> window_seconds;
+    std::optional<std::string> overlap_policy;
+    std::optional<bool> paused;
+
+    /// Every field a job's update may change, as `job` has it.
+    static JobChanges all_of(const StoredJob& job) {
+        return {job.description, job.start,          job.time_zone,       job.rule,
+                job.hosts,       job.group,          job.operation,       job.max_concurrency,
+                job.max_errors,  job.force,          job.retry_intervals, job.window_seconds,
+                job.overlap_policy, job.paused};
+    }
+    void apply_to(StoredJob& job) const {
+        auto set = [](auto& field, const auto& value) {
+            if (value) {
+                field = *value;
+            }
+        };
+        set(job.description, description);
+        set(job.start, start);
+        set(job.time_zone, time_zone);
+        set(job.rule, rule);
+        set(job.hosts, hosts);
+        set(job.group, group);
+        set(job.operation, operation);
+        set(job.max_concurrency, max_concurrency);
+        set(job.max_errors, max_errors);
+        set(job.force, force);
+        set(job.retry_intervals, retry_intervals);
+        set(job.window_seconds, window_seconds);
+        set(job.overlap_policy, overlap_policy);
+        set(job.paused, paused);
+    }
 };
 
 /// One slot of a job's history (job_runs): every nominal slot gets one, and so does each run-now.

@@ -10,6 +10,7 @@
 #include <libical/ical.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 #include <mutex>
 #include <sstream>
@@ -80,6 +81,38 @@ std::string rule_words() {
 
 bool has_part(const short* list) { return list[0] != ICAL_RECURRENCE_ARRAY_MAX; }
 
+/// How far (in local wall time) an expansion searches for the next slot: libical's iterator
+/// would otherwise search for an occurrence up to the year 2582, holding its lock.
+constexpr auto HORIZON = date::years(50);
+
+/// True if BYMONTHDAY can match in some month the rule allows (BYMONTH, else any): a day beyond
+/// the longest of those months (Feb 30, Apr 31, BYMONTHDAY=32) never matches, and libical would
+/// search for it for seconds.
+bool month_days_can_match(const icalrecurrencetype& r) {
+    if (!has_part(r.by_month_day)) {
+        return true;
+    }
+    static constexpr int LENGTH[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int longest = 0;
+    if (has_part(r.by_month)) {
+        for (int i = 0; i < ICAL_BY_MONTH_SIZE && r.by_month[i] != ICAL_RECURRENCE_ARRAY_MAX; ++i) {
+            const int m = r.by_month[i];
+            if (m >= 1 && m <= 12) {
+                longest = std::max(longest, LENGTH[m]);
+            }
+        }
+    } else {
+        longest = 31;
+    }
+    for (int i = 0; i < ICAL_BY_MONTHDAY_SIZE && r.by_month_day[i] != ICAL_RECURRENCE_ARRAY_MAX; ++i) {
+        const int d = r.by_month_day[i];
+        if (d != 0 && std::abs(d) <= longest) {
+            return true;
+        }
+    }
+    return false;
+}
+
 std::optional<date::local_seconds> parse_local(const std::string& text) {
     std::istringstream in(text);
     date::local_seconds t;
@@ -101,9 +134,10 @@ struct Recurrence::Impl {
     int anchor_index = 0;
 
     /// Calls `visit(utc, local, index)` for each slot in order (duplicates dropped) until it
-    /// returns false.
+    /// returns false, or HORIZON of local time passes without a slot after `from_utc` (counted
+    /// from the later of where the series begins and `from_utc`; a time horizon, not a count).
     template <class Visit>
-    void each(Visit visit) const {
+    void each(Visit visit, std::int64_t from_utc = std::numeric_limits<std::int64_t>::min()) const {
         if (!recurring) {
             visit(to_utc(zone, start), start, 0);
             return;
@@ -116,6 +150,11 @@ struct Recurrence::Impl {
                 return;
             }
         }
+        date::local_seconds begin = anchor.value_or(start);
+        if (from_utc != std::numeric_limits<std::int64_t>::min()) {
+            begin = std::max(begin, zone->to_local(date::sys_seconds{Seconds(from_utc)}));
+        }
+        date::local_seconds horizon = begin + std::chrono::duration_cast<Seconds>(HORIZON);
         std::lock_guard lock(ical_mutex());
         IterPtr it(icalrecur_iterator_new(r, to_ical(anchor.value_or(start))));
         if (!it) {
@@ -123,18 +162,24 @@ struct Recurrence::Impl {
         }
         std::int64_t last = 0;
         bool any = false;
-        for (int i = 0; i < 5'000'000; ++i) {
+        for (int i = 0;; ++i) {
             const icaltimetype t = icalrecur_iterator_next(it.get());
             if (icaltime_is_null_time(t)) {
                 return;
             }
             const date::local_seconds local = from_ical(t);
+            if (local > horizon) {
+                return;
+            }
             const std::int64_t utc = to_utc(zone, local);
             if (any && utc <= last) {
                 continue;  // two local times on one instant (a gap's end): fire once
             }
             any = true;
             last = utc;
+            if (utc > from_utc) {
+                horizon = local + std::chrono::duration_cast<Seconds>(HORIZON);  // found one: search on
+            }
             if (!visit(utc, local, base + i)) {
                 return;
             }
@@ -222,6 +267,12 @@ Recurrence::Recurrence(const std::string& start_local, const std::string& rule_t
         }
         r.until.zone = nullptr;
     }
+    if (!month_days_can_match(r)) {
+        throw InvalidField("rule", "rule '" + shown +
+                                       "' never runs: no month it allows has the day BYMONTHDAY names (e.g. "
+                                       "BYMONTH=2;BYMONTHDAY=30, BYMONTHDAY=31 in April, June, September or "
+                                       "November, or beyond 31): fix the rule");
+    }
     if (!next_after(std::numeric_limits<std::int64_t>::min())) {
         throw InvalidField("rule", "rule '" + shown + "' starting " + core::escape_unprintable(start_local) +
                                        " has no occurrence at all (e.g. BYMONTHDAY=31 in February, or UNTIL before "
@@ -245,7 +296,7 @@ std::optional<std::int64_t> Recurrence::next_after(std::int64_t after_utc) const
             return false;
         }
         return true;
-    });
+    }, after_utc);
     return found;
 }
 
@@ -259,7 +310,7 @@ std::vector<std::int64_t> Recurrence::next_slots(std::int64_t after_utc, int n) 
             out.push_back(utc);
         }
         return std::ssize(out) < n;
-    });
+    }, after_utc);
     return out;
 }
 
@@ -273,19 +324,22 @@ std::vector<Recurrence::Slot> Recurrence::slots_until(std::int64_t after_utc, st
             out.push_back({utc, {date::format("%FT%T", local), index}});
         }
         return std::ssize(out) < max && (out.empty() || out.back().utc <= until_utc);
-    });
+    }, after_utc);
     return out;
 }
 
 std::int64_t Recurrence::shortest_interval() const {
+    // In local wall time, as the rule counts: a DST gap moves a slot to its end and shortens the
+    // instants between two slots, not the rule's interval.
     std::int64_t shortest = 0;
-    std::int64_t last = 0;
+    date::local_seconds last;
     int seen = 0;
-    impl_->each([&](std::int64_t utc, date::local_seconds, int) {
-        if (seen > 0 && (shortest == 0 || utc - last < shortest)) {
-            shortest = utc - last;
+    impl_->each([&](std::int64_t, date::local_seconds local, int) {
+        const std::int64_t gap = (local - last).count();
+        if (seen > 0 && gap > 0 && (shortest == 0 || gap < shortest)) {
+            shortest = gap;
         }
-        last = utc;
+        last = local;
         return ++seen < 100;
     });
     return shortest;

@@ -60,8 +60,9 @@ public:
     /// The slots strictly after `after_utc` up to `until_utc`, then the first one after it (if
     /// any), at most `max` in all; each with its anchor. One pass over the series.
     std::vector<Slot> slots_until(std::int64_t after_utc, std::int64_t until_utc, int max) const;
-    /// The shortest distance between two consecutive slots among the first 100 (0 for a one-time
-    /// job or a series of one slot): a window must not be longer.
+    /// The shortest distance in local wall time (the rule's nominal interval, which a DST gap
+    /// does not shorten) between two consecutive slots among the first 100 (0 for a one-time job
+    /// or a series of one slot): a window must not be longer.
     std::int64_t shortest_interval() const;
     bool is_recurring() const;
 

@@ -18,7 +18,7 @@ public:
 
     /// Inserts a job or replaces every field of the stored one.
     virtual void put_job(const StoredJob& job) = 0;
-    /// Deletes a job and its runs; no-op if it does not exist.
+    /// Deletes a job; its runs stay (the history is kept). No-op if it does not exist.
     virtual void delete_job(const std::string& name) = 0;
     /// Inserts a run (id 0: a new id is assigned and returned) or replaces the one with its id.
     virtual std::int64_t put_job_run(const JobRun& run) = 0;

@@ -8,6 +8,7 @@
 
 #include <date/date.h>
 
+#include <chrono>
 #include <limits>
 #include <string>
 #include <vector>
@@ -138,6 +139,35 @@ TEST_CASE("jobs: bad rules, zones and starts name their field", "[jobs][recurren
     CHECK(field_of([] { Recurrence("2026-12-01T02:00", "FREQ=DAILY;UNTIL=20261101T000000Z", "UTC"); }) == "rule");
     CHECK(Recurrence::is_zone("America/New_York"));
     CHECK_FALSE(Recurrence::is_zone("America/Nowhere"));
+}
+
+TEST_CASE("jobs: a day no allowed month has is refused before libical searches for it", "[jobs][recurrence]") {
+    // libical looked for these up to the year 2582 under its lock: 8.7 s and 48 s.
+    for (const char* rule : {"FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=31",
+                             "FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30;BYMINUTE=0,1,2,3,4,5",
+                             "FREQ=DAILY;BYMONTH=4,6,9,11;BYMONTHDAY=31", "FREQ=MONTHLY;BYMONTHDAY=-31;BYMONTH=2,4"}) {
+        INFO(rule);
+        const auto t0 = std::chrono::steady_clock::now();
+        CHECK(field_of([&] { Recurrence("2026-12-01T02:00", rule, "UTC"); }) == "rule");
+        CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+    }
+    // A day some allowed month has stays, however rare.
+    const Recurrence leap("2026-12-01T02:00", "FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=29", "UTC");
+    CHECK(slots(leap, "2026-12-01T00:00:00Z", 2) ==
+          std::vector<std::string>{"2028-02-29T02:00:00Z", "2032-02-29T02:00:00Z"});
+    const Recurrence mixed("2026-12-01T02:00", "FREQ=MONTHLY;BYMONTH=2,3;BYMONTHDAY=31", "UTC");
+    CHECK(slots(mixed, "2026-12-01T00:00:00Z", 1) == std::vector<std::string>{"2027-03-31T02:00:00Z"});
+}
+
+TEST_CASE("jobs: the shortest interval is the rule's, not one a DST gap shortened", "[jobs][recurrence]") {
+    // 2027-03-14 02:30 does not exist in New York: that slot fires at 03:00 EDT, 30 min before
+    // the 03:30 one, but the rule's interval is still an hour.
+    const Recurrence hourly("2027-03-14T01:30", "FREQ=HOURLY", "America/New_York");
+    CHECK(hourly.shortest_interval() == 3600);
+    const Recurrence later("2027-03-13T01:30", "FREQ=HOURLY", "America/New_York");
+    CHECK(later.shortest_interval() == 3600);
+    CHECK(Recurrence("2027-03-14T01:00", "FREQ=DAILY;BYHOUR=1,2,4", "America/New_York").shortest_interval() ==
+          3600);
 }
 
 TEST_CASE("jobs: resuming at an anchor gives the same slots as expanding from the start", "[jobs][recurrence]") {

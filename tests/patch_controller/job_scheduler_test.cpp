@@ -305,6 +305,55 @@ TEST_CASE_METHOD(JobFixture, "jobs: at the window's end no new host starts and t
     CHECK(parent.canceled == 1);
 }
 
+TEST_CASE_METHOD(JobFixture, "jobs: the start hold does not count as lateness against the grace", "[jobs]") {
+    config.job_misfire_grace_seconds = 600;
+    config.agent_stale_seconds = 300;  // longer than the 200 s the slot has left of its grace
+    restart();
+    ctl().jobs().create(hourly("held"), "admin");
+    clock.set(T0 + 400);  // down over the T0 slot: 400 s late at the start
+    restart();
+    ctl().jobs().run_due();
+    CHECK(runs("held").empty());
+    clock.advance(config.agent_stale_seconds);  // handled 700 s after the slot
+    refresh();
+    ctl().jobs().run_due();
+    auto r = runs("held");
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].result == "FIRED");
+    CHECK(r[0].slot == T0);
+
+    // A hold as long as the grace still lets a slot missed by less than the grace fire.
+    config.agent_stale_seconds = 900;
+    ctl().jobs().remove("held", std::nullopt);
+    finish_all(r[0].work_request_id);
+    StoredJob next = hourly("again");
+    next.start = "2026-12-07T12:00";
+    ctl().jobs().create(next, "admin");
+    clock.set(T0 + 2 * 3600 + 100);
+    restart();
+    clock.advance(config.agent_stale_seconds);
+    refresh();
+    ctl().jobs().run_due();
+    auto a = runs("again");
+    REQUIRE(a.size() == 1);
+    CHECK(a[0].result == "FIRED");
+}
+
+TEST_CASE_METHOD(JobFixture, "jobs: deleting a job keeps its history", "[jobs]") {
+    ctl().jobs().create(hourly("gone"), "admin");
+    clock.set(T0);
+    refresh();
+    ctl().jobs().run_due();
+    REQUIRE(runs("gone").size() == 1);
+    ctl().jobs().remove("gone", std::nullopt);
+    CHECK_THROWS_AS(ctl().jobs().show("gone"), controller::NotFound);
+    auto r = ctl().jobs().runs("gone", 0, 10);
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].result == "FIRED");
+    CHECK(r[0].slot == T0);
+    CHECK_THROWS_AS(ctl().jobs().runs("never", 0, 10), controller::NotFound);
+}
+
 TEST_CASE_METHOD(JobFixture, "jobs: run-now runs at once, and on a one-time job it consumes the run", "[jobs]") {
     StoredJob once = hourly("once");
     once.rule = "";
@@ -335,6 +384,65 @@ TEST_CASE_METHOD(JobFixture, "jobs: run-now runs at once, and on a one-time job 
     CHECK(ctl().jobs().show("rec").job.next_slot == T0 + 3600);
     CHECK(second.created_by == "job:rec");  // the schedule is unchanged
     CHECK(runs("rec").at(0).work_request_id == second.id);
+}
+
+TEST_CASE_METHOD(JobFixture, "jobs: an update keeps a spent one-time job spent unless its start changes",
+                 "[jobs]") {
+    StoredJob once = hourly("once");
+    once.rule = "";
+    ctl().jobs().create(once, "admin");
+    clock.set(T0 - 600);
+    refresh();
+    const auto wr = ctl().jobs().run_now("once", "admin");  // uses the T0 run
+    controller::JobChanges c;
+    c.description = "only the description";
+    auto v = ctl().jobs().update("once", c, std::nullopt);
+    CHECK(v.state == "INACTIVE");
+    CHECK(v.job.next_slot == 0);
+    CHECK(v.job.description == "only the description");
+    finish_all(wr.id);
+    clock.set(T0 + 3600);  // its start is past now: still no 400
+    refresh();
+    c.description = "later";
+    CHECK(ctl().jobs().update("once", c, std::nullopt).job.next_slot == 0);
+    ctl().jobs().run_due();
+    CHECK(runs("once").size() == 1);  // the run-now only
+    // A new start arms it again.
+    c.start = "2026-12-07T13:00";
+    v = ctl().jobs().update("once", c, std::nullopt);
+    CHECK(v.state == "ACTIVE");
+    CHECK(v.job.next_slot == T0 + 3 * 3600);
+}
+
+TEST_CASE_METHOD(JobFixture, "jobs: a due slot an update drops is recorded SKIPPED UPDATED", "[jobs]") {
+    ctl().jobs().create(hourly("moved"), "admin");
+    clock.set(T0 + 3600 + 30);  // T0 and T0 + 1 h are due; the scheduler has not handled them
+    controller::JobChanges c;
+    c.rule = "FREQ=DAILY;BYHOUR=3;BYMINUTE=0";
+    auto v = ctl().jobs().update("moved", c, std::nullopt);
+    CHECK(v.job.next_slot == T0 + 17 * 3600);
+    auto r = runs("moved");
+    REQUIRE(r.size() == 2);
+    CHECK(r[0].slot == T0);
+    CHECK(r[1].slot == T0 + 3600);
+    for (const auto& run : r) {
+        CHECK(run.result == "SKIPPED");
+        CHECK(run.reason == "UPDATED");
+    }
+}
+
+TEST_CASE_METHOD(JobFixture, "jobs: an update applies its changes to the job as it is, not to an old copy",
+                 "[jobs]") {
+    ctl().jobs().create(hourly("busy"), "admin");
+    // PATCH read the job, then a pause came in before its update.
+    controller::JobChanges c;
+    c.description = "new words";
+    ctl().jobs().pause("busy", std::nullopt);
+    auto v = ctl().jobs().update("busy", c, std::nullopt);
+    CHECK(v.job.paused);
+    CHECK(v.state == "PAUSED");
+    CHECK(v.job.description == "new words");
+    CHECK(ctl().jobs().show("busy").job.paused);
 }
 
 TEST_CASE_METHOD(JobFixture, "jobs: create and update validate every field", "[jobs]") {
@@ -368,6 +476,12 @@ TEST_CASE_METHOD(JobFixture, "jobs: create and update validate every field", "[j
     j = hourly("bad");
     j.window_seconds = 2 * 3600;
     CHECK(field(j) == "window_minutes");
+    j = hourly("dst");  // hourly at :30 from just before New York's spring forward: an hour's window fits
+    j.start = "2027-03-14T01:30";
+    j.time_zone = "America/New_York";
+    j.window_seconds = 3600;
+    CHECK(field(j) == "(created)");
+    ctl().jobs().remove("dst", std::nullopt);
     j = hourly("bad");
     j.overlap_policy = "WAIT";
     CHECK(field(j) == "overlap_policy");

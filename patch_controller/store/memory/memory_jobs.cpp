@@ -7,7 +7,6 @@ void MemoryJobTables::put_job(const StoredJob& job) { s_.jobs[job.name] = job; }
 
 void MemoryJobTables::delete_job(const std::string& name) {
     s_.jobs.erase(name);
-    std::erase_if(s_.runs, [&](const auto& kv) { return kv.second.job == name; });
 }
 
 std::int64_t MemoryJobTables::put_job_run(const JobRun& run) {

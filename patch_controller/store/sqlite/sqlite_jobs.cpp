@@ -98,7 +98,6 @@ void SqliteJobTables::put_job(const StoredJob& j) {
 }
 
 void SqliteJobTables::delete_job(const std::string& name) {
-    db_.prepare("DELETE FROM job_runs WHERE job = ?").bind(1, name).run();
     db_.prepare("DELETE FROM jobs WHERE name = ?").bind(1, name).run();
 }
 
