@@ -11,8 +11,7 @@
 #include "metrics/metrics.hpp"
 #include "metrics/timed_publisher.hpp"
 #include "store/sqlite/sqlite_store.hpp"
-#include "hosts/host_monitor.hpp"
-#include "work/work_ticker.hpp"
+#include "service/periodic_task.hpp"
 
 #include <controller/faults/fault_points.hpp>
 #include <patch_core/errors.hpp>
@@ -127,9 +126,13 @@ int run_daemon(const ControllerConfig& config) {
                      std::to_string(remote);
     }
     server.start();
-    WorkTicker work_ticker(controller.work(), std::chrono::milliseconds(config.work_tick_ms));
+    // Work requests move on every work_tick_ms; the controller's own host alarms follow the host
+    // table (HostAdmin::audit) every four ticks.
+    PeriodicTask work_ticker("work requests", [&] { controller.work().tick(); },
+                             std::chrono::milliseconds(config.work_tick_ms));
     Scheduler scheduler(controller.jobs(), clock);
-    HostMonitor host_monitor(controller.host_admin(), std::chrono::milliseconds(config.work_tick_ms * 4));
+    PeriodicTask host_monitor("host audit", [&] { controller.host_admin().audit(); },
+                              std::chrono::milliseconds(config.work_tick_ms * 4));
     // The endpoints line first: api.port tells callers the daemon is up, and they may read the
     // log for the https port as soon as it appears.
     std::cout << "patch-controller: listening on " << endpoints << std::endl;

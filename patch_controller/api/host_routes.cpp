@@ -2,6 +2,7 @@
 // The host lifecycle's resources (README "Host lifecycle"): /v1/hosts (list, show; lock, unlock,
 // reboot: asynchronous, 202 with a work request) and /v1/alarms (list, raise, clear). Errors are
 // {"code","message","field"} as in the rest of the resource API.
+#include "api/resource_request.hpp"
 #include "api/routes.hpp"
 
 #include "alarms/alarm_filter.hpp"
@@ -16,23 +17,6 @@ namespace patching::controller {
 using nlohmann::json;
 
 namespace {
-
-HttpResponse reply(int status, const json& body) {
-    return json_response(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
-json body_of(const RouteCall& c) {
-    try {
-        json body = json::parse(c.request.body.empty() ? std::string("{}") : c.request.body);
-        if (!body.is_object()) {
-            throw json::type_error::create(302, "the body is not a JSON object", nullptr);
-        }
-        return body;
-    } catch (const json::exception& e) {
-        throw ResourceRefusal{400, "InvalidParameter", std::string("the body is not a JSON object: ") + e.what(),
-                              "body"};
-    }
-}
 
 std::string text_field(const json& body, const char* field, bool required) {
     if (!body.contains(field)) {
@@ -90,12 +74,12 @@ void ApiRoutes::add_host_routes() {
                  for (const auto& v : admin.list()) {
                      items.push_back(to_json(v));
                  }
-                 return reply(200, {{"items", items}});
+                 return resource_reply(200, {{"items", items}});
              }
              if (c.args.size() != 1) {
                  throw ResourceRefusal{404, "NotFound", "GET /v1/hosts or /v1/hosts/HOST", ""};
              }
-             return reply(200, to_json(admin.show(c.args[0])));
+             return resource_reply(200, to_json(admin.show(c.args[0])));
          },
          true});
     // POST /v1/hosts/{host}/lock|unlock|reboot {"reason": "..."}: 202 with the work request.
@@ -103,7 +87,7 @@ void ApiRoutes::add_host_routes() {
              if (c.args.size() != 2 || (c.args[1] != "lock" && c.args[1] != "unlock" && c.args[1] != "reboot")) {
                  throw ResourceRefusal{404, "NotFound", "POST /v1/hosts/HOST/lock, /unlock or /reboot", ""};
              }
-             const json body = body_of(c);
+             const json body = parse_body(c);
              const std::string reason = text_field(body, "reason", false);
              if (reason.size() > 1024) {
                  throw ResourceRefusal{400, "InvalidParameter", "reason must be at most 1024 characters", "reason"};
@@ -153,13 +137,13 @@ void ApiRoutes::add_host_routes() {
                      items.push_back(to_json(a));
                  }
              }
-             return reply(200, {{"items", items}});
+             return resource_reply(200, {{"items", items}});
          },
          true});
     // POST /v1/alarms {alarm_id, severity, entity, reason, mgmt_affecting}: raise;
     // POST /v1/alarms/{id}/clear {entity}: clear.
     add({"alarms", {"POST"}, false, Role::ADMIN, true, [&alarms](const RouteCall& c) {
-             const json body = body_of(c);
+             const json body = parse_body(c);
              if (c.args.size() == 2 && c.args[1] == "clear") {
                  alarms.clear(c.args[0], text_field(body, "entity", true));
                  return HttpResponse{204, "application/json", "", {}, {}, {}};
@@ -185,7 +169,7 @@ void ApiRoutes::add_host_routes() {
                  a.mgmt_affecting = a.severity == "critical" || a.severity == "major";
              }
              a.raised_by = c.caller.name;
-             return reply(201, to_json(alarms.raise(a)));
+             return resource_reply(201, to_json(alarms.raise(a)));
          },
          true});
     // DELETE /v1/alarms/{id}?entity=E

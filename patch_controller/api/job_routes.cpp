@@ -3,6 +3,7 @@
 // /v1/jobs/{name}/run-now|skip-next|pause|resume. Readers read, admins act; the route table
 // audits every change. Errors are {"code","message","field"}; changes take If-Match; create and
 // run-now take an Idempotency-Key (the first answer is recorded in their own transaction).
+#include "api/resource_request.hpp"
 #include "api/routes.hpp"
 
 #include "controller.hpp"
@@ -19,21 +20,6 @@ namespace patching::controller {
 using nlohmann::json;
 
 namespace job_api {
-
-HttpResponse reply(int status, const json& body) {
-    return json_response(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
-json body_of(const RouteCall& c) {
-    try {
-        json body = json::parse(c.request.body.empty() ? std::string("{}") : c.request.body);
-        if (body.is_object()) {
-            return body;
-        }
-    } catch (const json::exception&) {
-    }
-    throw ResourceRefusal{400, "InvalidParameter", "the body is not a JSON object", "body"};
-}
 
 [[noreturn]] void bad(const std::string& field, const std::string& message) {
     throw ResourceRefusal{400, "InvalidParameter", message, field};
@@ -81,26 +67,6 @@ int number(const std::string& value, const char* field, int low, int high) {
                        std::to_string(high));
     }
     return std::stoi(value);
-}
-
-std::optional<std::int64_t> job_if_match(const RouteCall& c) {
-    auto it = c.request.headers.find("if-match");
-    if (it == c.request.headers.end() || it->second == "*") {
-        return std::nullopt;
-    }
-    std::string v = it->second;
-    if (v.rfind("W/", 0) == 0) {
-        v = v.substr(2);
-    }
-    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
-        v = v.substr(1, v.size() - 2);
-    }
-    if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
-        throw ResourceRefusal{412, "PreconditionFailed",
-                              "If-Match " + core::escape_unprintable(it->second) + " is not an ETag of this job",
-                              "If-Match"};
-    }
-    return std::stoll(v);
 }
 
 /// Applies the body's fields to `job` (create: onto a fresh job; update: onto the stored one).
@@ -241,7 +207,7 @@ json to_json(const JobRun& r) {
 }
 
 HttpResponse job_reply(int status, const JobView& v) {
-    HttpResponse r = reply(status, to_json(v));
+    HttpResponse r = resource_reply(status, to_json(v));
     r.headers["ETag"] = etag(v.job.revision);
     return r;
 }
@@ -274,7 +240,7 @@ void ApiRoutes::add_job_routes() {
                  if (std::ssize(page) == f.limit) {
                      body["next_page"] = page.back().job.name;
                  }
-                 return reply(200, body);
+                 return resource_reply(200, body);
              }
              if (c.args.size() == 1) {
                  const int n = c.param("next").empty() ? 5 : number(c.param("next"), "next", 0, 100);
@@ -293,7 +259,7 @@ void ApiRoutes::add_job_routes() {
                  if (std::ssize(page) == limit) {
                      body["next_page"] = std::to_string(page.back().id);
                  }
-                 return reply(200, body);
+                 return resource_reply(200, body);
              }
              throw ResourceRefusal{404, "NotFound", "GET /v1/jobs, /v1/jobs/NAME or /v1/jobs/NAME/runs", ""};
          },
@@ -302,7 +268,7 @@ void ApiRoutes::add_job_routes() {
     add({"jobs", {"POST"}, false, Role::ADMIN, true, [this, &jobs](const RouteCall& c) -> HttpResponse {
              if (c.args.empty()) {
                  StoredJob job;
-                 apply(body_of(c), job, true);
+                 apply(parse_body(c), job, true);
                  return idempotent(c, [&](const auto& record) {
                      std::string text;
                      const JobView v = jobs.create(job, c.caller.name, [&](WorkTables& tx, const JobView& shown) {
@@ -321,7 +287,7 @@ void ApiRoutes::add_job_routes() {
                  const std::string& name = c.args[0];
                  const std::string& action = c.args[1];
                  if (action == "run-now") {
-                     if (auto want = job_if_match(c); want && jobs.show(name, 0).job.revision != *want) {
+                     if (auto want = if_match(c, "job"); want && jobs.show(name, 0).job.revision != *want) {
                          throw ResourceRefusal{412, "PreconditionFailed",
                                                "job " + name + " has changed: read it again and retry", "If-Match"};
                      }
@@ -340,13 +306,13 @@ void ApiRoutes::add_job_routes() {
                      });
                  }
                  if (action == "skip-next") {
-                     return job_reply(200, jobs.skip_next(name, job_if_match(c)));
+                     return job_reply(200, jobs.skip_next(name, if_match(c, "job")));
                  }
                  if (action == "pause") {
-                     return job_reply(200, jobs.pause(name, job_if_match(c)));
+                     return job_reply(200, jobs.pause(name, if_match(c, "job")));
                  }
                  if (action == "resume") {
-                     return job_reply(200, jobs.resume(name, job_if_match(c)));
+                     return job_reply(200, jobs.resume(name, if_match(c, "job")));
                  }
              }
              throw ResourceRefusal{404, "NotFound",
@@ -358,8 +324,8 @@ void ApiRoutes::add_job_routes() {
              if (c.args.size() != 1) {
                  throw ResourceRefusal{404, "NotFound", "PATCH /v1/jobs/NAME", ""};
              }
-             const json body = body_of(c);
-             const auto want = job_if_match(c);
+             const json body = parse_body(c);
+             const auto want = if_match(c, "job");
              // Applied under the service's lock: a pause made meanwhile is not undone.
              return job_reply(200, jobs.update(c.args[0], changes_of(body, c.args[0]), want));
          },
@@ -368,7 +334,7 @@ void ApiRoutes::add_job_routes() {
              if (c.args.size() != 1) {
                  throw ResourceRefusal{404, "NotFound", "DELETE /v1/jobs/NAME", ""};
              }
-             jobs.remove(c.args[0], job_if_match(c));
+             jobs.remove(c.args[0], if_match(c, "job"));
              return HttpResponse{204, "application/json", "", {}, {}, {}};
          },
          true});

@@ -21,10 +21,6 @@ using nlohmann::json;
 
 namespace {
 
-HttpResponse json_reply(int status, const json& body) {
-    return json_response(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
 std::int64_t parse_id(const std::string& text, const char* field) {
     if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
         throw ResourceRefusal{400, "InvalidParameter", std::string(field) + " must be a work request id (a number), not '" +
@@ -32,19 +28,6 @@ std::int64_t parse_id(const std::string& text, const char* field) {
                               field};
     }
     return std::stoll(text);
-}
-
-json parse_body(const RouteCall& c) {
-    try {
-        json body = json::parse(c.request.body.empty() ? std::string("{}") : c.request.body);
-        if (!body.is_object()) {
-            throw json::type_error::create(302, "the body is not a JSON object", nullptr);
-        }
-        return body;
-    } catch (const json::exception& e) {
-        throw ResourceRefusal{400, "InvalidParameter", std::string("the body is not a JSON object: ") + e.what(),
-                              "body"};
-    }
 }
 
 std::vector<std::string> string_list(const json& body, const char* field) {
@@ -101,27 +84,6 @@ GroupChanges rule_of(const json& body) {
     return out;
 }
 
-/// The revision an If-Match header asks for, or nullopt without one.
-std::optional<std::int64_t> if_match(const RouteCall& c) {
-    auto it = c.request.headers.find("if-match");
-    if (it == c.request.headers.end() || it->second == "*") {
-        return std::nullopt;
-    }
-    std::string v = it->second;
-    if (v.rfind("W/", 0) == 0) {
-        v = v.substr(2);
-    }
-    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
-        v = v.substr(1, v.size() - 2);
-    }
-    if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
-        throw ResourceRefusal{412, "PreconditionFailed", "If-Match " + core::escape_unprintable(it->second) +
-                                                             " is not an ETag of this resource",
-                              "If-Match"};
-    }
-    return std::stoll(v);
-}
-
 // FNV-1a: a stable fingerprint of what a request asks for.
 std::string fingerprint(const HttpRequest& r) {
     std::uint64_t h = 1469598103934665603ULL;
@@ -137,7 +99,7 @@ std::string fingerprint(const HttpRequest& r) {
 }
 
 HttpResponse accepted(const StoredWorkRequest& wr) {
-    HttpResponse r = json_reply(202, to_json(wr));
+    HttpResponse r = resource_reply(202, to_json(wr));
     r.headers["Location"] = "/v1/work-requests/" + std::to_string(wr.id);
     r.headers["ETag"] = etag(wr.revision);
     return r;
@@ -160,7 +122,7 @@ HttpResponse accepted_once(const std::function<StoredWorkRequest(const OnAccept&
 }
 
 HttpResponse group_reply(int status, const GroupView& g) {
-    HttpResponse r = json_reply(status, to_json(g));
+    HttpResponse r = resource_reply(status, to_json(g));
     r.headers["ETag"] = etag(g.group.revision);
     return r;
 }
@@ -253,7 +215,7 @@ void ApiRoutes::add_work_routes() {
                  if (static_cast<int>(page.size()) == f.limit) {
                      reply["next_page"] = std::to_string(page.back().id);
                  }
-                 return json_reply(200, reply);
+                 return resource_reply(200, reply);
              }
              const std::int64_t id = parse_id(c.args[0], "id");
              auto wr = store.work_request(id);
@@ -261,7 +223,7 @@ void ApiRoutes::add_work_routes() {
                  throw NotFound("no work request " + std::to_string(id));
              }
              if (c.args.size() == 1) {
-                 HttpResponse r = json_reply(200, to_json(*wr));
+                 HttpResponse r = resource_reply(200, to_json(*wr));
                  r.headers["ETag"] = etag(wr->revision);
                  return r;
              }
@@ -278,7 +240,7 @@ void ApiRoutes::add_work_routes() {
              } else {
                  throw NotFound("unknown path: /v1/work-requests/ID takes /logs or /errors");
              }
-             return json_reply(200, {{"items", items}});
+             return resource_reply(200, {{"items", items}});
          },
          true});
     // POST /v1/work-requests/{id}/cancel | /rerun
@@ -366,7 +328,7 @@ void ApiRoutes::add_work_routes() {
                  for (const auto& g : groups.list()) {
                      items.push_back(to_json(g));
                  }
-                 return json_reply(200, {{"items", items}});
+                 return resource_reply(200, {{"items", items}});
              }
              return group_reply(200, groups.show(c.args[0]));
          },
@@ -436,9 +398,9 @@ void ApiRoutes::add_work_routes() {
                  for (const auto& v : groups.all_labels()) {
                      items.push_back(to_json(v));
                  }
-                 return json_reply(200, {{"items", items}});
+                 return resource_reply(200, {{"items", items}});
              }
-             return json_reply(200, to_json(groups.labels(c.args[0])));
+             return resource_reply(200, to_json(groups.labels(c.args[0])));
          },
          true});
     // POST /v1/host-labels/{host} {"labels": {"name": "value" | ""}}: "" clears a label;
@@ -458,9 +420,9 @@ void ApiRoutes::add_work_routes() {
                                            "accept_reported"};
                  }
                  if (body.at("accept_reported").get<bool>()) {
-                     return json_reply(200, to_json(groups.accept_reported(c.args[0])));
+                     return resource_reply(200, to_json(groups.accept_reported(c.args[0])));
                  }
-                 return json_reply(200, to_json(groups.labels(c.args[0])));
+                 return resource_reply(200, to_json(groups.labels(c.args[0])));
              }
              std::map<std::string, std::string> labels;
              try {
@@ -468,7 +430,7 @@ void ApiRoutes::add_work_routes() {
              } catch (const json::exception&) {
                  throw ResourceRefusal{400, "InvalidParameter", "labels must map names to strings", "labels"};
              }
-             return json_reply(200, to_json(groups.label(c.args[0], labels)));
+             return resource_reply(200, to_json(groups.label(c.args[0], labels)));
          },
          true});
 }
