@@ -84,6 +84,46 @@ std::vector<HostSpec> three_hosts() {
     return {{"controller-0", "controller"}, {"worker-0", "worker"}, {"storage-0", "storage"}};
 }
 
+std::vector<std::string> host_names(int n) {
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i) {
+        out.push_back("host-" + std::to_string(i));
+    }
+    return out;
+}
+
+std::vector<HostSpec> hosts(int n) {
+    std::vector<HostSpec> out;
+    for (const auto& name : host_names(n)) {
+        out.push_back({name, "controller"});
+    }
+    return out;
+}
+
+nlohmann::json wait_finished(Cluster& cluster, std::int64_t id, std::chrono::seconds timeout) {
+    nlohmann::json wr;
+    const bool done = eventually(
+        [&] {
+            const Response r = cluster.controller().get("/v1/work-requests/" + std::to_string(id));
+            wr = r.body;
+            const std::string s = r.status == 200 ? wr.value("status", "") : "";
+            return s == "SUCCEEDED" || s == "FAILED" || s == "CANCELED" || s == "SKIPPED";
+        },
+        timeout);
+    INFO(wr.dump(2) << "\n" << cluster.logs());
+    REQUIRE(done);
+    return wr;
+}
+
+std::map<std::string, nlohmann::json> children_by_host(Cluster& cluster, std::int64_t parent) {
+    const Response r = cluster.controller().get("/v1/work-requests?parent=" + std::to_string(parent) + "&limit=100");
+    std::map<std::string, nlohmann::json> out;
+    for (const auto& c : r.body["items"]) {
+        out[c["host"]] = c;
+    }
+    return out;
+}
+
 Cluster::Cluster(const std::vector<HostSpec>& hosts) : Cluster(hosts, ClusterOptions{}) {}
 
 Cluster::Cluster(const std::vector<HostSpec>& hosts, const ClusterOptions& cluster_options) {

@@ -8,7 +8,9 @@
 #include "support/controller_harness.hpp"
 #include "support/test_support.hpp"
 
+#include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +51,10 @@ struct HostSpec {
 
 /// controller-0 (controller), worker-0 (worker), storage-0 (storage).
 std::vector<HostSpec> three_hosts();
+/// host-0 ... host-<n-1>.
+std::vector<std::string> host_names(int n);
+/// host_names(n), each a controller.
+std::vector<HostSpec> hosts(int n);
 
 /// What a cluster's controller gets beyond agent_controller_options().
 struct ClusterOptions {
@@ -105,6 +111,12 @@ private:
     const Packages* packages_ = nullptr;
     bool ok_ = false;
 };
+
+/// GET /v1/work-requests/ID until it has finished (SUCCEEDED, FAILED, CANCELED or SKIPPED);
+/// fails the test, with every log, after `timeout`.
+nlohmann::json wait_finished(Cluster& cluster, std::int64_t id, std::chrono::seconds timeout = std::chrono::seconds(90));
+/// The children of work request `parent`, by host.
+std::map<std::string, nlohmann::json> children_by_host(Cluster& cluster, std::int64_t parent);
 
 /// The text of `file`, or "" if it does not exist.
 std::string read_if_exists(const std::filesystem::path& file);

@@ -37,21 +37,6 @@ void write_hook(const fs::path& dir, const std::string& phase, const std::string
                                      fs::perms::others_read | fs::perms::others_exec);
 }
 
-json wait_finished(Cluster& cluster, std::int64_t id, std::chrono::seconds timeout = 60s) {
-    json wr;
-    const bool done = eventually(
-        [&] {
-            const Response r = cluster.controller().get("/v1/work-requests/" + std::to_string(id));
-            wr = r.body;
-            const std::string s = r.status == 200 ? wr.value("status", "") : "";
-            return s == "SUCCEEDED" || s == "FAILED" || s == "CANCELED" || s == "SKIPPED";
-        },
-        timeout);
-    INFO(wr.dump(2) << "\n" << cluster.logs());
-    REQUIRE(done);
-    return wr;
-}
-
 /// The log of a work request (a parent's includes its children's) as "PHASE host: message" lines.
 std::string log_text(Cluster& cluster, std::int64_t id) {
     std::string out;
@@ -88,20 +73,6 @@ std::int64_t post_action(Cluster& cluster, const std::string& host_name, const s
     INFO(r.text);
     REQUIRE(r.status == 202);
     return r.body["id"].get<std::int64_t>();
-}
-
-CommandResult sw_manager(const ControllerHarness& controller, const std::string& args) {
-    const fs::path config = controller.root() / "sw-patch.conf";
-    if (!fs::exists(config)) {
-        write_file(config, "");
-    }
-    const std::string command = "timeout -k 5 120 env -u SW_PATCH_TOKEN_FILE SW_PATCH_CONFIG=" + config.string() +
-                                " SW_PATCH_CONTROLLER=http://127.0.0.1:" + std::to_string(controller.port()) +
-                                " SW_PATCH_TOKEN=" + controller.admin_token() + " " +
-                                (binary_dir() / "sw_manager" / "sw-manager").string() + " " + args + " </dev/null 2>&1";
-    CommandResult r;
-    r.status = run_command(command, &r.output);
-    return r;
 }
 
 bool running_as_root() {

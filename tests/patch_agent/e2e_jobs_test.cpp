@@ -24,6 +24,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
+/// sw-manager as run by an operator whose zone is UTC (the tests show times in it).
+CommandResult operator_cli(const ControllerHarness& controller, const std::string& args) {
+    return sw_manager(controller, args, "UTC");
+}
+
 constexpr const char* SLOW_ID = "E2E_22.12_PATCH_0040";
 
 /// The controller's clock, moved through its clock file: after jump_to(t) the controller's time
@@ -65,37 +70,6 @@ std::int64_t parse_utc(const std::string& text) {
     return timegm(&tm);
 }
 
-std::vector<std::string> host_names(int n) {
-    std::vector<std::string> out;
-    for (int i = 0; i < n; ++i) {
-        out.push_back("host-" + std::to_string(i));
-    }
-    return out;
-}
-
-std::vector<HostSpec> hosts(int n) {
-    std::vector<HostSpec> out;
-    for (const auto& name : host_names(n)) {
-        out.push_back({name, "controller"});
-    }
-    return out;
-}
-
-CommandResult sw_manager(const ControllerHarness& controller, const std::string& args) {
-    const std::filesystem::path config = controller.root() / "sw-patch.conf";
-    if (!std::filesystem::exists(config)) {
-        write_file(config, "");
-    }
-    const std::string command = "timeout -k 5 60 env -u SW_PATCH_TOKEN_FILE TZ=UTC SW_PATCH_CONFIG=" +
-                                config.string() + " SW_PATCH_CONTROLLER=http://127.0.0.1:" +
-                                std::to_string(controller.port()) + " SW_PATCH_TOKEN=" + controller.admin_token() +
-                                " " + (binary_dir() / "sw_manager" / "sw-manager").string() + " " + args +
-                                " </dev/null 2>&1";
-    CommandResult r;
-    r.status = run_command(command, &r.output);
-    return r;
-}
-
 /// The job's runs, oldest first, once there are at least `n`.
 json wait_runs(Cluster& cluster, const std::string& job, std::size_t n, std::chrono::seconds timeout = 20s) {
     json items;
@@ -117,30 +91,6 @@ json wait_runs(Cluster& cluster, const std::string& job, std::size_t n, std::chr
     return items;
 }
 
-json wait_finished(Cluster& cluster, std::int64_t id, std::chrono::seconds timeout = 60s) {
-    json wr;
-    const bool done = eventually(
-        [&] {
-            const Response r = cluster.controller().get("/v1/work-requests/" + std::to_string(id));
-            wr = r.body;
-            const std::string s = r.status == 200 ? wr.value("status", "") : "";
-            return s == "SUCCEEDED" || s == "FAILED" || s == "CANCELED";
-        },
-        timeout);
-    INFO(wr.dump(2) << "\n" << cluster.logs());
-    REQUIRE(done);
-    return wr;
-}
-
-std::map<std::string, json> children_by_host(Cluster& cluster, std::int64_t parent) {
-    const Response r = cluster.controller().get("/v1/work-requests?parent=" + std::to_string(parent) + "&limit=100");
-    std::map<std::string, json> out;
-    for (const auto& c : r.body["items"]) {
-        out[c["host"]] = c;
-    }
-    return out;
-}
-
 /// Every agent has been heard from since the clock last moved (agents re-poll at once).
 void wait_fresh(Cluster& cluster, int n) {
     for (const auto& name : host_names(n)) {
@@ -149,7 +99,7 @@ void wait_fresh(Cluster& cluster, int n) {
 }
 
 void create_job(Cluster& cluster, const std::string& args) {
-    const CommandResult r = sw_manager(cluster.controller(), "job create " + args);
+    const CommandResult r = operator_cli(cluster.controller(), "job create " + args);
     INFO(r.output);
     REQUIRE(r.status == 0);
 }
@@ -202,14 +152,14 @@ TEST_CASE("A recurring job fires on time, and skip-next and a pause each skip on
     CHECK(wr["created_by"] == "job:hourly");
     CHECK(wr["counters"]["succeeded"] == 2);
 
-    REQUIRE(sw_manager(cluster.controller(), "job skip-next hourly").status == 0);
+    REQUIRE(operator_cli(cluster.controller(), "job skip-next hourly").status == 0);
     clock.jump_to(slot + 3600 - 2);
     runs = wait_runs(cluster, "hourly", 2);
     CHECK(runs[1]["result"] == "SKIPPED");
     CHECK(runs[1]["reason"] == "SKIP_NEXT");
     CHECK(parse_utc(runs[1]["slot"]) == slot + 3600);
 
-    REQUIRE(sw_manager(cluster.controller(), "job pause hourly").status == 0);
+    REQUIRE(operator_cli(cluster.controller(), "job pause hourly").status == 0);
     const auto samples = cluster.controller().scrape_metrics(cluster.controller().admin_token());
     CHECK(metric_value(samples, "patching_jobs", {{"state", "PAUSED"}}) == 1);
     CHECK(metric_value(samples, "patching_jobs", {{"state", "ACTIVE"}}) == 0);
@@ -218,14 +168,14 @@ TEST_CASE("A recurring job fires on time, and skip-next and a pause each skip on
     CHECK(runs[2]["result"] == "SKIPPED");
     CHECK(runs[2]["reason"] == "PAUSED");
 
-    REQUIRE(sw_manager(cluster.controller(), "job resume hourly").status == 0);
+    REQUIRE(operator_cli(cluster.controller(), "job resume hourly").status == 0);
     clock.jump_to(slot + 3 * 3600 - 3);
     wait_fresh(cluster, 2);
     runs = wait_runs(cluster, "hourly", 4);
     CHECK(runs[3]["result"] == "FIRED");
     CHECK(parse_utc(runs[3]["recorded_at"]) - (slot + 3 * 3600) <= 1);
     CHECK(wait_finished(cluster, runs[3]["work_request_id"])["status"] == "SUCCEEDED");
-    const CommandResult table = sw_manager(cluster.controller(), "job runs hourly");
+    const CommandResult table = operator_cli(cluster.controller(), "job runs hourly");
     INFO(table.output);
     CHECK(table.status == 0);
     CHECK(contains(table.output, "SKIP_NEXT"));

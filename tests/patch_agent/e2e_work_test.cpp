@@ -31,36 +31,6 @@ Response post_json(const ControllerHarness& h, const std::string& path, const st
     return http_request(h.port(), "POST", path, h.admin_token(), Body::text(body, "application/json"), options);
 }
 
-CommandResult sw_manager(const ControllerHarness& controller, const std::string& args) {
-    const std::filesystem::path config = controller.root() / "sw-patch.conf";
-    if (!std::filesystem::exists(config)) {
-        write_file(config, "");
-    }
-    const std::string command = "timeout -k 5 120 env -u SW_PATCH_TOKEN_FILE SW_PATCH_CONFIG=" + config.string() +
-                                " SW_PATCH_CONTROLLER=http://127.0.0.1:" + std::to_string(controller.port()) +
-                                " SW_PATCH_TOKEN=" + controller.admin_token() + " " +
-                                (binary_dir() / "sw_manager" / "sw-manager").string() + " " + args + " </dev/null 2>&1";
-    CommandResult r;
-    r.status = run_command(command, &r.output);
-    return r;
-}
-
-std::vector<std::string> host_names(int n) {
-    std::vector<std::string> out;
-    for (int i = 0; i < n; ++i) {
-        out.push_back("host-" + std::to_string(i));
-    }
-    return out;
-}
-
-std::vector<HostSpec> hosts(int n) {
-    std::vector<HostSpec> out;
-    for (const auto& name : host_names(n)) {
-        out.push_back({name, "controller"});
-    }
-    return out;
-}
-
 /// Uploads and applies a patch of `rpm`, and waits until every host has noticed it.
 void apply_patch(Cluster& cluster, const char* id, const std::filesystem::path& rpm, const std::string& rr,
                  int n) {
@@ -73,24 +43,6 @@ void apply_patch(Cluster& cluster, const char* id, const std::filesystem::path& 
     for (const auto& name : host_names(n)) {
         cluster.wait_settled(name, false);
     }
-}
-
-json wait_finished(Cluster& cluster, std::int64_t id, std::chrono::seconds timeout = 90s) {
-    json wr;
-    const bool done = eventually(
-        [&] {
-            const Response r = cluster.controller().get("/v1/work-requests/" + std::to_string(id));
-            if (r.status != 200) {
-                return false;
-            }
-            wr = r.body;
-            const std::string s = wr.value("status", "");
-            return s == "SUCCEEDED" || s == "FAILED" || s == "CANCELED";
-        },
-        timeout);
-    INFO(wr.dump(2) << "\n" << cluster.logs());
-    REQUIRE(done);
-    return wr;
 }
 
 json logs_of(Cluster& cluster, std::int64_t id) {
@@ -112,15 +64,6 @@ int peak_concurrency(const json& logs) {
         }
     }
     return peak;
-}
-
-std::map<std::string, json> children_by_host(Cluster& cluster, std::int64_t parent) {
-    const Response r = cluster.controller().get("/v1/work-requests?parent=" + std::to_string(parent) + "&limit=100");
-    std::map<std::string, json> out;
-    for (const auto& c : r.body["items"]) {
-        out[c["host"]] = c;
-    }
-    return out;
 }
 
 std::size_t occurrences(const std::string& text, const std::string& needle) {

@@ -14,6 +14,11 @@ using nlohmann::json;
 
 namespace {
 
+/// sw-manager as run by an operator whose zone is America/New_York (the tests show times in it).
+CommandResult operator_cli(const ControllerHarness& controller, const std::string& args) {
+    return sw_manager(controller, args, "America/New_York");
+}
+
 Response send_json(const ControllerHarness& h, const std::string& method, const std::string& path,
                    const std::string& body, std::vector<std::string> headers = {}, const std::string& token = "") {
     RequestOptions options;
@@ -50,25 +55,6 @@ std::string job(json changes) {
         }
     }
     return j.dump();
-}
-
-struct ManagerResult {
-    int status = 0;
-    std::string output;
-};
-
-ManagerResult sw_manager(const ControllerHarness& h, const std::string& args) {
-    const std::filesystem::path config = h.root() / "sw-patch.conf";
-    if (!std::filesystem::exists(config)) {
-        write_file(config, "");
-    }
-    ManagerResult r;
-    r.status = run_command("timeout -k 5 60 env -u SW_PATCH_TOKEN_FILE TZ=America/New_York SW_PATCH_CONFIG=" +
-                               config.string() + " SW_PATCH_CONTROLLER=http://127.0.0.1:" + std::to_string(h.port()) +
-                               " SW_PATCH_TOKEN=" + h.admin_token() + " " +
-                               (binary_dir() / "sw_manager" / "sw-manager").string() + " " + args + " </dev/null 2>&1",
-                           &r.output);
-    return r;
 }
 
 }  // namespace
@@ -202,7 +188,7 @@ TEST_CASE("sw-manager job: create, list, show in both zones, update, actions, ru
           "[controller][e2e][jobs][cli]") {
     ControllerHarness h;
     REQUIRE(send_json(h, "POST", "/v1/groups", R"({"name": "edge"})").status == 201);
-    auto r = sw_manager(h, "job create weekly --group edge --start 2030-11-01T01:30 --time-zone Europe/Berlin "
+    auto r = operator_cli(h, "job create weekly --group edge --start 2030-11-01T01:30 --time-zone Europe/Berlin "
                            "--rule 'FREQ=WEEKLY;BYDAY=SU' --window-minutes 60 --overlap queue");
     INFO(r.output);
     REQUIRE(r.status == 0);
@@ -211,42 +197,42 @@ TEST_CASE("sw-manager job: create, list, show in both zones, update, actions, ru
     // The first Sunday: 01:30 CET is 00:30Z, 20:30 EDT the evening before in the operator's New York.
     CHECK(r.output.find("2030-11-02 20:30 -04:00 EDT") != std::string::npos);
     CHECK(r.output.find("2030-11-03T01:30:00+01:00") != std::string::npos);
-    r = sw_manager(h, "job create broken --group edge --start 2030-11-01T01:30 --time-zone Mars/Base");
+    r = operator_cli(h, "job create broken --group edge --start 2030-11-01T01:30 --time-zone Mars/Base");
     INFO(r.output);
     CHECK(r.status == 1);
     CHECK(r.output.find("(field: time_zone)") != std::string::npos);
-    r = sw_manager(h, "job create notarget --start 2030-11-01T01:30 --time-zone UTC");
+    r = operator_cli(h, "job create notarget --start 2030-11-01T01:30 --time-zone UTC");
     CHECK(r.status == 2);
     CHECK(r.output.find("--hosts H1,H2 or --group G") != std::string::npos);
-    r = sw_manager(h, "job list");
+    r = operator_cli(h, "job list");
     INFO(r.output);
     CHECK(r.status == 0);
     CHECK(r.output.find("NAME") == 0);
     CHECK(r.output.find("weekly  ACTIVE  FREQ=WEEKLY;BYDAY=SU  Europe/Berlin  group edge") != std::string::npos);
-    r = sw_manager(h, "--format json job show weekly --next 3");
+    r = operator_cli(h, "--format json job show weekly --next 3");
     INFO(r.output);
     REQUIRE(r.status == 0);
     CHECK(json::parse(r.output)["next_runs"].size() == 3);
-    r = sw_manager(h, "job update weekly --rule 'FREQ=DAILY' --if-match 9");
+    r = operator_cli(h, "job update weekly --rule 'FREQ=DAILY' --if-match 9");
     CHECK(r.status == 1);
     CHECK(r.output.find("has changed") != std::string::npos);
-    r = sw_manager(h, "job update weekly --rule FREQ=DAILY --if-match 1");
+    r = operator_cli(h, "job update weekly --rule FREQ=DAILY --if-match 1");
     INFO(r.output);
     CHECK(r.status == 0);
-    r = sw_manager(h, "job skip-next weekly");
+    r = operator_cli(h, "job skip-next weekly");
     CHECK(r.output.find("(skipped: skip-next)") != std::string::npos);
-    CHECK(sw_manager(h, "job pause weekly").output.find("(PAUSED)") != std::string::npos);
-    CHECK(sw_manager(h, "job resume weekly").output.find("(ACTIVE)") != std::string::npos);
-    r = sw_manager(h, "job run-now weekly");
+    CHECK(operator_cli(h, "job pause weekly").output.find("(PAUSED)") != std::string::npos);
+    CHECK(operator_cli(h, "job resume weekly").output.find("(ACTIVE)") != std::string::npos);
+    r = operator_cli(h, "job run-now weekly");
     CHECK(r.status == 1);
     CHECK(r.output.find("(field: group)") != std::string::npos);
-    r = sw_manager(h, "job runs weekly");
+    r = operator_cli(h, "job runs weekly");
     INFO(r.output);
     CHECK(r.status == 0);
     CHECK(r.output.find("No runs yet") == 0);
-    CHECK(sw_manager(h, "job delete weekly").output.find("Job weekly deleted.") != std::string::npos);
-    r = sw_manager(h, "job show weekly");
+    CHECK(operator_cli(h, "job delete weekly").output.find("Job weekly deleted.") != std::string::npos);
+    r = operator_cli(h, "job show weekly");
     CHECK(r.status == 1);
     CHECK(r.output.find("no job 'weekly'") != std::string::npos);
-    CHECK(sw_manager(h, "job --help").output.find("run-now") != std::string::npos);
+    CHECK(operator_cli(h, "job --help").output.find("run-now") != std::string::npos);
 }

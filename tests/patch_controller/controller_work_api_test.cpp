@@ -108,26 +108,6 @@ TEST_CASE("Resource API: readers read, admins act, changes are audited, stale If
 
 namespace {
 
-struct ManagerResult {
-    int status = 0;
-    std::string output;
-};
-
-ManagerResult sw_manager(const ControllerHarness& h, const std::string& args) {
-    const std::filesystem::path config = h.root() / "sw-patch.conf";
-    if (!std::filesystem::exists(config)) {
-        write_file(config, "");
-    }
-    ManagerResult r;
-    r.status = run_command("timeout -k 5 60 env -u SW_PATCH_TOKEN_FILE SW_PATCH_CONFIG=" + config.string() +
-                               " SW_PATCH_CONTROLLER=http://127.0.0.1:" + std::to_string(h.port()) +
-                               " SW_PATCH_TOKEN=" + h.admin_token() + " " +
-                               (binary_dir() / "sw_manager" / "sw-manager").string() + " " + args +
-                               " </dev/null 2>&1",
-                           &r.output);
-    return r;
-}
-
 }  // namespace
 
 TEST_CASE("sw-manager: groups, work requests, tables and JSON, errors that say what to do",
@@ -204,19 +184,19 @@ TEST_CASE("The OpenAPI check refuses answers the document does not describe", "[
     };
     auto check = [&](const std::string& records) {
         write_file(dir / "responses.jsonl", records);
-        ManagerResult r;
+        CommandResult r;
         r.status = run_command("python3 " + std::string(PATCHING_TEST_SUPPORT_DIR) + "/check_openapi.py " +
                                    shell_quote((dir / "openapi.json").string()) + " " +
                                    shell_quote((dir / "responses.jsonl").string()) + " 2>&1",
                                &r.output);
         return r;
     };
-    const ManagerResult good = check(record("GET", "/v1/work-requests?limit=5", 200, {{"items", json::array()}, {"next_page", nullptr}}) +
+    const CommandResult good = check(record("GET", "/v1/work-requests?limit=5", 200, {{"items", json::array()}, {"next_page", nullptr}}) +
                                      record("GET", "/v1/groups/x", 404, {{"code", "NotFound"}, {"message", "no"}, {"field", nullptr}}));
     INFO(good.output);
     CHECK(good.status == 0);
     CHECK(good.output.find("2 responses valid") != std::string::npos);
-    const ManagerResult bad = check(
+    const CommandResult bad = check(
         record("GET", "/v1/work-requests", 200, {{"items", json::array()}}) +                       // next_page missing
         record("POST", "/v1/groups/x/add-hosts", 201, {{"name", "x"}}) +                            // undocumented status
         record("GET", "/v1/groups/x", 404, {{"error", "no"}}) +                                     // not the error body

@@ -156,10 +156,6 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 
 // --- The operator's CLI and the controller's admin commands ------------------------------------
 
-struct CommandResult {
-    int status = 0;
-    std::string output;  ///< stdout and stderr.
-};
 
 /// Runs the real sw-patch against `controller` with its admin token (no config file, no
 /// environment leaking in), killed after 90 s. `args` are passed to the shell as they are.

@@ -98,6 +98,22 @@ void record_exchange(std::uint16_t port, const std::string& method, const std::s
 
 }  // namespace
 
+CommandResult sw_manager(const ControllerHarness& controller, const std::string& args, const std::string& tz) {
+    const fs::path config = controller.root() / "sw-patch.conf";
+    if (!fs::exists(config)) {
+        write_file(config, "");
+    }
+    const std::string command = "timeout -k 5 120 env -u SW_PATCH_TOKEN_FILE " +
+                                (tz.empty() ? std::string() : "TZ=" + tz + " ") + "SW_PATCH_CONFIG=" +
+                                config.string() + " SW_PATCH_CONTROLLER=http://127.0.0.1:" +
+                                std::to_string(controller.port()) + " SW_PATCH_TOKEN=" + controller.admin_token() +
+                                " " + (binary_dir() / "sw_manager" / "sw-manager").string() + " " + args +
+                                " </dev/null 2>&1";
+    CommandResult r;
+    r.status = run_command(command, &r.output);
+    return r;
+}
+
 std::string openapi_violations(const ControllerHarness& controller) {
     std::vector<nlohmann::json> records;
     {

@@ -79,7 +79,18 @@ struct RequestOptions {
 Response http_request(std::uint16_t port, const std::string& method, const std::string& path,
                       const std::string& token, const Body& body = {}, const RequestOptions& options = {});
 
+/// What a command printed and how it ended.
+struct CommandResult {
+    int status = 0;
+    std::string output;  ///< stdout and stderr.
+};
+
 class ControllerHarness;
+/// Runs the built sw-manager with `args` (shell words) against `controller` with its admin
+/// token, a private sw-patch.conf and no terminal; `tz` sets TZ when not empty. Times out after
+/// 120 s.
+CommandResult sw_manager(const ControllerHarness& controller, const std::string& args, const std::string& tz = "");
+
 /// Validates every distinct answer this process's http_request() got from `controller` (REST
 /// API calls of our clients since the last check) against the OpenAPI document the controller
 /// serves, with python3-jsonschema (support/check_openapi.py). "" if all are valid; else the
