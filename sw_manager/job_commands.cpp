@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "job_commands.hpp"
+#include "tables.hpp"
 
 #include <date/date.h>
 #include <date/tz.h>
@@ -155,17 +156,6 @@ std::string run_table(const json& list) {
     return out;
 }
 
-std::vector<std::string> split(const std::string& text) {
-    std::vector<std::string> out;
-    std::stringstream in(text);
-    for (std::string item; std::getline(in, item, ',');) {
-        if (!item.empty()) {
-            out.push_back(item);
-        }
-    }
-    return out;
-}
-
 /// The options create and update share; update sends only those given.
 struct JobOptions {
     std::string start, time_zone, rule, hosts, group, max_concurrency, max_errors, retry, overlap,
@@ -246,10 +236,10 @@ struct JobOptions {
                 continue;
             }
             if (key == "hosts") {
-                b[key] = split(hosts);
+                b[key] = split_list(hosts);
             } else if (key == "retry_intervals") {
                 json minutes = json::array();
-                for (const auto& m : split(retry)) {
+                for (const auto& m : split_list(retry)) {
                     try {
                         minutes.push_back(std::stoi(m));
                     } catch (const std::exception&) {

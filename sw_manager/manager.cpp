@@ -26,17 +26,6 @@ class Refused : public client::Error {
     using client::Error::Error;
 };
 
-std::vector<std::string> split_list(const std::string& text) {
-    std::vector<std::string> out;
-    std::stringstream in(text);
-    for (std::string item; std::getline(in, item, ',');) {
-        if (!item.empty()) {
-            out.push_back(item);
-        }
-    }
-    return out;
-}
-
 /// NAME=VALUE pairs as a JSON object; `allow_clear` accepts NAME= (an empty value clears).
 json label_pairs(const std::vector<std::string>& pairs, const std::string& what, bool allow_clear = false) {
     json out = json::object();

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace patching::manager {
 
@@ -18,6 +19,8 @@ std::string log_table(const nlohmann::json& list);
 std::string error_table(const nlohmann::json& list);
 std::string group_table(const nlohmann::json& list);
 std::string group_detail(const nlohmann::json& group);
+/// "a,b,,c" -> {"a", "b", "c"} (command-line lists; empty items dropped).
+std::vector<std::string> split_list(const std::string& text);
 /// A host's labels: in effect, set by operators, reported by its agent, held back.
 std::string labels_detail(const nlohmann::json& labels);
 
